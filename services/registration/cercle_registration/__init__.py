@@ -1,0 +1,1 @@
+"""Cercle registration service: who takes part in which community."""

@@ -1,0 +1,73 @@
+"""Tables of the registration database, mapped onto the domain classes (the domain imports none of this)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import registry
+
+from cercle_shared.db import UtcDateTime, messaging_tables
+
+from ..domain.model import Community, Member, Membership
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased: unique without regard to case
+    Column("language", String(2), nullable=False),
+    Column("region", String(2), nullable=True),
+    Column("organization_id", String(36), nullable=True),
+    Column("job_title", String(200), nullable=True),
+    Column("expertise", JSON, nullable=False),
+    Column("consents", JSON, nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name_fr", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("description_fr", Text, nullable=False),
+    Column("description_en", Text, nullable=False),
+    Column("domain", String(100), nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("regions", JSON, nullable=False),
+    Column("province_wide", Boolean, nullable=False),
+    Column("cadence", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("founded_on", Date, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("community_id", String(36), ForeignKey("communities.id"), nullable=False),
+    Column("member_id", String(36), ForeignKey("members.id"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("joined_at", UtcDateTime(), nullable=False),
+    Column("left_at", UtcDateTime(), nullable=True),
+    Index("ix_memberships_community_member", "community_id", "member_id"),
+)
+
+mapper_registry = registry()
+_mapped = False
+
+
+def start_mappers() -> None:
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Member, members, version_id_col=members.c.version)
+    mapper_registry.map_imperatively(Community, communities, version_id_col=communities.c.version)
+    mapper_registry.map_imperatively(Membership, memberships)
+    _mapped = True

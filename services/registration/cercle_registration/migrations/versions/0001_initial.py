@@ -1,0 +1,68 @@
+"""Members, communities, memberships; outbox and processed events.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-21
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_messaging_tables()
+    op.create_table(
+        "members",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("display_name", sa.String(200), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False, unique=True),
+        sa.Column("language", sa.String(2), nullable=False),
+        sa.Column("region", sa.String(2), nullable=True),
+        sa.Column("organization_id", sa.String(36), nullable=True),
+        sa.Column("job_title", sa.String(200), nullable=True),
+        sa.Column("expertise", sa.JSON, nullable=False),
+        sa.Column("consents", sa.JSON, nullable=False),
+        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "communities",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("name_fr", sa.String(200), nullable=False),
+        sa.Column("name_en", sa.String(200), nullable=False),
+        sa.Column("description_fr", sa.Text, nullable=False),
+        sa.Column("description_en", sa.Text, nullable=False),
+        sa.Column("domain", sa.String(100), nullable=True),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("regions", sa.JSON, nullable=False),
+        sa.Column("province_wide", sa.Boolean, nullable=False),
+        sa.Column("cadence", sa.Integer, nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("founded_on", sa.Date, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "memberships",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("community_id", sa.String(36), sa.ForeignKey("communities.id"), nullable=False),
+        sa.Column("member_id", sa.String(36), sa.ForeignKey("members.id"), nullable=False),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_memberships_community_member", "memberships", ["community_id", "member_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("memberships")
+    op.drop_table("communities")
+    op.drop_table("members")
+    drop_messaging_tables()

@@ -1,0 +1,39 @@
+"""What callers ask the registration service to do (imperative names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RegisterMember:
+    display_name: str
+    email: str
+    language: str = "fr"
+    region: str | None = None
+    organization_id: str | None = None
+    job_title: str | None = None
+    expertise: list[str] = field(default_factory=list)
+    consents: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreateCommunity:
+    name_fr: str
+    name_en: str
+    kind: str
+    regions: list[str]
+    province_wide: bool = False
+    description_fr: str = ""
+    description_en: str = ""
+    domain: str | None = None
+    cadence: int = 6
+    founded_on: date | None = None
+
+
+@dataclass(frozen=True)
+class JoinCommunity:
+    community_id: str
+    member_id: str
+    role: str = "participant"

@@ -1,0 +1,14 @@
+from cercle_shared.uow import UnitOfWork
+
+from ..adapters.repository import CommunityRepository, MemberRepository, MembershipRepository
+
+
+class RegistrationUnitOfWork(UnitOfWork):
+    members: MemberRepository
+    communities: CommunityRepository
+    memberships: MembershipRepository
+
+    def _open(self) -> None:
+        self.members = MemberRepository(self.session)
+        self.communities = CommunityRepository(self.session)
+        self.memberships = MembershipRepository(self.session)

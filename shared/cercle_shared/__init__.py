@@ -1,0 +1,1 @@
+"""Cercle's shared kernel: contracts every service speaks, and the plumbing written once."""

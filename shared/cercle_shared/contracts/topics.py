@@ -1,0 +1,116 @@
+"""Every Kafka topic Cercle uses, with its partitions, retention and compaction: the one place to look.
+
+Topics are per bounded context and keyed by aggregate id, so that the events of one
+aggregate keep their order. Domain topics are kept forever: they are small (a community
+meets 5-10 times a year) and every service rebuilds its replicas from them.
+"""
+
+from __future__ import annotations
+
+from .base import TopicSpec, Visibility
+
+DAY_MS = 24 * 60 * 60 * 1000
+FOREVER = -1
+
+MEMBERS = TopicSpec(
+    "cercle.registration.members",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Member lifecycle without contact data (ids, region, organization, consents). Key: member_id.",
+)
+MEMBER_CONTACTS = TopicSpec(
+    "cercle.registration.member-contacts",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    compacted=True,
+    # Tombstones must outlive the slowest consumer's restart, then go: erasure is final.
+    extra_config={"delete.retention.ms": str(7 * DAY_MS), "min.compaction.lag.ms": "0"},
+    description="Latest contact data per member (email, name, language, consents); a tombstone on erasure. "
+    "Internal: never relayed to partners. Key: member_id.",
+)
+ORGANIZATIONS = TopicSpec(
+    "cercle.registration.organizations",
+    partitions=1,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Organizations (employers and partners). Key: organization_id.",
+)
+COMMUNITIES = TopicSpec(
+    "cercle.registration.communities",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Communities of practice and their status. Key: community_id.",
+)
+MEMBERSHIPS = TopicSpec(
+    "cercle.registration.memberships",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Who joined or left which community, with which role. Key: community_id.",
+)
+PROGRAM = TopicSpec(
+    "cercle.sessions.program",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Program cycles, theme proposals, votes (no voter identity) and retained themes. Key: community_id.",
+)
+SESSIONS = TopicSpec(
+    "cercle.sessions.sessions",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Sessions scheduled, rescheduled, cancelled, held; summaries and resources. Key: session_id.",
+)
+SESSION_REGISTRATIONS = TopicSpec(
+    "cercle.sessions.registrations",
+    partitions=3,
+    visibility=Visibility.PARTNER,
+    retention_ms=FOREVER,
+    description="Registrations to sessions: confirmed, waitlisted, promoted, cancelled, attendance. Key: session_id, "
+    "so that a session's seats and waitlist stay in order.",
+)
+DELIVERIES = TopicSpec(
+    "cercle.notifications.deliveries",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    retention_ms=30 * DAY_MS,
+    description="Outcome of each email delivery attempt. Internal. Key: member_id.",
+)
+
+DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
+    MEMBERS,
+    MEMBER_CONTACTS,
+    ORGANIZATIONS,
+    COMMUNITIES,
+    MEMBERSHIPS,
+    PROGRAM,
+    SESSIONS,
+    SESSION_REGISTRATIONS,
+    DELIVERIES,
+)
+
+SERVICES = ("registration", "sessions", "notifications", "insights")
+
+
+def dead_letter_topic(consumer: str) -> TopicSpec:
+    """Where a consumer parks a message it could not process after its bounded retries."""
+    return TopicSpec(
+        f"cercle.deadletter.{consumer}",
+        partitions=1,
+        visibility=Visibility.INTERNAL,
+        retention_ms=30 * DAY_MS,
+        description=f"Messages the {consumer} consumer gave up on, with the error in headers.",
+    )
+
+
+ALL_TOPICS: tuple[TopicSpec, ...] = DOMAIN_TOPICS + tuple(dead_letter_topic(s) for s in SERVICES)
+
+
+def by_name(name: str) -> TopicSpec:
+    for spec in ALL_TOPICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

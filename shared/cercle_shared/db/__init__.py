@@ -1,0 +1,7 @@
+"""Database plumbing: engines, the outbox and inbox tables, Alembic helpers."""
+
+from .engine import make_engine, make_session_factory
+from .tables import messaging_tables
+from .types import UtcDateTime
+
+__all__ = ["UtcDateTime", "make_engine", "make_session_factory", "messaging_tables"]

@@ -1,0 +1,67 @@
+"""Topic creation with kafka-python's admin client, from the one list in contracts.topics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from ..contracts.base import TopicSpec
+from ..contracts.topics import ALL_TOPICS
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[TopicSpec] = ALL_TOPICS,
+    *,
+    replication_factor: int = 1,
+    timeout: float = 60.0,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created. Retries while the broker warms up."""
+    deadline = time.monotonic() + timeout
+    wanted = {t.name: t for t in topics}
+    while True:
+        admin = None
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="cercle-topics", request_timeout_ms=10000)
+            missing = [t for name, t in wanted.items() if name not in set(admin.list_topics())]
+            if missing:
+                admin.create_topics(
+                    [
+                        NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor,
+                                 topic_configs=t.config())
+                        for t in missing
+                    ]
+                )
+            return [t.name for t in missing]
+        except TopicAlreadyExistsError:
+            return []
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.info("topics: broker not ready yet (%s); retrying", exc)
+            time.sleep(0.5)
+        finally:
+            if admin is not None:
+                admin.close()
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Create Cercle's Kafka topics (idempotent).")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--replication-factor", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    created = ensure_topics(args.bootstrap, replication_factor=args.replication_factor, timeout=args.timeout)
+    print(f"topics ready ({len(ALL_TOPICS)} in all, {len(created)} created)")
+
+
+if __name__ == "__main__":
+    main()

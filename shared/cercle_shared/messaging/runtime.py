@@ -1,0 +1,173 @@
+"""A service's messaging, wired once: FastStream Kafka broker, outbox relay, idempotent consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..contracts import CATALOG
+from ..contracts.topics import dead_letter_topic
+from ..db.tables import MessagingTables
+from ..settings import ServiceSettings
+from .consumer import IdempotentConsumer, Record, Subscriptions
+from .outbox import Outbox, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+async def _raw_body(message: Any) -> Any:
+    # The consumer reads the raw record itself (CloudEvents headers, tombstones): skip FastStream's decoding.
+    return None
+
+
+class Messaging:
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: ServiceSettings,
+        session_factory: sessionmaker[Session],
+        tables: MessagingTables,
+        subscriptions: Subscriptions | None = None,
+    ) -> None:
+        self.service = service
+        self._settings = settings
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=f"cercle-{service}",
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=15000,
+            graceful_timeout=settings.shutdown_timeout,
+            logger=logging.getLogger(f"cercle.{service}.kafka"),
+        )
+        self.outbox = Outbox(tables, source=f"/cercle/{service}")
+        self.relay = OutboxRelay(
+            session_factory,
+            tables,
+            self.publish,
+            send_timeout=settings.send_timeout,
+            poll_interval=settings.relay_poll_interval,
+        )
+        self.dead_letter_topic = dead_letter_topic(service).name
+        self.consumer: IdempotentConsumer | None = None
+        if subscriptions is not None and len(subscriptions):
+            self.consumer = IdempotentConsumer(
+                name=service,
+                session_factory=session_factory,
+                tables=tables,
+                subscriptions=subscriptions,
+                dead_letter_topic=self.dead_letter_topic,
+                publish_dead_letter=self.publish,
+                max_attempts=settings.consumer_max_attempts,
+                backoff_initial=settings.consumer_backoff_initial,
+                backoff_max=settings.consumer_backoff_max,
+                send_timeout=settings.send_timeout,
+            )
+            self._subscribe(subscriptions)
+        self._document_publications()
+        self._starter: asyncio.Task | None = None
+        self._relay_task: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+
+    def _subscribe(self, subscriptions: Subscriptions) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        handled = sorted(
+            s.type for s in CATALOG if subscriptions.handler_for(s.type) is not None
+        )
+
+        @self.broker.subscriber(
+            *subscriptions.topics(),
+            group_id=self._settings.consumer_group or f"cercle-{self.service}",
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_body,
+            title=f"{self.service}:consume",
+            description="Consumes (idempotently): " + ", ".join(handled),
+        )
+        async def on_record(body: Any, message: KafkaMessage) -> None:
+            raw = message.raw_message
+            await consumer.handle(
+                Record(
+                    topic=raw.topic,
+                    partition=raw.partition,
+                    offset=raw.offset,
+                    key=raw.key,
+                    value=raw.value,
+                    headers={name: value for name, value in (raw.headers or ())},
+                )
+            )
+
+    def _document_publications(self) -> None:
+        """Declare what this service publishes, so that the AsyncAPI document shows every event schema."""
+        prefix = f"org.cercle.{self.service}."
+        for spec in CATALOG:
+            if spec.type.startswith(prefix):
+                self.broker.publisher(
+                    spec.topic.name,
+                    title=spec.type,
+                    description=f"{spec.model.__doc__ or ''} Key: {spec.key}. "
+                    f"Visibility: {spec.topic.visibility.value}. CloudEvents 1.0, Kafka binary binding.",
+                    schema=spec.model,
+                )
+
+    async def publish(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]) -> None:
+        await self.broker.publish(value, topic=topic, key=key, headers=headers)
+
+    async def start(self) -> None:
+        """Connect in the background: the API serves (and the outbox fills) even while Kafka is down."""
+        self._starter = asyncio.create_task(self._connect_forever(), name=f"{self.service}-kafka-connect")
+
+    async def _connect_forever(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                break
+            except Exception as exc:
+                log.warning("%s: Kafka not reachable yet (%s); retrying in %.1fs", self.service, exc, delay)
+                try:
+                    await self.broker.stop()
+                except Exception:
+                    pass
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.connected.set()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop consuming, let the work in hand finish, flush the outbox, close; all within bounds."""
+        timeout = self._settings.shutdown_timeout
+        if self._starter is not None and not self._starter.done():
+            self._starter.cancel()
+        if not self.connected.is_set():
+            return
+        for subscriber in self.broker.subscribers:
+            try:
+                await asyncio.wait_for(subscriber.stop(), timeout=timeout)
+            except Exception as exc:
+                log.warning("%s: subscriber did not stop cleanly: %s", self.service, exc)
+        await self.relay.stop(flush_timeout=timeout / 2)
+        if self._relay_task is not None:
+            try:
+                await asyncio.wait_for(self._relay_task, timeout=timeout / 2)
+            except Exception:
+                self._relay_task.cancel()
+        try:
+            await asyncio.wait_for(self.broker.stop(), timeout=timeout / 2)
+        except Exception as exc:
+            log.warning("%s: broker did not close cleanly: %s", self.service, exc)
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        if not self.connected.is_set():
+            return False
+        try:
+            return await self.broker.ping(timeout)
+        except Exception:
+            return False

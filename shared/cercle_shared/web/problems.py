@@ -1,0 +1,88 @@
+"""RFC 9457 problem details for every error a service answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import CercleError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://cercle.example/problems/"  # documentation anchor, not fetched
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type_: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_ or TYPE_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    # ("body", "email") -> "email"; ("query", "limit") -> "limit"; ("body", "rows", 3, "email") -> "rows[3].email"
+    parts = list(loc[1:] if loc and loc[0] in {"body", "query", "path", "header"} else loc)
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or str(loc[0] if loc else "body")
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for err in exc.errors():
+        message = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            message = "unknown field"
+        errors.append({"field": _field_path(tuple(err.get("loc", ()))), "message": message})
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
+
+
+async def _cercle(request: Request, exc: CercleError) -> JSONResponse:
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    return problem(exc.status, exc.title, exc.detail, instance=request.url.path, errors=errors)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+              409: "Conflict", 412: "Precondition failed", 415: "Unsupported media type", 428: "Precondition required"}
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, instance=request.url.path,
+                   headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal error", "An unexpected error occurred; it has been logged.",
+                   instance=request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(CercleError, _cercle)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
