@@ -1,0 +1,29 @@
+"""Optimistic concurrency over HTTP: an ETag per version, If-Match on updates, 409 when stale."""
+
+from __future__ import annotations
+
+from ..errors import PreconditionRequired, StaleVersion
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def expected_version(if_match: str | None, body_version: int | None = None) -> int:
+    """The version the client last saw, from If-Match or a `version` field; one of them is required."""
+    if if_match:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        if raw.isdigit():
+            return int(raw)
+        raise StaleVersion("If-Match does not name a version of this resource", field="If-Match")
+    if body_version is not None:
+        return body_version
+    raise PreconditionRequired("send If-Match with the ETag you read (or a version field)", field="If-Match")
+
+
+def check_version(current: int, expected: int) -> None:
+    if current != expected:
+        raise StaleVersion(
+            f"the resource changed since you read it (version {expected}, now {current}); read it again",
+            field="version",
+        )
