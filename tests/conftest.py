@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -44,3 +46,17 @@ def new_database(postgres) -> Iterator[Callable[[str], str]]:
 @pytest.fixture
 def pg_url(new_database) -> str:
     return new_database("test")
+
+
+def pytest_configure(config) -> None:
+    # A base temp dir of this run's own: pytest prunes "old" numbered dirs under a shared root,
+    # which would delete the data dirs of another run's live PostgreSQL or Kafka on the same machine.
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="cercle-pytest-")
+        config._cercle_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config) -> None:
+    base = getattr(config, "_cercle_basetemp", None)
+    if base:
+        shutil.rmtree(base, ignore_errors=True)

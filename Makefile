@@ -1,0 +1,58 @@
+# Cercle — one command to run, one to test. See README.md.
+PYTHON ?= python3
+SERVICES := registration sessions notifications insights
+ROLE ?= operator
+REGIONS ?=
+COMMUNITIES ?=
+MEMBER ?=
+ORGANIZATION ?=
+
+.PHONY: help install kafka-jars up down status token test test-unit test-integration test-e2e schemas docs clean
+
+help:
+	@echo "make install   - install the shared package, the four services and the test tools"
+	@echo "make up        - start Kafka, the SMTP server and the four services (SQLite) in the background"
+	@echo "make down      - stop them"
+	@echo "make token ROLE=operator|coordinator REGIONS=06|facilitator COMMUNITIES=<id>|member MEMBER=<id>|partner"
+	@echo "make test      - the full test suite (unit, integration on real Kafka/PostgreSQL/SMTP, end-to-end)"
+
+install:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e shared $(addprefix -e services/,$(SERVICES)) -r requirements-dev.txt
+
+kafka-jars:
+	$(PYTHON) -m devtools.kafka fetch
+
+up: install kafka-jars
+	$(PYTHON) -m devtools.stack up
+
+down:
+	$(PYTHON) -m devtools.stack down
+
+status:
+	$(PYTHON) -m devtools.stack status
+
+token:
+	@$(PYTHON) -m cercle_shared.auth --role $(ROLE) --regions "$(REGIONS)" --communities "$(COMMUNITIES)" \
+		$(if $(MEMBER),--member-id $(MEMBER)) $(if $(ORGANIZATION),--organization-id $(ORGANIZATION)) \
+		--secret-file .data/jwt-secret
+
+test: kafka-jars
+	$(PYTHON) -m pytest
+
+test-unit:
+	$(PYTHON) -m pytest -m "not integration and not e2e"
+
+test-integration: kafka-jars
+	$(PYTHON) -m pytest -m integration
+
+test-e2e: kafka-jars
+	$(PYTHON) -m pytest -m e2e
+
+schemas:
+	$(PYTHON) -m cercle_shared.schemas_tool generate
+
+docs:
+	@for s in $(SERVICES); do CERCLE_JWT_SECRET=docs $(PYTHON) -m cercle_$$s.main asyncapi --out docs/asyncapi/$$s.json; done
+
+clean: down
+	rm -rf .data

@@ -1,0 +1,189 @@
+"""The outbox relay and the idempotent consumer against SQLite with a recording publisher.
+
+The same components run against the real broker and PostgreSQL in tests/integration/shared.
+"""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+
+from cercle_shared.contracts import registration as r
+from cercle_shared.db import make_engine, make_session_factory, messaging_tables
+from cercle_shared.messaging import Envelope, IdempotentConsumer, Outbox, OutboxRelay, Record, Subscriptions
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.sent: list[tuple] = []
+        self.fail_times = fail_times
+
+    async def __call__(self, topic, key, value, headers):
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("broker down")
+        self.sent.append((topic, key, value, headers))
+
+
+@pytest.fixture
+def db(tmp_path):
+    metadata = MetaData()
+    tables = messaging_tables(metadata)
+    effects = Table("effects", metadata, Column("id", Integer, primary_key=True), Column("member_id", String(40)))
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    metadata.create_all(engine)
+    return make_session_factory(engine), tables, effects
+
+
+def _event(n: int) -> r.MemberRegistered:
+    return r.MemberRegistered(member_id=f"m-{n}", language="fr", registered_at=datetime.now(UTC))
+
+
+def test_the_relay_publishes_committed_events_in_order_and_marks_them(db):
+    sessions, tables, _ = db
+    outbox = Outbox(tables, source="/test")
+    with sessions.begin() as s:
+        for n in range(3):
+            outbox.add(s, _event(n))
+    with sessions() as s:  # rolled back: never published
+        outbox.add(s, _event(99))
+        s.rollback()
+    publish = Recorder()
+    relay = OutboxRelay(sessions, tables, publish)
+    assert asyncio.run(relay.publish_pending()) == 3
+    assert [key for _, key, _, _ in publish.sent] == [b"m-0", b"m-1", b"m-2"]
+    assert relay.pending_count() == 0
+    assert asyncio.run(relay.publish_pending()) == 0
+
+
+def test_a_failed_send_keeps_the_row_pending_with_its_error_and_stops_the_batch(db):
+    sessions, tables, _ = db
+    outbox = Outbox(tables, source="/test")
+    with sessions.begin() as s:
+        outbox.add(s, _event(1))
+        outbox.add(s, _event(2))
+    relay = OutboxRelay(sessions, tables, Recorder(fail_times=1))
+    with pytest.raises(ConnectionError):
+        asyncio.run(relay.publish_pending())
+    assert relay.pending_count() == 2
+    with sessions() as s:
+        first = s.execute(select(tables.outbox).order_by(tables.outbox.c.seq)).first()
+    assert first.attempts == 1 and "broker down" in first.last_error
+
+
+def test_a_send_that_hangs_is_bounded(db):
+    sessions, tables, _ = db
+    with sessions.begin() as s:
+        Outbox(tables, source="/test").add(s, _event(1))
+
+    async def hang(*_):
+        await asyncio.sleep(3600)
+
+    relay = OutboxRelay(sessions, tables, hang, send_timeout=0.05)
+    with pytest.raises(TimeoutError):
+        asyncio.run(relay.publish_pending())
+    assert relay.pending_count() == 1
+
+
+def _record(envelope: Envelope, offset: int = 0) -> Record:
+    key, value, headers = envelope.to_kafka()
+    return Record("cercle.registration.members", 0, offset, key, value, {k: v.encode() for k, v in headers.items()})
+
+
+def _consumer(db, handler, dlq: Recorder, max_attempts=3):
+    sessions, tables, _ = db
+    subs = Subscriptions().on(r.MemberRegistered, handler)
+    return IdempotentConsumer(
+        name="test", session_factory=sessions, tables=tables, subscriptions=subs, dead_letter_topic="dlq",
+        publish_dead_letter=dlq, max_attempts=max_attempts, backoff_initial=0.001,
+    )
+
+
+def _count(db) -> int:
+    sessions, _, effects = db
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(effects))
+
+
+def test_a_redelivered_event_changes_nothing(db):
+    _, _, effects = db
+
+    def handler(session, event, ctx):
+        session.execute(effects.insert().values(member_id=event.member_id))
+
+    consumer = _consumer(db, handler, Recorder())
+    record = _record(Envelope.wrap(_event(1), source="/t"))
+    asyncio.run(consumer.handle(record))
+    asyncio.run(consumer.handle(record))
+    assert _count(db) == 1
+
+
+def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_with_its_error(db):
+    _, _, effects = db
+    calls = []
+
+    def handler(session, event, ctx):
+        session.execute(effects.insert().values(member_id=event.member_id))
+        calls.append(1)
+        raise RuntimeError("cannot apply")
+
+    dlq = Recorder()
+    asyncio.run(_consumer(db, handler, dlq, max_attempts=3).handle(_record(Envelope.wrap(_event(1), source="/t"), 7)))
+    assert len(calls) == 3
+    assert _count(db) == 0  # every failed attempt rolled back
+    topic, key, _, headers = dlq.sent[0]
+    assert topic == "dlq" and key == b"m-1"
+    assert headers["dlq_offset"] == "7" and headers["dlq_attempts"] == "3"
+    assert "cannot apply" in headers["dlq_error"]
+
+
+def test_a_handler_that_fails_once_succeeds_on_retry_without_dead_letter(db):
+    _, _, effects = db
+    calls = []
+
+    def handler(session, event, ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+        session.execute(effects.insert().values(member_id=event.member_id))
+
+    dlq = Recorder()
+    asyncio.run(_consumer(db, handler, dlq).handle(_record(Envelope.wrap(_event(1), source="/t"))))
+    assert _count(db) == 1 and dlq.sent == []
+
+
+def test_a_poison_message_goes_to_dead_letter_at_once(db):
+    calls = []
+    dlq = Recorder()
+    consumer = _consumer(db, lambda *a: calls.append(1), dlq)
+    asyncio.run(consumer.handle(Record("cercle.registration.members", 0, 3, b"k", b"not json", {"ce_type": b"x"})))
+    assert calls == [] and len(dlq.sent) == 1
+    assert dlq.sent[0][3]["dlq_attempts"] == "0"
+
+
+def test_when_the_dead_letter_cannot_be_written_the_error_propagates_so_the_offset_is_not_committed(db):
+    dlq = Recorder(fail_times=1)
+    consumer = _consumer(db, lambda *a: (_ for _ in ()).throw(RuntimeError("x")), dlq, max_attempts=1)
+    with pytest.raises(ConnectionError):
+        asyncio.run(consumer.handle(_record(Envelope.wrap(_event(1), source="/t"))))
+
+
+def test_events_the_service_does_not_handle_are_skipped(db):
+    calls = []
+    consumer = _consumer(db, lambda *a: calls.append(1), Recorder())
+    other = r.MemberErased(member_id="m-1", erased_at=datetime.now(UTC))
+    asyncio.run(consumer.handle(_record(Envelope.wrap(other, source="/t"))))
+    assert calls == []
+
+
+def test_a_tombstone_reaches_its_handler_once(db):
+    sessions, tables, effects = db
+    seen = []
+    subs = Subscriptions().on_tombstone("contacts", lambda session, key, ctx: seen.append(key))
+    consumer = IdempotentConsumer(name="t", session_factory=sessions, tables=tables, subscriptions=subs,
+                                  dead_letter_topic="dlq", publish_dead_letter=Recorder())
+    record = Record("contacts", 1, 5, b"m-1", None, {})
+    asyncio.run(consumer.handle(record))
+    asyncio.run(consumer.handle(record))
+    assert seen == ["m-1"]
