@@ -1,0 +1,1 @@
+"""Cercle insights service: how communities live, in aggregates only."""

@@ -1,0 +1,100 @@
+"""Tables of the insights database (read models), mapped onto the domain classes."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy.orm import registry
+
+from cercle_shared.db import UtcDateTime, messaging_tables
+
+from ..domain.model import Community, CommunitySession, Erasure, Membership, SessionRegistration
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # Null while a placeholder: another event named the community before its creation arrived.
+    Column("name_fr", String(200), nullable=True),
+    Column("name_en", String(200), nullable=True),
+    Column("kind", String(40), nullable=True),
+    Column("domain", String(100), nullable=True),
+    Column("regions", JSON, nullable=False),
+    Column("province_wide", Boolean, nullable=False),
+    Column("status", String(10), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=True),
+    Index("ix_communities_name", "name_fr", "id"),
+)
+
+# The community's regions again, one row each, so that region queries stay plain SQL on every backend.
+community_regions = Table(
+    "community_regions",
+    metadata,
+    Column("community_id", String(64), ForeignKey("communities.id"), primary_key=True),
+    Column("region", String(2), primary_key=True),
+    Index("ix_community_regions_region", "region"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
+    Column("member_id", String(64), nullable=True),  # null once erased
+    Column("role", String(20), nullable=True),
+    Column("joined_at", UtcDateTime(), nullable=True),
+    Column("left_at", UtcDateTime(), nullable=True),
+    Index("ix_memberships_community", "community_id"),
+    Index("ix_memberships_member", "member_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
+    Column("status", String(10), nullable=True),
+    Column("starts_at", UtcDateTime(), nullable=True),
+    Column("ends_at", UtcDateTime(), nullable=True),
+    Column("mode", String(10), nullable=True),
+    Column("capacity", Integer, nullable=True),
+    Column("present", Integer, nullable=True),
+    Column("absent", Integer, nullable=True),
+    Index("ix_sessions_community", "community_id"),
+)
+
+session_registrations = Table(
+    "session_registrations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
+    Column("member_id", String(64), nullable=True),  # null once erased
+    Column("status", String(10), nullable=False),
+    Index("ix_session_registrations_community", "community_id", "status"),
+    Index("ix_session_registrations_member", "member_id"),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("erased_at", UtcDateTime(), nullable=False),
+)
+
+mapper_registry = registry()
+_mapped = False
+
+
+def start_mappers() -> None:
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Community, communities)
+    mapper_registry.map_imperatively(Membership, memberships)
+    mapper_registry.map_imperatively(CommunitySession, sessions)
+    mapper_registry.map_imperatively(SessionRegistration, session_registrations)
+    mapper_registry.map_imperatively(Erasure, erasures)
+    _mapped = True

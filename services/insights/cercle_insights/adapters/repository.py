@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from cercle_shared.web.pagination import Keyset
+
+from ..domain.model import Community, CommunitySession, Erasure, Membership, SessionRegistration, erasure_key
+from .orm import community_regions
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """Which communities a caller may list; None means no restriction on that axis."""
+
+    regions: frozenset[str] | None = None
+    community_ids: frozenset[str] | None = None
+    member_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    active_members: int = 0
+    sessions: int = 0
+    confirmed_registrations: int = 0
+    waitlisted_registrations: int = 0
+
+
+class Replica:
+    """The read models, as the projections write them and the queries read them."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    # -- written by the projections --------------------------------------------------------------
+
+    def community(self, community_id: str) -> Community:
+        """The community, or a new placeholder for it."""
+        community = self._s.get(Community, community_id)
+        if community is None:
+            community = Community(id=community_id)
+            self._s.add(community)
+            self._s.flush()  # before any row that refers to it
+        return community
+
+    def set_regions(self, community: Community) -> None:
+        self._s.execute(delete(community_regions).where(community_regions.c.community_id == community.id))
+        if community.regions:
+            self._s.execute(
+                insert(community_regions), [{"community_id": community.id, "region": r} for r in community.regions]
+            )
+
+    def membership(self, membership_id: str, community_id: str) -> Membership:
+        membership = self._s.get(Membership, membership_id)
+        if membership is None:
+            self.community(community_id)
+            membership = Membership(id=membership_id, community_id=community_id)
+            self._s.add(membership)
+        return membership
+
+    def session(self, session_id: str, community_id: str) -> CommunitySession:
+        found = self._s.get(CommunitySession, session_id)
+        if found is None:
+            self.community(community_id)
+            found = CommunitySession(id=session_id, community_id=community_id)
+            self._s.add(found)
+        return found
+
+    def registration(self, registration_id: str) -> SessionRegistration | None:
+        return self._s.get(SessionRegistration, registration_id)
+
+    def add_registration(self, registration: SessionRegistration) -> None:
+        self.community(registration.community_id)
+        self._s.add(registration)
+
+    def memberships_of(self, member_id: str) -> Sequence[Membership]:
+        return self._s.scalars(select(Membership).where(Membership.member_id == member_id)).all()
+
+    def registrations_of(self, member_id: str) -> Sequence[SessionRegistration]:
+        return self._s.scalars(select(SessionRegistration).where(SessionRegistration.member_id == member_id)).all()
+
+    def erasure_of(self, member_id: str) -> Erasure | None:
+        return self._s.get(Erasure, erasure_key(member_id))
+
+    def add_erasure(self, erasure: Erasure) -> None:
+        self._s.add(erasure)
+
+    # -- read by the queries ---------------------------------------------------------------------
+
+    def described(self, community_id: str) -> Community | None:
+        community = self._s.get(Community, community_id)
+        return community if community is not None and community.described else None
+
+    def page(
+        self, scope: ListScope, *, region: str | None, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[Sequence[Community], str | None]:
+        stmt = select(Community).where(Community.name_fr.is_not(None))
+        if scope.regions is not None:
+            stmt = stmt.where(Community.id.in_(self._in_regions(scope.regions)))
+        if scope.community_ids is not None:
+            stmt = stmt.where(Community.id.in_(scope.community_ids))
+        if scope.member_id is not None:
+            stmt = stmt.where(
+                Community.id.in_(
+                    select(Membership.community_id).where(
+                        Membership.member_id == scope.member_id,
+                        Membership.joined_at.is_not(None),
+                        Membership.left_at.is_(None),
+                    )
+                )
+            )
+        if region is not None:
+            stmt = stmt.where(Community.id.in_(self._in_regions({region})))
+        if status is not None:
+            stmt = stmt.where(Community.status == status)
+        return Keyset(Community.name_fr, Community.id).page(self._s, stmt, cursor=cursor, limit=limit)
+
+    @staticmethod
+    def _in_regions(regions: Collection[str]):
+        return select(community_regions.c.community_id).where(community_regions.c.region.in_(regions))
+
+    def in_region(self, region: str) -> Sequence[Community]:
+        return self._s.scalars(
+            select(Community).where(Community.name_fr.is_not(None), Community.id.in_(self._in_regions({region})))
+        ).all()
+
+    def belongs(self, community_id: str, member_id: str) -> bool:
+        return (
+            self._s.scalar(
+                select(func.count()).where(
+                    Membership.community_id == community_id,
+                    Membership.member_id == member_id,
+                    Membership.joined_at.is_not(None),
+                    Membership.left_at.is_(None),
+                )
+            )
+            > 0
+        )
+
+    def memberships_in(self, community_ids: Collection[str]) -> Sequence[Membership]:
+        return self._s.scalars(select(Membership).where(Membership.community_id.in_(community_ids))).all()
+
+    def sessions_in(self, community_ids: Collection[str]) -> Sequence[CommunitySession]:
+        return self._s.scalars(
+            select(CommunitySession).where(CommunitySession.community_id.in_(community_ids))
+        ).all()
+
+    def registrations_by_status(self, community_ids: Collection[str]) -> Counter[str]:
+        rows = self._s.execute(
+            select(SessionRegistration.status, func.count())
+            .where(SessionRegistration.community_id.in_(community_ids), self._of_live_sessions())
+            .group_by(SessionRegistration.status)
+        ).all()
+        return Counter({status: count for status, count in rows})
+
+    @staticmethod
+    def _of_live_sessions():
+        """Registrations of a cancelled session count no more: its seats were never used."""
+        cancelled = select(CommunitySession.id).where(CommunitySession.status == "cancelled")
+        return SessionRegistration.session_id.not_in(cancelled)
+
+    def headlines(self, community_ids: Collection[str]) -> dict[str, Headline]:
+        """The list's numbers for a page of communities, in three grouped queries."""
+        ids = list(community_ids)
+        numbers: dict[str, dict[str, int]] = defaultdict(dict)
+        members = self._s.execute(
+            select(Membership.community_id, func.count(func.distinct(Membership.member_id)))
+            .where(
+                Membership.community_id.in_(ids), Membership.joined_at.is_not(None), Membership.left_at.is_(None)
+            )
+            .group_by(Membership.community_id)
+        )
+        for community_id, count in members:
+            numbers[community_id]["active_members"] = count
+        sessions = self._s.execute(
+            select(CommunitySession.community_id, func.count())
+            .where(CommunitySession.community_id.in_(ids), CommunitySession.status.in_(("scheduled", "held")))
+            .group_by(CommunitySession.community_id)
+        )
+        for community_id, count in sessions:
+            numbers[community_id]["sessions"] = count
+        registrations = self._s.execute(
+            select(SessionRegistration.community_id, SessionRegistration.status, func.count())
+            .where(
+                SessionRegistration.community_id.in_(ids),
+                SessionRegistration.status.in_(("confirmed", "waitlisted")),
+                self._of_live_sessions(),
+            )
+            .group_by(SessionRegistration.community_id, SessionRegistration.status)
+        )
+        for community_id, status, count in registrations:
+            numbers[community_id][f"{status}_registrations"] = count
+        return {community_id: Headline(**numbers.get(community_id, {})) for community_id in ids}

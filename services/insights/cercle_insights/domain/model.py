@@ -1,0 +1,134 @@
+"""The read models insights keeps, and how each fact changes them.
+
+Insights holds aggregates' raw material only: opaque member ids (dropped on erasure), never a name
+or an email. Events of different topics arrive in any order, so every row may first exist as a
+placeholder that a later event fills in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+COMMUNITY_STATUSES = ("active", "paused", "closed")
+MEMBERSHIP_ROLES = ("participant", "facilitator", "coordinator")
+SESSION_STATUSES = ("scheduled", "held", "cancelled")
+REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
+
+
+@dataclass(eq=False)
+class Community:
+    id: str
+    name_fr: str | None = None
+    name_en: str | None = None
+    kind: str | None = None
+    domain: str | None = None
+    regions: list[str] = field(default_factory=list)
+    province_wide: bool = False
+    status: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def described(self) -> bool:
+        """False while a placeholder: other events named the community before its own details arrived."""
+        return self.name_fr is not None
+
+    def describe(
+        self,
+        *,
+        name_fr: str,
+        name_en: str,
+        kind: str,
+        domain: str | None,
+        regions: list[str],
+        province_wide: bool,
+        status: str,
+    ) -> None:
+        self.name_fr, self.name_en, self.kind, self.domain = name_fr, name_en, kind, domain
+        self.regions = sorted(set(regions))
+        self.province_wide = province_wide
+        self.status = status
+
+
+@dataclass(eq=False)
+class Membership:
+    id: str
+    community_id: str
+    member_id: str | None = None  # None once the member is erased
+    role: str | None = None
+    joined_at: datetime | None = None  # None while a placeholder (a later event arrived first)
+    left_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.joined_at is not None and self.left_at is None
+
+    def join(self, member_id: str | None, role: str, at: datetime) -> None:
+        if self.joined_at is not None:
+            return  # the same join told twice
+        self.joined_at = at
+        self.role = self.role or role
+        if self.member_id is None and self.left_at is None:
+            self.member_id = member_id
+
+    def end(self, at: datetime) -> None:
+        """Left (or erased): the earliest end wins, so that erasure then a late `left` keep the real date."""
+        if self.joined_at is not None and at < self.joined_at:
+            at = self.joined_at
+        self.left_at = at if self.left_at is None else min(self.left_at, at)
+
+    def anonymize(self, erased_at: datetime) -> None:
+        """An erased member no longer belongs anywhere; their past tenure stays in the counts, unnamed."""
+        self.member_id = None
+        if self.left_at is None:
+            self.end(erased_at)
+
+
+@dataclass(eq=False)
+class CommunitySession:
+    id: str
+    community_id: str
+    status: str | None = None  # None while a placeholder (e.g. attendance arrived before the schedule)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    mode: str | None = None
+    capacity: int | None = None
+    present: int | None = None
+    absent: int | None = None
+
+    def schedule(self, *, starts_at: datetime, ends_at: datetime, mode: str, capacity: int) -> None:
+        self.starts_at, self.ends_at, self.mode, self.capacity = starts_at, ends_at, mode, capacity
+        if self.status is None:
+            self.status = "scheduled"
+
+    def hold(self, starts_at: datetime) -> None:
+        self.status = "held"
+        self.starts_at = starts_at
+
+    def cancel(self) -> None:
+        self.status = "cancelled"
+
+    def record_attendance(self, present: int, absent: int) -> None:
+        """Recorded or corrected: the latest counts replace the earlier ones."""
+        self.present, self.absent = present, absent
+
+
+@dataclass(eq=False)
+class SessionRegistration:
+    id: str
+    session_id: str
+    community_id: str
+    status: str
+    member_id: str | None = None  # None once the member is erased
+
+
+def erasure_key(member_id: str) -> str:
+    """What insights keeps of an erased member: a one-way digest, to ignore their late events."""
+    return hashlib.sha256(member_id.encode()).hexdigest()
+
+
+@dataclass(eq=False)
+class Erasure:
+    key: str
+    erased_at: datetime
