@@ -1,0 +1,445 @@
+"""docker-compose.yml and the services' Dockerfiles, checked statically (no Docker engine needed)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SERVICES = {"registration": 8001, "sessions": 8002, "notifications": 8003, "insights": 8004}
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN")
+REQUIRED_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}$")
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+# --- compose ---------------------------------------------------------------------------------------------
+
+
+@cache
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def services() -> dict[str, dict]:
+    return compose()["services"]
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return {key: None if value is None else str(value) for key, value in env.items()}
+
+
+def depends_on(service: dict) -> dict[str, dict]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):  # short syntax: no condition at all
+        return {name: {} for name in deps}
+    return deps
+
+
+def one_shot(name: str) -> bool:
+    return services()[name].get("restart") == "no" or any(
+        depends_on(other).get(name, {}).get("condition") == "service_completed_successfully"
+        for other in services().values()
+    )
+
+
+def published_ports(service: dict) -> list[tuple[int, int]]:
+    """(host port, container port) pairs, from the short or the long port syntax."""
+    pairs = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            if port.get("published") is not None:
+                pairs.append((int(port["published"]), int(port["target"])))
+            continue
+        parts = str(port).split("/")[0].split(":")
+        if len(parts) >= 2:
+            pairs.append((int(parts[-2]), int(parts[-1])))
+    return pairs
+
+
+def dockerfile_path(service: dict) -> Path:
+    build = service["build"]
+    if isinstance(build, str):
+        build = {"context": build}
+    context = (ROOT / build.get("context", ".")).resolve()
+    return (context / build.get("dockerfile", "Dockerfile")).resolve()
+
+
+def build_context(service: dict) -> Path:
+    build = service["build"]
+    return (ROOT / (build if isinstance(build, str) else build.get("context", "."))).resolve()
+
+
+def seconds(duration: str) -> float:
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def interpolated(value: str) -> str:
+    """The value as compose would pass it, with placeholder values for the required variables."""
+
+    def replace(match: re.Match) -> str:
+        if match["op"] in (":-", "-"):
+            return match["arg"]
+        return f"placeholder-{match['name'].lower()}-" + "x" * 32
+
+    return VARIABLE.sub(replace, value)
+
+
+# --- Dockerfile ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    image: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, instruction: str) -> list[str]:
+        return [args for name, args in self.instructions if name == instruction]
+
+
+@cache
+def dockerfile(path: Path) -> tuple[Stage, ...]:
+    logical, pending = [], ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    stages: list[Stage] = []
+    for line in logical:
+        instruction, _, args = line.partition(" ")
+        instruction, args = instruction.upper(), args.strip()
+        if instruction == "FROM":
+            words = args.split()
+            words = [w for w in words if not w.startswith("--")]
+            stages.append(Stage(words[0], words[2] if len(words) > 2 and words[1].lower() == "as" else None))
+        else:
+            stages[-1].instructions.append((instruction, args))
+    return tuple(stages)
+
+
+def exec_form(args: str) -> list[str]:
+    return json.loads(args) if args.startswith("[") else shlex.split(args)
+
+
+def env_of(stage: Stage) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for args in stage.all("ENV"):
+        words = shlex.split(args)
+        if words and "=" not in words[0]:  # legacy `ENV KEY value`
+            env[words[0]] = " ".join(words[1:])
+            continue
+        env.update(word.split("=", 1) for word in words)
+    return env
+
+
+def copy_sources(stage: Stage) -> list[str]:
+    sources = []
+    for args in stage.all("COPY") + stage.all("ADD"):
+        words = exec_form(args)
+        if any(w.startswith("--from") for w in words):
+            continue
+        sources.extend(w for w in [w for w in words if not w.startswith("--")][:-1])
+    return sources
+
+
+# --- .dockerignore (Docker's rules: the last matching pattern wins; a pattern also matches a parent) -------
+
+
+def _pattern_regex(pattern: str) -> re.Pattern:
+    out, i = "", 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):
+                out, i = out + "(?:.*/)?", i + 1
+            else:
+                out += ".*"
+            continue
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[":
+            end = pattern.index("]", i)
+            out += pattern[i : end + 1]
+            i = end
+        else:
+            out += re.escape(char)
+        i += 1
+    return re.compile(f"^{out}$")
+
+
+@cache
+def dockerignore(context: Path) -> tuple[tuple[re.Pattern, bool], ...]:
+    path = context / ".dockerignore"
+    rules = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        include = line.startswith("!")
+        pattern = line.lstrip("!").strip().strip("/")
+        rules.append((_pattern_regex(pattern), include))
+    return tuple(rules)
+
+
+def sent_to_builder(context: Path, relative: str) -> bool:
+    parts = relative.strip("/").split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    excluded = False
+    for regex, include in dockerignore(context):
+        if any(regex.match(candidate) for candidate in candidates):
+            excluded = not include
+    return not excluded
+
+
+# --- per-service helpers ---------------------------------------------------------------------------------
+
+
+def settings_class(name: str):
+    try:
+        module = importlib.import_module(f"cercle_{name}.config")
+    except ImportError as exc:
+        pytest.skip(f"cercle_{name} is not importable yet ({exc}); run again once the service exists")
+    return module.Settings
+
+
+def final_stage(name: str) -> Stage:
+    return dockerfile(dockerfile_path(services()[name]))[-1]
+
+
+def container_environment(name: str) -> dict[str, str]:
+    """What the process sees: the image's ENV, overridden by compose."""
+    env = {k: v for k, v in env_of(final_stage(name)).items() if k.startswith("CERCLE_")}
+    env.update({k: interpolated(v) for k, v in environment(services()[name]).items() if v is not None})
+    return env
+
+
+# --- compose-wide checks ---------------------------------------------------------------------------------
+
+
+def test_every_built_service_points_at_an_existing_dockerfile():
+    built = {name: svc for name, svc in services().items() if "build" in svc}
+    assert set(SERVICES) <= set(built)
+    for name, svc in built.items():
+        assert build_context(svc).is_dir(), name
+        assert dockerfile_path(svc).is_file(), f"{name}: {dockerfile_path(svc)}"
+
+
+def test_every_long_running_service_has_a_healthcheck():
+    for name, svc in services().items():
+        if one_shot(name):
+            continue
+        check = svc.get("healthcheck")
+        if check is not None:
+            assert not check.get("disable"), name
+            assert check.get("test"), name
+        else:
+            assert "build" in svc, f"{name} has no healthcheck"
+            assert final_stage(name).all("HEALTHCHECK"), f"{name}: no healthcheck in compose nor in its Dockerfile"
+
+
+def test_every_dependency_names_a_defined_service_and_waits_on_a_condition():
+    for name, svc in services().items():
+        for target, spec in depends_on(svc).items():
+            assert target in services(), f"{name} depends on undefined {target}"
+            condition = spec.get("condition")
+            assert condition in ("service_healthy", "service_completed_successfully"), f"{name} -> {target}"
+            if condition == "service_healthy":
+                assert not one_shot(target), f"{name} waits for one-shot {target} to be healthy"
+            else:
+                assert one_shot(target), f"{name} waits for long-running {target} to complete"
+
+
+def test_host_ports_are_unique():
+    host_ports = [host for svc in services().values() for host, _ in published_ports(svc)]
+    assert host_ports
+    assert len(host_ports) == len(set(host_ports)), host_ports
+
+
+def test_secrets_come_from_required_variables_never_literals():
+    for name, svc in services().items():
+        for key, value in environment(svc).items():
+            if any(word in key.upper() for word in SECRET_WORDS):
+                assert value and REQUIRED_VARIABLE.match(value), f"{name}.{key} must be ${{VAR:?message}}"
+            if value and "://" in value and "@" in value:
+                userinfo = value.split("://", 1)[1].rsplit("@", 1)[0]
+                if ":" in userinfo:
+                    password = userinfo.split(":", 1)[1]
+                    assert REQUIRED_VARIABLE.match(password), f"{name}.{key} embeds a literal password"
+
+
+def test_every_required_variable_is_listed_empty_in_env_example():
+    used = {m["name"] for m in VARIABLE.finditer(COMPOSE_FILE.read_text()) if m["op"] == ":?"}
+    assert {"CERCLE_JWT_SECRET", "POSTGRES_PASSWORD"} <= used
+    example = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            example[key.strip()] = value.strip()
+    assert used <= set(example), used - set(example)
+    assert all(example[name] == "" for name in used), "no real secret in .env.example"
+
+
+def test_kafka_is_a_single_kraft_node_without_topic_auto_creation():
+    env = environment(services()["kafka"])
+    assert services()["kafka"]["image"].startswith("apache/kafka:")
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+    advertised_names = {listener.split("://")[0] for listener in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    protocol_names = {pair.split(":")[0] for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")}
+    assert advertised_names | {"CONTROLLER"} <= protocol_names
+
+
+def test_topics_step_creates_the_topics_once_kafka_is_healthy():
+    topics = services()["topics"]
+    command = exec_form(topics["command"]) if isinstance(topics["command"], str) else topics["command"]
+    assert command[:3] == ["python", "-m", "cercle_shared.messaging.admin"]
+    assert command[command.index("--bootstrap") + 1] == "kafka:9092"
+    assert depends_on(topics)["kafka"]["condition"] == "service_healthy"
+    assert one_shot("topics")
+    assert dockerfile_path(topics) == dockerfile_path(services()["registration"])
+
+
+def test_postgres_creates_the_database_of_every_service():
+    postgres = services()["postgres"]
+    init_mounts = [v.split(":")[0] for v in postgres["volumes"] if ":/docker-entrypoint-initdb.d" in v]
+    assert len(init_mounts) == 1
+    scripts = "\n".join(p.read_text() for p in sorted((ROOT / init_mounts[0]).glob("*.sql")))
+    created = set(re.findall(r"CREATE DATABASE\s+(\w+)", scripts, flags=re.IGNORECASE))
+    for name in SERVICES:
+        url = environment(services()[name])["CERCLE_DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://"), name
+        assert urlsplit(interpolated(url)).hostname == "postgres", name
+        assert urlsplit(interpolated(url)).path.lstrip("/") in created, name
+
+
+# --- per-service checks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_compose_settings_are_fields_of_the_service_settings(name):
+    settings = settings_class(name)
+    prefix = settings.model_config.get("env_prefix", "")
+    assert prefix == "CERCLE_"
+    for key in environment(services()[name]):
+        assert key.startswith(prefix), f"{name}: {key} is not a Cercle setting"
+        assert key.removeprefix(prefix).lower() in settings.model_fields, f"{name}: no setting for {key}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_container_environment_makes_valid_settings(name, monkeypatch):
+    settings_cls = settings_class(name)
+    for key in [k for k in os.environ if k.upper().startswith("CERCLE_")]:
+        monkeypatch.delenv(key)
+    env = container_environment(name)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    required = {f"CERCLE_{f.upper()}" for f, info in settings_cls.model_fields.items() if info.is_required()}
+    assert required <= set(env), f"{name}: required settings not set: {required - set(env)}"
+    settings = settings_cls(_env_file=None)
+    assert settings.http_host == "0.0.0.0"
+    assert settings.kafka_bootstrap == "kafka:9092"
+    assert settings.http_port == SERVICES[name]
+    grace = seconds(str(services()[name].get("stop_grace_period", "10s")))
+    assert grace > settings.shutdown_timeout, f"{name}: docker would kill it before its graceful shutdown ends"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_waits_for_kafka_postgres_and_the_topics(name):
+    deps = depends_on(services()[name])
+    assert deps["kafka"]["condition"] == "service_healthy"
+    assert deps["postgres"]["condition"] == "service_healthy"
+    assert deps["topics"]["condition"] == "service_completed_successfully"
+    if name == "notifications":
+        assert deps["mailpit"]["condition"] == "service_healthy"
+        assert environment(services()[name])["CERCLE_SMTP_HOST"] == "mailpit"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_dockerfile_exposes_the_mapped_port_and_serves_with_the_console_script(name):
+    stage = final_stage(name)
+    assert stage.image == "python:3.11-slim"
+    exposed = {int(p.split("/")[0]) for args in stage.all("EXPOSE") for p in args.split()}
+    assert published_ports(services()[name]) == [(SERVICES[name], SERVICES[name])]
+    assert exposed == {SERVICES[name]}
+    assert env_of(stage)["CERCLE_HTTP_PORT"] == str(SERVICES[name])
+    assert env_of(stage)["CERCLE_HTTP_HOST"] == "0.0.0.0"
+    command = exec_form(stage.all("CMD")[-1])
+    assert command == [f"cercle-{name}", "serve", "--migrate"]
+    pyproject = ROOT / "services" / name / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip(f"services/{name} is not written yet")
+    assert command[0] in tomllib.loads(pyproject.read_text())["project"]["scripts"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_image_runs_as_a_non_root_user_and_checks_healthz_with_python(name):
+    stage = final_stage(name)
+    users = stage.all("USER")
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    (healthcheck,) = stage.all("HEALTHCHECK")
+    assert "/healthz" in healthcheck and "python" in healthcheck and "curl" not in healthcheck
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_copy_source_exists_and_reaches_the_builder(name):
+    if not (ROOT / "services" / name / "pyproject.toml").exists():
+        pytest.skip(f"services/{name} is not written yet")
+    svc = services()[name]
+    context = build_context(svc)
+    sources = [src for stage in dockerfile(dockerfile_path(svc)) for src in copy_sources(stage)]
+    assert {"shared", f"services/{name}"} <= {s.strip("/") for s in sources}
+    for source in sources:
+        path = context / source
+        assert path.exists(), f"COPY {source}: not in the build context"
+        assert sent_to_builder(context, source), f"COPY {source}: excluded by .dockerignore"
+        if (path / "pyproject.toml").exists():
+            assert sent_to_builder(context, f"{source}/pyproject.toml")
+
+
+def test_dockerignore_keeps_local_state_and_tests_out_of_the_images():
+    context = ROOT
+    assert sent_to_builder(context, "services/registration/cercle_registration/main.py")
+    assert sent_to_builder(context, "services/registration/cercle_registration/migrations/script.py.mako")
+    assert sent_to_builder(context, "shared/cercle_shared/schemas")
+    for unwanted in (
+        ".git/config",
+        ".data/kafka",
+        "tests/unit/test_compose.py",
+        "services/registration/.data/registration.db",
+        "services/registration/cercle_registration/__pycache__/main.cpython-311.pyc",
+        "services/registration/cercle_registration.egg-info/PKG-INFO",
+        "shared/tests/test_x.py",
+    ):
+        assert not sent_to_builder(context, unwanted), unwanted
