@@ -41,6 +41,7 @@ class ServiceProcess:
     log: Path
     pid_file: Path
     proc: subprocess.Popen | None = None
+    returncode: int | None = None  # of the last process this object started and stopped
 
     @property
     def url(self) -> str:
@@ -192,7 +193,7 @@ class Stack:
         if pid is not None:
             _terminate(pid, timeout)
         if service.proc is not None:
-            service.proc.wait(timeout)
+            service.returncode = service.proc.wait(timeout)
             service.proc = None
         service.pid_file.unlink(missing_ok=True)
         return time.monotonic() - t0

@@ -97,3 +97,19 @@ def test_insights_counts_members_sessions_and_registrations(flow, api):
 
     api.eventually(lambda: api.insights.get(f"/v1/communities/{flow['community']}/stats",
                                             headers=api.auth("operator")), matches, message="the stats to move")
+
+
+SHUTDOWN_BOUND = 15 + 5  # CERCLE_SHUTDOWN_TIMEOUT plus process teardown
+
+
+def test_each_service_shuts_down_gracefully_and_in_time_on_sigterm(flow, stack):
+    """Last in this module: SIGTERM each service of the stack the flow used."""
+    for name in ("registration", "sessions", "notifications", "insights"):
+        service = stack.services[name]
+        elapsed = stack.stop_service(name, timeout=SHUTDOWN_BOUND + 10)
+        # uvicorn re-raises the signal once its graceful shutdown is done, hence -15 rather than 0
+        assert service.returncode in (0, -15), f"{name} exited with {service.returncode}"
+        log = service.log.read_text(errors="replace")
+        assert "Application shutdown complete" in log, f"{name} did not run its shutdown:\n{log[-2000:]}"
+        assert elapsed < SHUTDOWN_BOUND, f"{name} took {elapsed:.1f}s to stop"
+        print(f"\n{name} stopped in {elapsed:.1f}s")
