@@ -1,10 +1,68 @@
+"""`cercle-registration migrate|serve|asyncapi`, plus `cercle-registration import FILE [--dry-run]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
 from cercle_shared.cli import run_service_cli
+from cercle_shared.errors import CercleError
+from cercle_shared.principal import Principal, Role
 
 from .bootstrap import MIGRATIONS, NAME, build_app, build_runtime
 from .config import Settings
+from .domain.regions import RegionCatalog
+from .service_layer import importing
+from .service_layer.unit_of_work import RegistrationUnitOfWork
+
+
+def import_command(argv: list[str]) -> int:
+    from tqdm import tqdm
+
+    parser = argparse.ArgumentParser(
+        prog=f"cercle-{NAME} import",
+        description="Import members and memberships from a CSV file into this service's database, all or nothing. "
+        f"Columns: {', '.join(importing.COLUMNS)}.",
+    )
+    parser.add_argument("file", type=Path, help="CSV file with a header line (UTF-8).")
+    parser.add_argument("--dry-run", action="store_true", help="Check every row; write nothing.")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    runtime = build_runtime(settings)
+    uow = RegistrationUnitOfWork(runtime.sessions, runtime.outbox)
+    operator = Principal(subject="cli-import", role=Role.OPERATOR)
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+        rows = importing.parse_csv(text)
+        with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing") as bar:
+            report = importing.import_members(
+                text, uow, operator, RegionCatalog.from_setting(settings.enabled_regions),
+                dry_run=args.dry_run, progress=bar.update, rows=rows,
+            )
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    except CercleError as exc:
+        print(f"{args.file}: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.engine.dispose()
+    for error in report.errors:
+        print(f"line {error.row}: {error.field or 'row'}: {error.message}", file=sys.stderr)
+    if report.errors:
+        print(f"{len({e.row for e in report.errors})} of {report.rows} rows refused; nothing was written.")
+        return 1
+    verb = "would create" if args.dry_run else "created"
+    print(f"{report.rows} rows: {verb} {report.members} members and {report.memberships} memberships.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:
+        raise SystemExit(import_command(argv[1:]))
     run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv)
 
 

@@ -18,7 +18,7 @@ MembershipRole = Literal["participant", "facilitator", "coordinator"]
 
 _MEMBER_ID = Field(description="Stable, opaque member id.", examples=["0b8e6f0e-6a7c-4f43-9a53-4d0c3f7f9b11"])
 _COMMUNITY_ID = Field(description="Stable, opaque community id.", examples=["c6d1c0a4-0a4b-4b9e-8d55-1f0c4e2b7a90"])
-_REGION = Field(description="Québec administrative region code, 01 to 17.", examples=["06"])
+_REGION = Field(default=None, description="Québec administrative region code, 01 to 17.", examples=["06"])
 
 
 class MemberRegistered(IntegrationEvent):
@@ -92,6 +92,13 @@ class OrganizationUpdated(IntegrationEvent):
     region: str | None = _REGION
     size_band: str | None = Field(default=None, description="Size band.")
     updated_at: datetime = Field(description="When it changed.")
+
+
+class OrganizationDeleted(IntegrationEvent):
+    """An organization no member belonged to was deleted."""
+
+    organization_id: str = Field(description="Stable organization id.")
+    deleted_at: datetime = Field(description="When it was deleted.")
 
 
 class _CommunityDetails(IntegrationEvent):
@@ -168,6 +175,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_t("member.contact_changed"), MemberContactChanged, topics.MEMBER_CONTACTS, "member_id"),
     EventSpec(_t("organization.created"), OrganizationCreated, topics.ORGANIZATIONS, "organization_id"),
     EventSpec(_t("organization.updated"), OrganizationUpdated, topics.ORGANIZATIONS, "organization_id"),
+    EventSpec(_t("organization.deleted"), OrganizationDeleted, topics.ORGANIZATIONS, "organization_id"),
     EventSpec(_t("community.created"), CommunityCreated, topics.COMMUNITIES, "community_id"),
     EventSpec(_t("community.updated"), CommunityUpdated, topics.COMMUNITIES, "community_id"),
     EventSpec(_t("community.status_changed"), CommunityStatusChanged, topics.COMMUNITIES, "community_id"),

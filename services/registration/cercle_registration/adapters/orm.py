@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.orm import registry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import registry, relationship
 
 from cercle_shared.db import UtcDateTime, messaging_tables
 
-from ..domain.model import Community, Member, Membership
+from ..domain.model import Community, ConsentChange, Member, Membership, Organization
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("sector", String(100), nullable=True),
+    Column("region", String(2), nullable=True),
+    Column("size_band", String(10), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
 
 members = Table(
     "members",
@@ -19,13 +43,23 @@ members = Table(
     Column("display_name", String(200), nullable=False),
     Column("email", String(320), nullable=False, unique=True),  # stored lower-cased: unique without regard to case
     Column("language", String(2), nullable=False),
-    Column("region", String(2), nullable=True),
-    Column("organization_id", String(36), nullable=True),
+    Column("region", String(2), nullable=True, index=True),
+    Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=True, index=True),
     Column("job_title", String(200), nullable=True),
     Column("expertise", JSON, nullable=False),
     Column("consents", JSON, nullable=False),
     Column("registered_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+consent_changes = Table(
+    "consent_changes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("member_id", String(36), ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
 )
 
 communities = Table(
@@ -56,7 +90,18 @@ memberships = Table(
     Column("role", String(20), nullable=False),
     Column("joined_at", UtcDateTime(), nullable=False),
     Column("left_at", UtcDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
     Index("ix_memberships_community_member", "community_id", "member_id"),
+    Index("ix_memberships_member", "member_id"),
+)
+# At most one current membership per member and community, even when two joins race.
+Index(
+    "ux_memberships_current",
+    memberships.c.community_id,
+    memberships.c.member_id,
+    unique=True,
+    postgresql_where=memberships.c.left_at.is_(None),
+    sqlite_where=memberships.c.left_at.is_(None),
 )
 
 mapper_registry = registry()
@@ -67,7 +112,18 @@ def start_mappers() -> None:
     global _mapped
     if _mapped:
         return
-    mapper_registry.map_imperatively(Member, members, version_id_col=members.c.version)
+    mapper_registry.map_imperatively(Organization, organizations, version_id_col=organizations.c.version)
+    mapper_registry.map_imperatively(ConsentChange, consent_changes)
+    mapper_registry.map_imperatively(
+        Member,
+        members,
+        version_id_col=members.c.version,
+        properties={
+            "consent_history": relationship(
+                ConsentChange, cascade="all, delete-orphan", order_by=consent_changes.c.seq, lazy="selectin"
+            )
+        },
+    )
     mapper_registry.map_imperatively(Community, communities, version_id_col=communities.c.version)
-    mapper_registry.map_imperatively(Membership, memberships)
+    mapper_registry.map_imperatively(Membership, memberships, version_id_col=memberships.c.version)
     _mapped = True

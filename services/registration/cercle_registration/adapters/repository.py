@@ -1,9 +1,80 @@
+"""Repositories: the only place that writes SQL against the registration tables."""
+
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from ..domain.model import Community, Member, Membership
+from cercle_shared.errors import InvalidInput
+from cercle_shared.web.pagination import Keyset
+
+from ..domain.model import Community, Member, Membership, Organization
+
+
+def json_list_contains(session: Session, column, value: str) -> ColumnElement[bool]:
+    """`value` is an element of the JSON list in `column` (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.cast(JSONB).contains([value])
+    elements = func.json_each(column).table_valued("value")
+    return exists(select(elements.c.value).where(elements.c.value == value))
+
+
+def keyset(entity, sort: str, allowed: Iterable[str]) -> Keyset:
+    """`sort` is a field name, `-` first for descending order."""
+    name = sort.removeprefix("-")
+    if name not in allowed:
+        raise InvalidInput(f"sort by one of {', '.join(allowed)} (prefix - for descending)", field="sort")
+    return Keyset(getattr(entity, name), entity.id, descending=sort.startswith("-"))
+
+
+@dataclass(frozen=True)
+class MemberQuery:
+    regions: frozenset[str] | None = None  # only members of these regions
+    communities: frozenset[str] | None = None  # only current members of these communities
+    organization_id: str | None = None
+    expertise: str | None = None
+    sort: str = "display_name"
+
+
+MEMBER_SORTS = ("display_name", "registered_at")
+
+
+class OrganizationRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, organization: Organization) -> None:
+        self._s.add(organization)
+
+    def get(self, organization_id: str) -> Organization | None:
+        return self._s.get(Organization, organization_id)
+
+    def delete(self, organization: Organization) -> None:
+        self._s.delete(organization)
+
+    def in_use(self, organization_id: str) -> bool:
+        return bool(self._s.scalar(select(exists().where(Member.organization_id == organization_id))))
+
+    def names(self, ids: Iterable[str | None]) -> dict[str, str]:
+        wanted = {i for i in ids if i}
+        if not wanted:
+            return {}
+        rows = self._s.execute(select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))
+        return dict(rows.tuples().all())
+
+    def page(
+        self, *, region: str | None, sector: str | None, sort: str, cursor: str | None, limit: int
+    ) -> tuple[Sequence[Organization], str | None]:
+        stmt = select(Organization)
+        if region:
+            stmt = stmt.where(Organization.region == region)
+        if sector:
+            stmt = stmt.where(func.lower(Organization.sector) == sector.lower())
+        return keyset(Organization, sort, ("name", "created_at")).page(self._s, stmt, cursor=cursor, limit=limit)
 
 
 class MemberRepository:
@@ -17,7 +88,51 @@ class MemberRepository:
         return self._s.get(Member, member_id)
 
     def by_email(self, email: str) -> Member | None:
-        return self._s.scalars(select(Member).where(Member.email == email)).first()
+        with self._s.no_autoflush:  # a pending change of this very email must not hit the unique index first
+            return self._s.scalars(select(Member).where(Member.email == email)).first()
+
+    def delete(self, member: Member) -> None:
+        self._s.delete(member)
+
+    def _select(self, query: MemberQuery):
+        stmt = select(Member)
+        if query.regions is not None:
+            stmt = stmt.where(Member.region.in_(query.regions))
+        if query.communities is not None:
+            current = select(Membership.member_id).where(
+                Membership.community_id.in_(query.communities), Membership.left_at.is_(None)
+            )
+            stmt = stmt.where(Member.id.in_(current))
+        if query.organization_id:
+            stmt = stmt.where(Member.organization_id == query.organization_id)
+        if query.expertise:
+            stmt = stmt.where(json_list_contains(self._s, Member.expertise, query.expertise.strip().lower()))
+        return stmt
+
+    def page(self, query: MemberQuery, *, cursor: str | None, limit: int) -> tuple[Sequence[Member], str | None]:
+        return keyset(Member, query.sort, MEMBER_SORTS).page(self._s, self._select(query), cursor=cursor, limit=limit)
+
+    def all(self, query: MemberQuery) -> Sequence[Member]:
+        return self._s.scalars(self._select(query).order_by(Member.display_name, Member.id)).all()
+
+    def directory_page(
+        self, community_id: str, *, expertise: str | None, cursor: str | None, limit: int
+    ) -> tuple[Sequence[Member], str | None]:
+        """Current members of the community who consented to appear in its directory."""
+        stmt = self._select(MemberQuery(communities=frozenset({community_id}), expertise=expertise)).where(
+            Member.consents["directory"].as_boolean().is_(True)
+        )
+        return keyset(Member, "display_name", MEMBER_SORTS).page(self._s, stmt, cursor=cursor, limit=limit)
+
+
+@dataclass(frozen=True)
+class CommunityQuery:
+    region: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    domain: str | None = None
+    ids: frozenset[str] | None = None
+    sort: str = "name_fr"
 
 
 class CommunityRepository:
@@ -29,6 +144,24 @@ class CommunityRepository:
 
     def get(self, community_id: str) -> Community | None:
         return self._s.get(Community, community_id)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Community]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        return {c.id: c for c in self._s.scalars(select(Community).where(Community.id.in_(wanted)))}
+
+    def page(self, query: CommunityQuery, *, cursor: str | None, limit: int) -> tuple[Sequence[Community], str | None]:
+        stmt = select(Community)
+        if query.region:
+            stmt = stmt.where(json_list_contains(self._s, Community.regions, query.region))
+        for name in ("status", "kind", "domain"):
+            if getattr(query, name):
+                stmt = stmt.where(getattr(Community, name) == getattr(query, name))
+        if query.ids is not None:
+            stmt = stmt.where(Community.id.in_(query.ids))
+        ks = keyset(Community, query.sort, ("name_fr", "name_en", "created_at"))
+        return ks.page(self._s, stmt, cursor=cursor, limit=limit)
 
 
 class MembershipRepository:
@@ -46,3 +179,79 @@ class MembershipRepository:
                 Membership.left_at.is_(None),
             )
         ).first()
+
+    def ever_joined(self, community_id: str, member_id: str) -> bool:
+        return bool(
+            self._s.scalar(
+                select(
+                    exists().where(Membership.community_id == community_id, Membership.member_id == member_id)
+                )
+            )
+        )
+
+    def is_current_member(self, community_id: str, member_id: str | None) -> bool:
+        return member_id is not None and self.current(community_id, member_id) is not None
+
+    def current_communities_of(self, member_id: str) -> set[str]:
+        return set(
+            self._s.scalars(
+                select(Membership.community_id).where(Membership.member_id == member_id, Membership.left_at.is_(None))
+            )
+        )
+
+    def history_of(self, member_id: str) -> Sequence[Membership]:
+        return self._s.scalars(
+            select(Membership).where(Membership.member_id == member_id).order_by(Membership.joined_at, Membership.id)
+        ).all()
+
+    def current_roles(self, community_id: str, member_ids: Iterable[str]) -> dict[str, str]:
+        rows = self._s.execute(
+            select(Membership.member_id, Membership.role).where(
+                Membership.community_id == community_id,
+                Membership.member_id.in_(set(member_ids)),
+                Membership.left_at.is_(None),
+            )
+        )
+        return dict(rows.tuples().all())
+
+    def facilitators(self, community_ids: Iterable[str]) -> dict[str, list[str]]:
+        wanted = set(community_ids)
+        out: dict[str, list[str]] = {c: [] for c in wanted}
+        if not wanted:
+            return out
+        rows = self._s.execute(
+            select(Membership.community_id, Membership.member_id)
+            .where(
+                Membership.community_id.in_(wanted),
+                Membership.role == "facilitator",
+                Membership.left_at.is_(None),
+            )
+            .order_by(Membership.joined_at)
+        )
+        for community_id, member_id in rows:
+            out[community_id].append(member_id)
+        return out
+
+    def page(
+        self,
+        *,
+        community_id: str | None = None,
+        member_id: str | None = None,
+        active: bool | None = None,
+        role: str | None = None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[Sequence[Membership], str | None]:
+        stmt = select(Membership)
+        if community_id:
+            stmt = stmt.where(Membership.community_id == community_id)
+        if member_id:
+            stmt = stmt.where(Membership.member_id == member_id)
+        if active is not None:
+            stmt = stmt.where(Membership.left_at.is_(None) if active else Membership.left_at.is_not(None))
+        if role:
+            stmt = stmt.where(Membership.role == role)
+        return keyset(Membership, "joined_at", ("joined_at",)).page(self._s, stmt, cursor=cursor, limit=limit)
+
+    def delete_all_of(self, member_id: str) -> int:
+        return self._s.execute(delete(Membership).where(Membership.member_id == member_id)).rowcount

@@ -1,16 +1,69 @@
-"""HTTP request and response bodies."""
+"""HTTP request and response bodies: XCreate / XUpdate / XPublic per resource."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
 from cercle_shared.web import StrictModel
+from cercle_shared.web.pagination import Page
+
+from ..domain import model
 
 Language = Literal["fr", "en"]
-RegionCode = Field(pattern=r"^(0[1-9]|1[0-7])$", description="Québec region code, 01 to 17.", examples=["06"])
+RegionCode = Annotated[
+    str, Field(pattern=r"^(0[1-9]|1[0-7])$", description="Québec region code, 01 to 17.", examples=["06"])
+]
+CommunityKind = Literal["community_of_practice", "co_development_group", "community_of_interest"]
+CommunityStatus = Literal["active", "paused", "closed"]
+Role = Literal["participant", "facilitator", "coordinator"]
+SizeBand = Literal["1-9", "10-49", "50-249", "250-999", "1000+"]
+Expertise = Annotated[
+    list[Annotated[str, Field(max_length=60)]],
+    Field(max_length=30, description="Expertise tags (stored lower-cased).", examples=[["ergonomie", "santé mentale"]]),
+]
+VERSION = Field(
+    default=None, ge=1, description="The version you read (alternatively send it as If-Match); stale: 409."
+)
+
+
+class RegionPublic(BaseModel):
+    code: str = Field(examples=["06"])
+    name_fr: str = Field(examples=["Montréal"])
+    name_en: str = Field(examples=["Montreal"])
+
+
+# --- organizations -------------------------------------------------------------------------------
+
+
+class OrganizationCreate(StrictModel):
+    name: str = Field(min_length=1, max_length=200, examples=["CISSS de Laval"])
+    sector: str | None = Field(default=None, max_length=100, examples=["santé"])
+    region: RegionCode | None = None
+    size_band: SizeBand | None = Field(default=None, description="Number of employees.")
+
+
+class OrganizationUpdate(StrictModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    sector: str | None = Field(default=None, max_length=100)
+    region: RegionCode | None = None
+    size_band: SizeBand | None = None
+    version: int | None = VERSION
+
+
+class OrganizationPublic(BaseModel):
+    id: str
+    name: str
+    sector: str | None
+    region: str | None
+    size_band: str | None
+    created_at: datetime
+    version: int
+
+
+# --- members -------------------------------------------------------------------------------------
 
 
 class Consents(StrictModel):
@@ -20,15 +73,38 @@ class Consents(StrictModel):
     surveys: bool = Field(default=False, description="Be invited to surveys.")
 
 
+class ConsentsUpdate(StrictModel):
+    """Give (true) or withdraw (false) consent per purpose; purposes left out stay as they are."""
+
+    processing: bool | None = Field(default=None, description="Cannot be withdrawn while registered: erase instead.")
+    directory: bool | None = None
+    email: bool | None = None
+    surveys: bool | None = None
+
+
 class MemberCreate(StrictModel):
     display_name: str = Field(min_length=1, max_length=200, examples=["Marie Tremblay"])
     email: EmailStr = Field(examples=["marie.tremblay@example.org"])
     language: Language = Field(default="fr", description="Preferred language; French by default.")
-    region: str | None = RegionCode
-    organization_id: str | None = None
+    region: RegionCode | None = None
+    organization_id: str | None = Field(default=None, max_length=36)
     job_title: str | None = Field(default=None, max_length=200)
-    expertise: list[str] = Field(default_factory=list, max_length=30, examples=[["ergonomie", "santé mentale"]])
+    expertise: Expertise = Field(default_factory=list)
     consents: Consents
+
+
+class MemberUpdate(StrictModel):
+    """Only the fields present change; send null to clear an optional field."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    language: Language | None = None
+    region: RegionCode | None = None
+    organization_id: str | None = Field(default=None, max_length=36)
+    job_title: str | None = Field(default=None, max_length=200)
+    expertise: Expertise | None = None
+    consents: ConsentsUpdate | None = None
+    version: int | None = VERSION
 
 
 class MemberPublic(BaseModel):
@@ -40,9 +116,95 @@ class MemberPublic(BaseModel):
     organization_id: str | None
     job_title: str | None
     expertise: list[str]
-    consents: dict[str, bool]
+    consents: dict[str, bool] = Field(description="Current consent per purpose.")
+    consents_changed_at: dict[str, datetime] = Field(description="When each consent was last given or withdrawn.")
     registered_at: datetime
     version: int
+
+    @classmethod
+    def of(cls, member: model.Member) -> MemberPublic:
+        return cls(
+            **{name: getattr(member, name) for name in cls.model_fields if name != "consents_changed_at"},
+            consents_changed_at=member.consents_changed_at(),
+        )
+
+
+class ConsentChangePublic(BaseModel):
+    purpose: str
+    granted: bool
+    changed_at: datetime
+
+
+class MembershipPublic(BaseModel):
+    id: str
+    community_id: str
+    member_id: str
+    role: str
+    joined_at: datetime
+    left_at: datetime | None
+    version: int
+
+
+class ExportedMembership(MembershipPublic):
+    community_name_fr: str | None
+    community_name_en: str | None
+
+
+class MemberExport(BaseModel):
+    """Everything the registration service holds about a member."""
+
+    exported_at: datetime
+    profile: MemberPublic
+    organization: OrganizationPublic | None
+    consent_history: list[ConsentChangePublic]
+    memberships: list[ExportedMembership] = Field(description="Every join and leave, the past ones included.")
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> MemberExport:
+        org = data["organization"]
+        return cls(
+            exported_at=model.now(),
+            profile=MemberPublic.of(data["member"]),
+            organization=OrganizationPublic.model_validate(org, from_attributes=True) if org else None,
+            consent_history=[ConsentChangePublic.model_validate(c, from_attributes=True) for c in data["consent_history"]],
+            memberships=[
+                ExportedMembership(
+                    **MembershipPublic.model_validate(m, from_attributes=True).model_dump(),
+                    community_name_fr=c.name_fr if c else None,
+                    community_name_en=c.name_en if c else None,
+                )
+                for m, c in data["memberships"]
+            ],
+        )
+
+
+class DirectoryEntryPublic(BaseModel):
+    member_id: str
+    display_name: str
+    role: str
+    organization_id: str | None
+    organization_name: str | None
+    job_title: str | None
+    region: str | None
+    expertise: list[str]
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="Line in the file; the header is line 1.")
+    field: str | None = Field(description="Column at fault, when one is.")
+    message: str
+
+
+class ImportReportPublic(BaseModel):
+    dry_run: bool
+    committed: bool = Field(description="True when the members and memberships were written.")
+    rows: int
+    members: int = Field(description="Members the valid rows create.")
+    memberships: int = Field(description="Memberships the valid rows create.")
+    errors: list[ImportRowError]
+
+
+# --- communities ---------------------------------------------------------------------------------
 
 
 class CommunityCreate(StrictModel):
@@ -51,11 +213,30 @@ class CommunityCreate(StrictModel):
     description_fr: str = Field(default="", max_length=5000)
     description_en: str = Field(default="", max_length=5000)
     domain: str | None = Field(default=None, max_length=100, examples=["workplace_health"])
-    kind: Literal["community_of_practice", "co_development_group", "community_of_interest"] = "community_of_practice"
-    regions: list[str] = Field(default_factory=list, examples=[["13"]])
-    province_wide: bool = False
+    kind: CommunityKind = "community_of_practice"
+    regions: list[RegionCode] = Field(default_factory=list, max_length=17, examples=[["13"]])
+    province_wide: bool = Field(default=False, description="Province-wide or virtual: then no regions.")
     cadence: int = Field(default=6, ge=1, le=24, description="Target meetings a year (5-10 usual).")
     founded_on: date | None = None
+
+
+class CommunityUpdate(StrictModel):
+    name_fr: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    description_fr: str | None = Field(default=None, max_length=5000)
+    description_en: str | None = Field(default=None, max_length=5000)
+    domain: str | None = Field(default=None, max_length=100)
+    kind: CommunityKind | None = None
+    regions: list[RegionCode] | None = Field(default=None, max_length=17)
+    province_wide: bool | None = None
+    cadence: int | None = Field(default=None, ge=1, le=24)
+    founded_on: date | None = None
+    version: int | None = VERSION
+
+
+class CommunityStatusUpdate(StrictModel):
+    status: CommunityStatus = Field(description="A closed community cannot be reopened.")
+    version: int | None = VERSION
 
 
 class CommunityPublic(BaseModel):
@@ -71,18 +252,53 @@ class CommunityPublic(BaseModel):
     cadence: int
     status: str
     founded_on: date | None
+    facilitators: list[str] = Field(description="Member ids of its current facilitators.")
     version: int
+
+    @classmethod
+    def of(cls, community: model.Community, facilitators: list[str]) -> CommunityPublic:
+        return cls(
+            **{n: getattr(community, n) for n in cls.model_fields if n != "facilitators"}, facilitators=facilitators
+        )
 
 
 class MembershipCreate(StrictModel):
     member_id: str = Field(min_length=1, max_length=36)
-    role: Literal["participant", "facilitator", "coordinator"] = "participant"
+    role: Role = "participant"
 
 
-class MembershipPublic(BaseModel):
-    id: str
-    community_id: str
-    member_id: str
-    role: str
-    joined_at: datetime
-    left_at: datetime | None
+class MembershipUpdate(StrictModel):
+    role: Role
+    version: int | None = VERSION
+
+
+# Fields that are not nullable in the domain: an explicit null is refused rather than stored.
+NOT_NULL = {
+    "OrganizationUpdate": {"name"},
+    "MemberUpdate": {"display_name", "email", "language", "expertise"},
+    "CommunityUpdate": {"name_fr", "name_en", "description_fr", "description_en", "kind", "regions",
+                        "province_wide", "cadence"},
+}
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+class OrganizationsPublic(Page[OrganizationPublic]):
+    """A page of organizations."""
+
+
+class MembersPublic(Page[MemberPublic]):
+    """A page of members."""
+
+
+class MembershipsPublic(Page[MembershipPublic]):
+    """A page of memberships, oldest first."""
+
+
+class CommunitiesPublic(Page[CommunityPublic]):
+    """A page of communities."""
+
+
+class DirectoryPublic(Page[DirectoryEntryPublic]):
+    """A page of a community's peer directory."""

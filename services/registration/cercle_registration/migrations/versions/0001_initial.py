@@ -1,4 +1,4 @@
-"""Members, communities, memberships; outbox and processed events.
+"""Organizations, members and their consent history, communities, memberships; outbox and processed events.
 
 Revision ID: 0001
 Revises:
@@ -19,19 +19,40 @@ depends_on = None
 def upgrade() -> None:
     create_messaging_tables()
     op.create_table(
+        "organizations",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("sector", sa.String(100), nullable=True),
+        sa.Column("region", sa.String(2), nullable=True),
+        sa.Column("size_band", sa.String(10), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_table(
         "members",
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("language", sa.String(2), nullable=False),
         sa.Column("region", sa.String(2), nullable=True),
-        sa.Column("organization_id", sa.String(36), nullable=True),
+        sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=True),
         sa.Column("job_title", sa.String(200), nullable=True),
         sa.Column("expertise", sa.JSON, nullable=False),
         sa.Column("consents", sa.JSON, nullable=False),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
+    op.create_index("ix_members_region", "members", ["region"])
+    op.create_index("ix_members_organization_id", "members", ["organization_id"])
+    op.create_table(
+        "consent_changes",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("member_id", sa.String(36), sa.ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("purpose", sa.String(20), nullable=False),
+        sa.Column("granted", sa.Boolean, nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_consent_changes_member_id", "consent_changes", ["member_id"])
     op.create_table(
         "communities",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -57,12 +78,21 @@ def upgrade() -> None:
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_index("ix_memberships_community_member", "memberships", ["community_id", "member_id"])
+    op.create_index("ix_memberships_member", "memberships", ["member_id"])
+    current = sa.text("left_at IS NULL")
+    op.create_index(
+        "ux_memberships_current", "memberships", ["community_id", "member_id"], unique=True,
+        postgresql_where=current, sqlite_where=current,
+    )
 
 
 def downgrade() -> None:
     op.drop_table("memberships")
     op.drop_table("communities")
+    op.drop_table("consent_changes")
     op.drop_table("members")
+    op.drop_table("organizations")
     drop_messaging_tables()
