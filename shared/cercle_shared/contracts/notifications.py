@@ -20,6 +20,7 @@ class EmailDeliveryRecorded(IntegrationEvent):
     language: Literal["fr", "en"] = Field(description="Language the email was written in.")
     status: Literal["sent", "failed"] = Field(description="Outcome.")
     occurred_at: datetime = Field(description="When the outcome was known.")
+    session_id: str | None = Field(default=None, description="Session the email was about, if any.")
 
 
 EVENTS: tuple[EventSpec, ...] = (

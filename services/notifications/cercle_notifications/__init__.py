@@ -1,0 +1,1 @@
+"""Cercle notifications service: tells members, in their language, where they stand for a session."""

@@ -1,0 +1,111 @@
+"""Tables of the notifications database, mapped onto the domain classes (the domain imports none of this)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import registry
+
+from cercle_shared.db import UtcDateTime, messaging_tables
+
+from ..domain.model import Community, Contact, Delivery, Preferences, Registration, ScheduledSession
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("member_id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("consents", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("community_id", String(36), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("location", String(1000), nullable=True),
+    Column("cancelled", Boolean, nullable=False),
+)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("registration_id", String(36), primary_key=True),
+    Column("session_id", String(36), nullable=False),
+    Column("member_id", String(36), nullable=False),
+    Column("status", String(20), nullable=False),
+    Index("ix_registrations_session", "session_id", "status"),
+    Index("ix_registrations_member", "member_id"),
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("community_id", String(36), primary_key=True),
+    Column("name_fr", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+)
+
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("member_id", String(36), primary_key=True),
+    Column("language", String(2), nullable=True),
+    Column("opt_out", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("source_event_id", String(200), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("member_id", String(36), nullable=True),  # null once the member is erased
+    Column("session_id", String(36), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(40), nullable=True),
+    Column("language", String(2), nullable=True),
+    Column("recipient", String(320), nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("anonymized", Boolean, nullable=False),
+    # One email per event, kind and member, however often the event is delivered.
+    UniqueConstraint("source_event_id", "kind", "member_id", name="uq_deliveries_source_kind_member"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_member", "member_id"),
+    Index("ix_deliveries_created", "created_at", "id"),
+)
+
+mapper_registry = registry()
+_mapped = False
+
+
+def start_mappers() -> None:
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Contact, contacts)
+    mapper_registry.map_imperatively(ScheduledSession, sessions)
+    mapper_registry.map_imperatively(Registration, registrations)
+    mapper_registry.map_imperatively(Community, communities)
+    mapper_registry.map_imperatively(Preferences, preferences, version_id_col=preferences.c.version)
+    mapper_registry.map_imperatively(Delivery, deliveries)
+    _mapped = True

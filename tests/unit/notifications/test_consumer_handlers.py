@@ -1,0 +1,86 @@
+from datetime import UTC, datetime
+
+from cercle_notifications.domain import model
+from cercle_notifications.service_layer import handlers
+from cercle_shared.contracts.registration import MemberErased
+
+from .factories import confirmed, contact_changed, new_id, session_scheduled, waitlisted
+
+
+def deliveries_of(uow_factory, member_id=None):
+    with uow_factory() as uow:
+        rows = uow.deliveries.page(member_id=member_id, status=None, kind=None, cursor=None, limit=100)[0]
+        uow.session.expunge_all()
+        return rows
+
+
+def all_deliveries(uow_factory):
+    return deliveries_of(uow_factory)
+
+
+def test_a_confirmation_records_one_pending_delivery_when_contact_and_session_are_known(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_contact_changed, contact_changed(member))
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    ctx = apply(handlers.on_registration_confirmed, confirmed(member, session))
+    [delivery] = deliveries_of(uow_factory, member)
+    assert (delivery.status, delivery.kind, delivery.source_event_id) == (model.PENDING, model.CONFIRMED, ctx.event_id)
+
+
+def test_the_same_event_twice_records_one_delivery(apply, uow_factory):
+    member, session = new_id(), new_id()
+    event = confirmed(member, session)
+    apply(handlers.on_registration_confirmed, event, event_id="evt-1")
+    apply(handlers.on_registration_confirmed, event, event_id="evt-1")
+    assert len(deliveries_of(uow_factory, member)) == 1
+
+
+def test_a_confirmation_before_the_contact_waits_for_it(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    assert deliveries_of(uow_factory, member)[0].status == model.WAITING_CONTACT
+    apply(handlers.on_contact_changed, contact_changed(member))
+    assert deliveries_of(uow_factory, member)[0].status == model.PENDING
+
+
+def test_a_confirmation_before_the_session_waits_for_it(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_contact_changed, contact_changed(member))
+    apply(handlers.on_registration_waitlisted, waitlisted(member, session, position=3))
+    [delivery] = deliveries_of(uow_factory, member)
+    assert (delivery.status, delivery.details["position"]) == (model.WAITING_SESSION, 3)
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    assert deliveries_of(uow_factory, member)[0].status == model.PENDING
+
+
+def test_a_tombstone_removes_the_contact_and_skips_what_was_not_sent(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_contact_changed, contact_changed(member))
+    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    apply(handlers.on_contact_removed, member)
+    with uow_factory() as uow:
+        assert uow.replicas.contact(member) is None
+    [delivery] = deliveries_of(uow_factory, member)
+    assert (delivery.status, delivery.reason) == (model.SKIPPED, model.CONTACT_REMOVED)
+
+
+def test_erasure_anonymizes_deliveries_and_forgets_contact_and_preferences(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_contact_changed, contact_changed(member))
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    with uow_factory() as uow:
+        [delivery] = uow.deliveries.of_member(member)
+        delivery.status, delivery.recipient = model.SENT, "marie@example.org"
+        uow.preferences.add(model.Preferences(member, language="en"))
+        uow.commit()
+    apply(handlers.on_member_erased, MemberErased(member_id=member, erased_at=datetime.now(UTC)))
+    assert deliveries_of(uow_factory, member) == []
+    [anonymous] = all_deliveries(uow_factory)
+    assert (anonymous.member_id, anonymous.recipient, anonymous.anonymized) == (None, None, True)
+    assert (anonymous.status, anonymous.kind) == (model.SENT, model.CONFIRMED)
+    with uow_factory() as uow:
+        assert uow.replicas.contact(member) is None
+        assert uow.preferences.get(member) is None
+        assert uow.replicas.registrations_of_member(member) == []

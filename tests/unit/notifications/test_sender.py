@@ -1,0 +1,251 @@
+"""The sender loop against a real SMTP server process (aiosmtpd), with a clock the test moves."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cercle_notifications.adapters import orm
+from cercle_notifications.adapters.smtp import PermanentFailure, SmtpMailer
+from cercle_notifications.adapters.templates import EmailTemplates
+from cercle_notifications.domain import model
+from cercle_notifications.service_layer import handlers
+from cercle_notifications.service_layer.sender import DeliverySender, SenderPolicy
+from cercle_shared.contracts.registration import CommunityCreated
+from devtools.ports import free_port
+from devtools.smtp import LocalSmtp
+
+from .factories import confirmed, contact_changed, new_id, session_scheduled
+
+MAIL_FROM = "Cercle <no-reply@cercle.local>"
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory):
+    with LocalSmtp(tmp_path_factory.mktemp("mail")) as server:
+        yield server
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_sender(uow_factory, clock):
+    def make(port: int, mailer=None, **policy) -> DeliverySender:
+        settings = {"mail_from": MAIL_FROM, "max_attempts": 3, "backoff_initial": 10, "backoff_max": 60,
+                    "wait_timeout": 3600, "lease": 60}
+        settings.update(policy)
+        return DeliverySender(uow_factory, EmailTemplates(), mailer or SmtpMailer("127.0.0.1", port, timeout=5),
+                              SenderPolicy(**settings), clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def confirmation(apply, uow_factory, clock):
+    """confirmation(language=..., email_consent=...) -> (member_id, email, delivery_id): a due confirmation."""
+
+    def make(*, language: str = "fr", email_consent: bool = True) -> tuple[str, str, str]:
+        member, session, community = new_id(), new_id(), new_id()
+        email = f"{member[:8]}@example.org"
+        apply(handlers.on_contact_changed, contact_changed(member, email=email, language=language,
+                                                           email_consent=email_consent))
+        apply(handlers.on_community_named, CommunityCreated(
+            community_id=community, name_fr="CoP SMET Laval", name_en="Laval workplace health CoP", kind=
+            "community_of_practice", regions=["13"], cadence=6, status="active", created_at=clock.now))
+        apply(handlers.on_session_scheduled, session_scheduled(session, community_id=community))
+        apply(handlers.on_registration_confirmed, confirmed(member, session, community))
+        with uow_factory() as uow:
+            [delivery] = uow.deliveries.of_member(member)
+            delivery.created_at = delivery.next_attempt_at = clock.now  # on the test's clock
+            uow.commit()
+            return member, email, delivery.id
+
+    return make
+
+
+def to(smtp: LocalSmtp, email: str):
+    return [m for m in smtp.messages() if email in m["To"]]
+
+
+def delivery(uow_factory, delivery_id: str) -> model.Delivery:
+    with uow_factory() as uow:
+        found = uow.deliveries.get(delivery_id)
+        uow.session.expunge_all()
+        return found
+
+
+def recorded_events(sessions) -> list[dict]:
+    with sessions() as session:
+        rows = session.execute(select(orm.messaging.outbox.c.value)).scalars().all()
+    return [json.loads(value) for value in rows]
+
+
+def test_sends_a_due_delivery_once_with_a_message_id_derived_from_the_delivery(
+    smtp, make_sender, confirmation, uow_factory, sessions, clock
+):
+    member, email, delivery_id = confirmation(language="en")
+    sender = make_sender(smtp.port)
+    sender.run_once()
+    sender.run_once()
+    [message] = to(smtp, email)
+    assert message["Subject"] == "Registration confirmed: Nature et santé mentale"
+    assert message["Message-ID"] == f"<{delivery_id}@cercle.local>"
+    assert message["Content-Language"] == "en"
+    body = message.get_body(("plain",)).get_content()
+    assert "Laval workplace health CoP" in body and "1:30 PM" in body
+    sent = delivery(uow_factory, delivery_id)
+    assert (sent.status, sent.recipient, sent.attempts, sent.sent_at) == (model.SENT, email, 1, clock.now)
+    [event] = recorded_events(sessions)
+    assert event == {
+        "delivery_id": delivery_id, "member_id": member, "kind": model.CONFIRMED, "language": "en",
+        "status": "sent", "occurred_at": event["occurred_at"], "session_id": sent.session_id,
+    }
+
+
+def test_an_unreachable_server_is_retried_with_back_off_then_the_delivery_fails(
+    make_sender, confirmation, uow_factory, sessions, clock
+):
+    _, _, delivery_id = confirmation()
+    sender = make_sender(free_port())  # nothing listens there
+
+    sender.run_once()
+    first = delivery(uow_factory, delivery_id)
+    assert (first.status, first.attempts) == (model.PENDING, 1)
+    assert first.next_attempt_at == clock.now + timedelta(seconds=10)
+    assert "Connection" in first.last_error or "refused" in first.last_error.lower()
+
+    sender.run_once()  # not due yet
+    assert delivery(uow_factory, delivery_id).attempts == 1
+
+    clock.advance(10)
+    sender.run_once()
+    second = delivery(uow_factory, delivery_id)
+    assert (second.attempts, second.next_attempt_at) == (2, clock.now + timedelta(seconds=20))
+    assert recorded_events(sessions) == []
+
+    clock.advance(20)
+    sender.run_once()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (model.FAILED, 3, None)
+    [event] = recorded_events(sessions)
+    assert event["status"] == "failed" and event["delivery_id"] == delivery_id
+
+
+def test_a_retry_succeeds_once_the_server_is_back(make_sender, confirmation, uow_factory, clock, tmp_path):
+    _, email, delivery_id = confirmation()
+    server = LocalSmtp(tmp_path / "late-mail")
+    sender = make_sender(server.port)
+    sender.run_once()
+    assert delivery(uow_factory, delivery_id).status == model.PENDING
+    with server:
+        clock.advance(10)
+        sender.run_once()
+        assert delivery(uow_factory, delivery_id).status == model.SENT
+        assert len(to(server, email)) == 1
+
+
+def test_a_refusal_for_good_fails_at_once(make_sender, confirmation, uow_factory):
+    class Refusing:
+        def send(self, message):
+            raise PermanentFailure("550 mailbox unavailable")
+
+    _, _, delivery_id = confirmation()
+    make_sender(0, mailer=Refusing()).run_once()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts, failed.last_error) == (model.FAILED, 1, "550 mailbox unavailable")
+
+
+def test_without_email_consent_nothing_is_sent_and_the_delivery_is_skipped(
+    smtp, make_sender, confirmation, uow_factory, sessions
+):
+    _, email, delivery_id = confirmation(email_consent=False)
+    make_sender(smtp.port).run_once()
+    skipped = delivery(uow_factory, delivery_id)
+    assert (skipped.status, skipped.reason, skipped.attempts) == (model.SKIPPED, model.NO_EMAIL_CONSENT, 0)
+    assert to(smtp, email) == []
+    assert recorded_events(sessions) == []
+
+
+def test_preferences_apply_when_sending(smtp, make_sender, confirmation, uow_factory):
+    member, email, _ = confirmation(language="fr")
+    with uow_factory() as uow:
+        uow.preferences.add(model.Preferences(member, language="en"))
+        uow.commit()
+    make_sender(smtp.port).run_once()
+    assert to(smtp, email)[0]["Subject"].startswith("Registration confirmed")
+
+    other, other_email, other_delivery = confirmation()
+    with uow_factory() as uow:
+        uow.preferences.add(model.Preferences(other, opt_out=[model.CONFIRMED]))
+        uow.commit()
+    make_sender(smtp.port).run_once()
+    assert delivery(uow_factory, other_delivery).reason == model.OPTED_OUT
+    assert to(smtp, other_email) == []
+
+
+def test_a_delivery_claimed_by_a_sender_that_died_is_sent_after_its_lease_with_the_same_message_id(
+    smtp, make_sender, confirmation, uow_factory, clock
+):
+    _, email, delivery_id = confirmation()
+    sender = make_sender(smtp.port)
+    sender._claim(delivery_id)  # claimed, then the process "dies" before sending
+    assert delivery(uow_factory, delivery_id).status == model.SENDING
+    sender.run_once()
+    assert to(smtp, email) == []  # the lease still holds
+    clock.advance(60)
+    sender.run_once()
+    [message] = to(smtp, email)
+    assert message["Message-ID"] == f"<{delivery_id}@cercle.local>"
+    assert delivery(uow_factory, delivery_id).attempts == 2
+
+
+def test_a_delivery_waiting_for_its_contact_expires_after_the_bound(make_sender, apply, uow_factory, clock):
+    member, session = new_id(), new_id()
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    with uow_factory() as uow:
+        [waiting] = uow.deliveries.of_member(member)
+        waiting.created_at = clock.now
+        uow.commit()
+        delivery_id = waiting.id
+    sender = make_sender(0)
+    clock.advance(3599)
+    sender.run_once()
+    assert delivery(uow_factory, delivery_id).status == model.WAITING_CONTACT
+    clock.advance(2)
+    sender.run_once()
+    assert delivery(uow_factory, delivery_id).status == model.EXPIRED
+
+
+def test_a_delivery_that_cannot_be_rendered_does_not_hold_up_the_others(
+    smtp, make_sender, confirmation, uow_factory, clock
+):
+    _, _, broken_id = confirmation()
+    _, email, good_id = confirmation()
+    with uow_factory() as uow:
+        broken = uow.deliveries.get(broken_id)
+        broken.kind = "no_such_template"
+        broken.next_attempt_at = clock.now - timedelta(seconds=1)  # first in line
+        uow.commit()
+    make_sender(smtp.port).run_once()
+    assert delivery(uow_factory, good_id).status == model.SENT and len(to(smtp, email)) == 1
+    retried = delivery(uow_factory, broken_id)
+    assert (retried.status, retried.attempts) == (model.PENDING, 1)
+    assert "no_such_template" in retried.last_error
