@@ -99,6 +99,33 @@ def test_insights_counts_members_sessions_and_registrations(flow, api):
                                             headers=api.auth("operator")), matches, message="the stats to move")
 
 
+
+def test_an_erasure_reaches_every_service(flow, api):
+    """Registration erases Ana; sessions, notifications and insights drop her identity but keep the counts."""
+    ana, session_id, op = flow["members"]["ana"], flow["session"], api.auth("operator")
+    assert api.registration.delete(f"/v1/members/{ana}", headers=op).status_code == 204
+    assert api.registration.get(f"/v1/members/{ana}", headers=op).status_code == 404
+
+    registrations = api.eventually(
+        lambda: api.sessions.get(f"/v1/sessions/{session_id}/registrations", headers=op),
+        lambda r: r.status_code == 200 and all(x["member_id"] != ana for x in r.json()),
+        message="sessions to forget Ana")
+    assert [x["status"] for x in registrations.json()].count("confirmed") == 1  # her seat still counts
+
+    api.eventually(
+        lambda: api.notifications.get("/v1/deliveries", headers=op),
+        lambda r: r.status_code == 200 and not any(d["member_id"] == ana or d["recipient"] == "ana@example.org"
+                                                    for d in r.json()["items"])
+        and any(d["anonymized"] for d in r.json()["items"]),
+        message="notifications to anonymize Ana's deliveries")
+
+    stats = api.eventually(
+        lambda: api.insights.get(f"/v1/communities/{flow['community']}/stats", headers=op),
+        lambda r: r.status_code == 200 and r.json()["members"]["active"] == 1, message="insights to count the erasure")
+    assert stats.json()["registrations"]["confirmed"] == 1
+    assert ana not in stats.text
+
+
 SHUTDOWN_BOUND = 15 + 5  # CERCLE_SHUTDOWN_TIMEOUT plus process teardown
 
 
