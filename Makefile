@@ -7,7 +7,7 @@ COMMUNITIES ?=
 MEMBER ?=
 ORGANIZATION ?=
 
-.PHONY: help install kafka-jars up down status token test test-unit test-integration test-e2e schemas docs clean
+.PHONY: help install kafka-jars up down status token test test-unit test-integration test-e2e bench schemas docs clean
 
 help:
 	@echo "make install   - install the shared package, the four services and the test tools"
@@ -15,6 +15,7 @@ help:
 	@echo "make down      - stop them"
 	@echo "make token ROLE=operator|coordinator REGIONS=06|facilitator COMMUNITIES=<id>|member MEMBER=<id>|partner"
 	@echo "make test      - the full test suite (unit, integration on real Kafka/PostgreSQL/SMTP, end-to-end)"
+	@echo "make bench     - throughput and latency figures of the messaging plumbing and the API"
 
 install:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e shared $(addprefix -e services/,$(SERVICES)) -r requirements-dev.txt
@@ -47,6 +48,9 @@ test-integration: kafka-jars
 
 test-e2e: kafka-jars
 	$(PYTHON) -m pytest -m e2e
+
+bench: kafka-jars
+	$(PYTHON) -m benchmarks.messaging
 
 schemas:
 	$(PYTHON) -m cercle_shared.schemas_tool generate
