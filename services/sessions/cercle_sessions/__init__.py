@@ -1,0 +1,1 @@
+"""Cercle sessions service: the program of a community year, its sessions, and what comes out of them."""
