@@ -111,6 +111,7 @@ class Stack:
             "CERCLE_HTTP_PORT": str(service.port),
             "CERCLE_SMTP_HOST": LOOPBACK,
             "CERCLE_SMTP_PORT": str(self.smtp_port),
+            "CERCLE_PUBLIC_BASE_URL": self.services["sessions"].url,  # calendar feed links
             **self.extra_env,
         }
 
