@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -56,7 +57,8 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
     urls = {}
     if request.param == "postgresql":
         postgres = request.getfixturevalue("postgres")
-        urls = {name: postgres.create_database(f"e2e_{name}") for name in
+        suffix = uuid.uuid4().hex[:8]
+        urls = {name: postgres.create_database(f"e2e_{name}_{suffix}") for name in
                 ("registration", "sessions", "notifications", "insights")}
     stack = Stack.on_free_ports(base, database_urls=urls)
     started = time.monotonic()
