@@ -302,8 +302,8 @@ class LocalKafka:
                 *self._java_cmd(libs),
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                self._cluster_id(),
+                # "=": a base64 id may begin with "-", which argparse would take for an option
+                f"--cluster-id={self._cluster_id()}",
                 "-c",
                 str(self.properties_file),
                 "--ignore-formatted",
