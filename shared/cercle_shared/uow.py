@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Self
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from .contracts import IntegrationEvent
+from .errors import CercleError, Conflict, StaleVersion
 from .messaging.outbox import Outbox
 
 
@@ -41,4 +44,14 @@ class UnitOfWork:
         self._outbox.add_tombstone(self.session, topic=topic, key=key, event_id=event_id)
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commit; a race lost to a concurrent request is a 409 for the caller, never a 500."""
+        try:
+            self.session.commit()
+        except StaleDataError as exc:  # a version_id_col mapping saw another writer first
+            raise StaleVersion("this changed while you were changing it; read it again", field="version") from exc
+        except IntegrityError as exc:
+            raise self._integrity_conflict(str(exc.orig).lower()) from exc
+
+    def _integrity_conflict(self, cause: str) -> CercleError:
+        """Name the field behind a unique constraint a concurrent request won; services refine it."""
+        return Conflict("this change conflicts with the current state; read it again")

@@ -5,12 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-
 from cercle_shared.contracts import registration as events
 from cercle_shared.contracts import topics
-from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cercle_shared.principal import Principal, Role
 from cercle_shared.web.etag import check_version
 
@@ -21,21 +18,6 @@ from .unit_of_work import RegistrationUnitOfWork
 
 PROFILE_FIELDS = {"organization_id", "region", "language", "expertise"}  # what partner-visible events carry
 CONTACT_FIELDS = {"email", "display_name", "language"}
-
-
-def commit(uow: RegistrationUnitOfWork) -> None:
-    """Commit, turning a lost race into a 409 rather than a 500."""
-    try:
-        uow.commit()
-    except StaleDataError as exc:
-        raise StaleVersion("the resource changed while you were changing it; read it again", field="version") from exc
-    except IntegrityError as exc:
-        cause = str(exc.orig).lower()
-        if "email" in cause:
-            raise Conflict("a member with this email already exists", field="email") from exc
-        if "ux_memberships_current" in cause or "memberships.community_id, memberships.member_id" in cause:
-            raise Conflict("this member already belongs to this community", field="member_id") from exc
-        raise Conflict("this change conflicts with the current state; read it again") from exc
 
 
 def check_region(region: str | None, regions: RegionCatalog, field: str = "region") -> None:
@@ -76,7 +58,7 @@ def create_organization(
                 created_at=organization.created_at,
             )
         )
-        commit(uow)
+        uow.commit()
         return organization
 
 
@@ -101,7 +83,7 @@ def update_organization(
                     updated_at=model.now(),
                 )
             )
-        commit(uow)
+        uow.commit()
         return organization
 
 
@@ -114,7 +96,7 @@ def delete_organization(cmd: commands.DeleteOrganization, uow: RegistrationUnitO
             raise Conflict("members still belong to this organization", field="organization_id")
         uow.organizations.delete(organization)
         uow.publish(events.OrganizationDeleted(organization_id=organization.id, deleted_at=model.now()))
-        commit(uow)
+        uow.commit()
 
 
 def _organization(uow: RegistrationUnitOfWork, organization_id: str) -> model.Organization:
@@ -135,7 +117,7 @@ def register_member(
         raise Forbidden("you may only register members in your own regions")
     with uow:
         member = add_member(cmd, uow)
-        commit(uow)
+        uow.commit()
         return member
 
 
@@ -190,7 +172,7 @@ def update_member(
         at = model.now()
         consent_changes = [c for p, g in cmd.consents.items() if (c := member.set_consent(p, g, at))]
         if not changed and not consent_changes:
-            commit(uow)  # nothing to write; ends the transaction without expiring what we return
+            uow.commit()  # nothing to write; ends the transaction without expiring what we return
             return member
 
         uow.session.flush()
@@ -209,7 +191,7 @@ def update_member(
             uow.publish(_consent_changed(change))
         if changed & CONTACT_FIELDS or consent_changes:
             uow.publish(contact_of(member))
-        commit(uow)
+        uow.commit()
         return member
 
 
@@ -224,7 +206,7 @@ def erase_member(cmd: commands.EraseMember, uow: RegistrationUnitOfWork, princip
         uow.session.flush()
         uow.publish(events.MemberErased(member_id=member.id, erased_at=model.now()))
         uow.publish_tombstone(topic=topics.MEMBER_CONTACTS.name, key=member.id, event_id=str(uuid.uuid4()))
-        commit(uow)
+        uow.commit()
 
 
 def contact_of(member: model.Member) -> events.MemberContactChanged:
@@ -270,7 +252,7 @@ def create_community(
                 created_at=community.created_at,
             )
         )
-        commit(uow)
+        uow.commit()
         return community
 
 
@@ -289,7 +271,7 @@ def update_community(
         if changed:
             uow.session.flush()
             uow.publish(events.CommunityUpdated(**_community_details(community), updated_at=model.now()))
-        commit(uow)
+        uow.commit()
         return community
 
 
@@ -309,7 +291,7 @@ def change_community_status(
                     community_id=community.id, status=community.status, changed_at=model.now()
                 )
             )
-        commit(uow)
+        uow.commit()
         return community
 
 
@@ -342,7 +324,7 @@ def join_community(
         if not (joining_self or scopes.may_manage_community(principal, community)):
             raise Forbidden("you may not manage the members of this community")
         membership = add_membership(community, member, cmd.role, uow)
-        commit(uow)
+        uow.commit()
         return membership
 
 
@@ -385,7 +367,7 @@ def leave_community(
                 left_at=membership.left_at,
             )
         )
-        commit(uow)
+        uow.commit()
         return membership
 
 
@@ -410,5 +392,5 @@ def change_membership_role(
                     changed_at=model.now(),
                 )
             )
-        commit(uow)
+        uow.commit()
         return membership

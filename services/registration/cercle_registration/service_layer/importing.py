@@ -175,6 +175,6 @@ def import_members(
             if progress:
                 progress(1)
         if report.ok and not dry_run:
-            handlers.commit(uow)
+            uow.commit()
             report.committed = True
     return report

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm.exc import StaleDataError
 
 from cercle_shared.contracts import sessions as events
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -14,13 +13,6 @@ from cercle_shared.web.etag import check_version
 from ..domain import model
 from . import access, commands
 from .unit_of_work import SessionsUnitOfWork
-
-
-def _commit(uow: SessionsUnitOfWork) -> None:
-    try:
-        uow.commit()
-    except StaleDataError as exc:
-        raise Conflict("the session changed at the same time; try again", field="version") from exc
 
 
 def _session(uow: SessionsUnitOfWork, session_id: str, *, lock: bool = False) -> model.Session:
@@ -142,7 +134,7 @@ def change_session(
                 )
             )
         _publish_promotions(uow, session, promoted, at)
-        _commit(uow)
+        uow.commit()
         return session
 
 
@@ -155,7 +147,7 @@ def publish_draft(session_id: str, uow: SessionsUnitOfWork, principal: Principal
         session.publish(at)
         uow.session.flush()
         uow.publish(scheduled_event(session))
-        _commit(uow)
+        uow.commit()
         return session
 
 
@@ -174,7 +166,7 @@ def cancel_session(
                     session_id=session.id, community_id=session.community_id, reason=cmd.reason, cancelled_at=at
                 )
             )
-        _commit(uow)
+        uow.commit()
         return session
 
 
@@ -194,7 +186,7 @@ def mark_held(session_id: str, uow: SessionsUnitOfWork, principal: Principal, at
                 held_at=at,
             )
         )
-        _commit(uow)
+        uow.commit()
         return session
 
 
@@ -239,7 +231,7 @@ def register(
                     waitlisted_at=at,
                 )
             )
-        _commit(uow)
+        uow.commit()
         return session, registration
 
 
@@ -268,7 +260,7 @@ def cancel_registration(
             )
         )
         _publish_promotions(uow, session, promoted, at)
-        _commit(uow)
+        uow.commit()
         return registration
 
 
@@ -308,7 +300,7 @@ def record_attendance(
         access.ensure_manages(principal, access.community(uow, session.community_id), uow)
         session.record_attendance(cmd.marks, at)
         _publish_attendance(uow, session, at)
-        _commit(uow)
+        uow.commit()
         return session
 
 
@@ -325,7 +317,7 @@ def check_in(
             raise Forbidden("you may check yourself in only")
         session.check_in(registration, at)
         _publish_attendance(uow, session, at)
-        _commit(uow)
+        uow.commit()
         return session
 
 

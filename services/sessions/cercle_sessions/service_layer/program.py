@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm.exc import StaleDataError
 
 from cercle_shared.contracts import sessions as events
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -21,13 +20,6 @@ def _cycle(uow: SessionsUnitOfWork, cycle_id: str, *, lock: bool = False) -> pro
     if found is None:
         raise NotFound("no such program cycle", field="cycle_id")
     return found
-
-
-def _commit(uow: SessionsUnitOfWork) -> None:
-    try:
-        uow.commit()
-    except StaleDataError as exc:
-        raise Conflict("the cycle changed at the same time; try again", field="version") from exc
 
 
 def open_cycle(cmd: commands.OpenCycle, uow: SessionsUnitOfWork, principal: Principal, at: datetime) -> program.Cycle:
@@ -104,7 +96,7 @@ def merge_theme(cmd: commands.MergeTheme, uow: SessionsUnitOfWork, principal: Pr
         uow.session.flush()
         uow.publish(events.ThemeMerged(theme_id=duplicate.id, into_theme_id=into.id, cycle_id=cycle.id,
                                        community_id=cycle.community_id, merged_at=at))
-        _commit(uow)
+        uow.commit()
         return duplicate
 
 
@@ -120,7 +112,7 @@ def cast_vote(cmd: commands.CastVote, uow: SessionsUnitOfWork, principal: Princi
         uow.session.flush()
         uow.publish(events.VoteCast(vote_id=vote.id, theme_id=theme.id, cycle_id=cycle.id,
                                     community_id=cycle.community_id, cast_at=at))
-        _commit(uow)
+        uow.commit()
         return vote
 
 
@@ -139,7 +131,7 @@ def close_vote(cycle_id: str, uow: SessionsUnitOfWork, principal: Principal, at:
         cycle = _cycle(uow, cycle_id, lock=True)
         access.ensure_manages(principal, access.community(uow, cycle.community_id), uow)
         _retain(uow, cycle, at)
-        _commit(uow)
+        uow.commit()
         return cycle
 
 
@@ -154,7 +146,7 @@ def close_due_votes(uow: SessionsUnitOfWork, at: datetime) -> list[str]:
             if cycle.status != "open" or cycle.voting_closes_at > at:
                 continue  # closed by hand meanwhile
             _retain(uow, cycle, at)
-            _commit(uow)
+            uow.commit()
             closed.append(cycle_id)
     return closed
 
@@ -183,7 +175,7 @@ def propose_plan(cmd: commands.ProposePlan, uow: SessionsUnitOfWork, principal: 
             blackout_dates=set(cmd.blackout_dates),
         )
         cycle.propose_plan(plan)
-        _commit(uow)
+        uow.commit()
         return cycle
 
 
@@ -227,7 +219,7 @@ def confirm_plan(
         uow.session.flush()
         for session in created:
             uow.publish(scheduled_event(session))
-        _commit(uow)
+        uow.commit()
         return cycle, created
 
 
