@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table
 from sqlalchemy.orm import registry
 
@@ -85,16 +87,10 @@ erasures = Table(
 )
 
 mapper_registry = registry()
-_mapped = False
-
-
+@functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Membership, memberships)
     mapper_registry.map_imperatively(CommunitySession, sessions)
     mapper_registry.map_imperatively(SessionRegistration, session_registrations)
     mapper_registry.map_imperatively(Erasure, erasures)
-    _mapped = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 
@@ -95,17 +97,11 @@ deliveries = Table(
 )
 
 mapper_registry = registry()
-_mapped = False
-
-
+@functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
     mapper_registry.map_imperatively(Contact, contacts)
     mapper_registry.map_imperatively(ScheduledSession, sessions)
     mapper_registry.map_imperatively(Registration, registrations)
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Preferences, preferences, version_id_col=preferences.c.version)
     mapper_registry.map_imperatively(Delivery, deliveries)
-    _mapped = True

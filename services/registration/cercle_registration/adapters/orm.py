@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -105,13 +107,8 @@ Index(
 )
 
 mapper_registry = registry()
-_mapped = False
-
-
+@functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
     mapper_registry.map_imperatively(Organization, organizations, version_id_col=organizations.c.version)
     mapper_registry.map_imperatively(ConsentChange, consent_changes)
     mapper_registry.map_imperatively(
@@ -126,4 +123,3 @@ def start_mappers() -> None:
     )
     mapper_registry.map_imperatively(Community, communities, version_id_col=communities.c.version)
     mapper_registry.map_imperatively(Membership, memberships, version_id_col=memberships.c.version)
-    _mapped = True

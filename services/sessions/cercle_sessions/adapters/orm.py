@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import (
     JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
 )
@@ -187,13 +189,8 @@ calendar_feeds = Table(
 )
 
 mapper_registry = registry()
-_mapped = False
-
-
+@functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Membership, memberships)
     mapper_registry.map_imperatively(ErasedMember, erased_members)
@@ -214,4 +211,3 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Summary, summaries)
     mapper_registry.map_imperatively(Resource, resources)
     mapper_registry.map_imperatively(CalendarFeed, calendar_feeds)
-    _mapped = True
