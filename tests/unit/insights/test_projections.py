@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from cercle_insights.adapters import orm
-from cercle_insights.domain.model import erasure_key
+from cercle_shared.privacy import erasure_key
 from cercle_insights.service_layer import queries
 from cercle_shared.errors import NotFound
 
@@ -144,7 +144,7 @@ def test_erasure_ends_memberships_and_drops_the_member_id_but_keeps_the_counts(p
     with sessions() as s:
         for table in (orm.memberships, orm.session_registrations):
             assert s.scalars(select(table.c.id).where(table.c.member_id == "gone")).all() == []
-        assert s.scalars(select(orm.erasures.c.key)).all() == [erasure_key("gone")]  # a digest, not the id
+        assert s.scalars(select(orm.erased_members.c.key)).all() == [erasure_key("gone")]  # a digest, not the id
 
 
 def test_a_late_leave_after_erasure_keeps_the_earlier_real_end(project, stats, community):

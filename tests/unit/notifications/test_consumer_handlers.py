@@ -84,3 +84,15 @@ def test_erasure_anonymizes_deliveries_and_forgets_contact_and_preferences(apply
         assert uow.replicas.contact(member) is None
         assert uow.preferences.get(member) is None
         assert uow.replicas.registrations_of_member(member) == []
+
+
+def test_events_about_a_member_that_arrive_after_the_erasure_leave_no_trace(apply, uow_factory):
+    member, session = new_id(), new_id()
+    apply(handlers.on_session_scheduled, session_scheduled(session))
+    apply(handlers.on_member_erased, MemberErased(member_id=member, erased_at=datetime.now(UTC)))
+    # topics are not ordered with one another: these were published before the erasure, consumed after it
+    apply(handlers.on_contact_changed, contact_changed(member))
+    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    assert all(d.member_id != member for d in all_deliveries(uow_factory))
+    with uow_factory() as uow:
+        assert uow.session.get(model.Contact, member) is None

@@ -8,8 +8,9 @@ from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, MetaDa
 from sqlalchemy.orm import registry
 
 from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.privacy import erased_members_table
 
-from ..domain.model import Community, CommunitySession, Erasure, Membership, SessionRegistration
+from ..domain.model import Community, CommunitySession, Membership, SessionRegistration
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
@@ -79,12 +80,7 @@ session_registrations = Table(
     Index("ix_session_registrations_member", "member_id"),
 )
 
-erasures = Table(
-    "erasures",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("erased_at", UtcDateTime(), nullable=False),
-)
+erased_members = erased_members_table(metadata)
 
 mapper_registry = registry()
 @functools.cache  # mapping a class twice is an error; every composition root calls this
@@ -93,4 +89,3 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Membership, memberships)
     mapper_registry.map_imperatively(CommunitySession, sessions)
     mapper_registry.map_imperatively(SessionRegistration, session_registrations)
-    mapper_registry.map_imperatively(Erasure, erasures)

@@ -3,13 +3,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from cercle_shared.privacy import ErasureLedger
 from cercle_shared.web.pagination import Keyset
 
-from ..domain.model import Community, CommunitySession, Erasure, Membership, SessionRegistration, erasure_key
+from ..domain.model import Community, CommunitySession, Membership, SessionRegistration
+from . import orm
 from .orm import community_regions
 
 
@@ -83,11 +86,11 @@ class Replica:
     def registrations_of(self, member_id: str) -> Sequence[SessionRegistration]:
         return self._s.scalars(select(SessionRegistration).where(SessionRegistration.member_id == member_id)).all()
 
-    def erasure_of(self, member_id: str) -> Erasure | None:
-        return self._s.get(Erasure, erasure_key(member_id))
+    def erased_at(self, member_id: str) -> datetime | None:
+        return ErasureLedger(self._s, orm.erased_members).erased_at(member_id)
 
-    def add_erasure(self, erasure: Erasure) -> None:
-        self._s.add(erasure)
+    def record_erasure(self, member_id: str, at: datetime) -> None:
+        ErasureLedger(self._s, orm.erased_members).record(member_id, at)
 
     # -- read by the queries ---------------------------------------------------------------------
 

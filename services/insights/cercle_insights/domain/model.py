@@ -7,7 +7,6 @@ placeholder that a later event fills in.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -121,14 +120,3 @@ class SessionRegistration:
     community_id: str
     status: str
     member_id: str | None = None  # None once the member is erased
-
-
-def erasure_key(member_id: str) -> str:
-    """What insights keeps of an erased member: a one-way digest, to ignore their late events."""
-    return hashlib.sha256(member_id.encode()).hexdigest()
-
-
-@dataclass(eq=False)
-class Erasure:
-    key: str
-    erased_at: datetime

@@ -14,7 +14,7 @@ from cercle_shared.contracts import sessions as ses
 from cercle_shared.messaging import EventContext
 
 from ..adapters.repository import Replica
-from ..domain.model import Community, Erasure, SessionRegistration, erasure_key
+from ..domain.model import Community, SessionRegistration
 
 
 def community_created(session: Session, event: reg.CommunityCreated, ctx: EventContext) -> None:
@@ -51,17 +51,17 @@ def community_status_changed(session: Session, event: reg.CommunityStatusChanged
 def membership_joined(session: Session, event: reg.MembershipJoined, ctx: EventContext) -> None:
     replica = Replica(session)
     membership = replica.membership(event.membership_id, event.community_id)
-    erasure = replica.erasure_of(event.member_id)
-    membership.join(None if erasure else event.member_id, event.role, event.joined_at)
-    if erasure:
-        membership.anonymize(erasure.erased_at)
+    erased_at = replica.erased_at(event.member_id)
+    membership.join(None if erased_at else event.member_id, event.role, event.joined_at)
+    if erased_at:
+        membership.anonymize(erased_at)
 
 
 def membership_role_changed(session: Session, event: reg.MembershipRoleChanged, ctx: EventContext) -> None:
     replica = Replica(session)
     membership = replica.membership(event.membership_id, event.community_id)
     membership.role = event.role
-    if membership.member_id is None and membership.joined_at is None and not replica.erasure_of(event.member_id):
+    if membership.member_id is None and membership.joined_at is None and not replica.erased_at(event.member_id):
         membership.member_id = event.member_id
 
 
@@ -72,8 +72,7 @@ def membership_left(session: Session, event: reg.MembershipLeft, ctx: EventConte
 def member_erased(session: Session, event: reg.MemberErased, ctx: EventContext) -> None:
     """Keep the counts, drop the id: memberships end and lose their member, registrations lose theirs."""
     replica = Replica(session)
-    if replica.erasure_of(event.member_id) is None:
-        replica.add_erasure(Erasure(key=erasure_key(event.member_id), erased_at=event.erased_at))
+    replica.record_erasure(event.member_id, event.erased_at)
     for membership in replica.memberships_of(event.member_id):
         membership.anonymize(event.erased_at)
     for registration in replica.registrations_of(event.member_id):
@@ -125,7 +124,7 @@ def _set_registration(replica: Replica, event, status: str) -> None:
     # One registration's events share a partition (key: session_id), so the latest status is the truth.
     registration = replica.registration(event.registration_id)
     if registration is None:
-        erased = replica.erasure_of(event.member_id) is not None
+        erased = replica.erased_at(event.member_id) is not None
         replica.add_registration(
             SessionRegistration(
                 id=event.registration_id,

@@ -8,11 +8,13 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, 
 from sqlalchemy.orm import registry
 
 from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.privacy import erased_members_table
 
 from ..domain.model import Community, Contact, Delivery, Preferences, Registration, ScheduledSession
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
+erased_members = erased_members_table(metadata)
 
 contacts = Table(
     "contacts",

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from cercle_shared.privacy import ErasureLedger
 from cercle_shared.web.pagination import Keyset
 
 from ..domain.model import (
@@ -21,6 +22,7 @@ from ..domain.model import (
     Registration,
     ScheduledSession,
 )
+from .orm import erased_members
 
 
 class Replicas:
@@ -147,3 +149,8 @@ class DeliveryRepository:
         if kind is not None:
             stmt = stmt.where(Delivery.kind == kind)
         return Keyset(Delivery.created_at, Delivery.id, descending=True).page(self._s, stmt, cursor=cursor, limit=limit)
+
+
+def erasures(session: Session) -> ErasureLedger:
+    """Digests of erased members, so that their late events are dropped rather than stored."""
+    return ErasureLedger(session, erased_members)

@@ -14,7 +14,7 @@ from cercle_shared.messaging import EventContext
 from cercle_shared.principal import Principal, Role
 from cercle_shared.web.etag import check_version
 
-from ..adapters.repository import DeliveryRepository, PreferencesRepository, Replicas
+from ..adapters.repository import DeliveryRepository, PreferencesRepository, Replicas, erasures
 from ..domain import model
 from . import commands
 from .unit_of_work import NotificationsUnitOfWork
@@ -23,6 +23,8 @@ from .unit_of_work import NotificationsUnitOfWork
 
 
 def on_contact_changed(session: Session, event: reg_events.MemberContactChanged, ctx: EventContext) -> None:
+    if event.member_id in erasures(session):
+        return  # topics are not ordered with one another: a change can arrive after the erasure
     replicas = Replicas(session)
     incoming = model.Contact(
         member_id=event.member_id,
@@ -53,6 +55,7 @@ def on_contact_removed(session: Session, member_id: str, ctx: EventContext) -> N
 def on_member_erased(session: Session, event: reg_events.MemberErased, ctx: EventContext) -> None:
     """Law 25 erasure: forget the contact, preferences and registrations; deliveries keep only anonymous facts."""
     at = model.now()
+    erasures(session).record(event.member_id, event.erased_at)
     # Locked first, so that a sender recording an outcome at the same moment cannot write the address back.
     for delivery in DeliveryRepository(session).of_member(event.member_id, lock=True):
         delivery.anonymize(at)
@@ -178,6 +181,8 @@ def on_registration_cancelled(
 
 
 def _track(session: Session, event, status: str) -> None:
+    if event.member_id in erasures(session):
+        return
     replicas = Replicas(session)
     current = replicas.registration(event.registration_id)
     if current is None:
@@ -188,6 +193,8 @@ def _track(session: Session, event, status: str) -> None:
 
 def _record(session: Session, ctx: EventContext, kind: str, member_id: str, session_id: str, details: dict) -> None:
     deliveries = DeliveryRepository(session)
+    if member_id in erasures(session):
+        return  # no email, and no trace of the member, for an event that arrived after their erasure
     if deliveries.by_source(ctx.event_id, kind, member_id) is not None:
         return
     replicas = Replicas(session)

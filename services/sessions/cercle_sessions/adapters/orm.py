@@ -10,9 +10,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import registry, relationship
 
 from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.privacy import erased_members_table
 
 from ..domain.library import CalendarFeed, Resource, Summary
-from ..domain.model import Community, ErasedMember, Membership, Registration, Session
+from ..domain.model import Community, Membership, Registration, Session
 from ..domain.program import Cycle, Theme, Vote
 
 metadata = MetaData()
@@ -45,12 +46,7 @@ memberships = Table(
     Index("ix_memberships_member", "member_id"),
 )
 
-erased_members = Table(
-    "erased_members",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("erased_at", UtcDateTime(), nullable=False),
-)
+erased_members = erased_members_table(metadata)
 
 sessions = Table(
     "sessions",
@@ -193,7 +189,6 @@ mapper_registry = registry()
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Membership, memberships)
-    mapper_registry.map_imperatively(ErasedMember, erased_members)
     mapper_registry.map_imperatively(Registration, registrations)
     mapper_registry.map_imperatively(
         Session,

@@ -3,9 +3,12 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from cercle_shared.privacy import ErasureLedger
+
 from ..domain.library import CalendarFeed, Resource, Summary
-from ..domain.model import Community, ErasedMember, Membership, Registration, Session
+from ..domain.model import Community, Membership, Registration, Session
 from ..domain.program import Cycle, Theme, Vote
+from .orm import erased_members
 
 
 def lock_row(db: DbSession, entity, row_id: str):
@@ -60,15 +63,9 @@ class MembershipRepository:
         self._db.delete(membership)
 
 
-class ErasureRepository:
+class ErasureRepository(ErasureLedger):
     def __init__(self, db: DbSession) -> None:
-        self._db = db
-
-    def add(self, erased: ErasedMember) -> None:
-        self._db.merge(erased)
-
-    def contains(self, key: str) -> bool:
-        return self._db.get(ErasedMember, key) is not None
+        super().__init__(db, erased_members)
 
 
 class SessionRepository:

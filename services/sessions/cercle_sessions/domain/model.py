@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,10 +28,6 @@ def now() -> datetime:
 def anonymous_marker() -> str:
     """Stands in for an erased member: counts stay right, nobody can be linked back."""
     return ERASED_PREFIX + uuid.uuid4().hex
-
-
-def erasure_key(member_id: str) -> str:
-    return hashlib.sha256(member_id.encode()).hexdigest()
 
 
 def check_timezone(name: str, field_name: str = "timezone") -> ZoneInfo:
@@ -74,14 +69,6 @@ class Membership:
     role: str
     active: bool = True
     changed_at: datetime = field(default_factory=now)
-
-
-@dataclass(eq=False)
-class ErasedMember:
-    """A one-way hash of an erased member's id, so that a late membership event does not bring them back."""
-
-    key: str
-    erased_at: datetime
 
 
 # --- sessions and their registrations -----------------------------------------------------------------------

@@ -42,7 +42,7 @@ def community_status_changed(db: DbSession, event: reg.CommunityStatusChanged, c
 
 
 def membership_joined(db: DbSession, event: reg.MembershipJoined, ctx: EventContext) -> None:
-    if ErasureRepository(db).contains(model.erasure_key(event.member_id)):
+    if event.member_id in ErasureRepository(db):
         return  # the member was erased meanwhile: topics are not ordered with one another
     memberships = MembershipRepository(db)
     membership = memberships.get(event.membership_id)
@@ -60,7 +60,7 @@ def membership_joined(db: DbSession, event: reg.MembershipJoined, ctx: EventCont
 
 
 def membership_role_changed(db: DbSession, event: reg.MembershipRoleChanged, ctx: EventContext) -> None:
-    if ErasureRepository(db).contains(model.erasure_key(event.member_id)):
+    if event.member_id in ErasureRepository(db):
         return
     memberships = MembershipRepository(db)
     membership = memberships.get(event.membership_id)
@@ -88,7 +88,7 @@ def membership_left(db: DbSession, event: reg.MembershipLeft, ctx: EventContext)
 
 
 def member_erased(db: DbSession, event: reg.MemberErased, ctx: EventContext) -> None:
-    ErasureRepository(db).add(model.ErasedMember(model.erasure_key(event.member_id), event.erased_at))
+    ErasureRepository(db).record(event.member_id, event.erased_at)
     memberships = MembershipRepository(db)
     for membership in memberships.of_member(event.member_id):
         memberships.delete(membership)

@@ -1,4 +1,4 @@
-"""Read models: communities, their regions, memberships, sessions, registrations, erasures; messaging tables.
+"""Read models: communities, their regions, memberships, sessions, registrations, erased members; messaging tables.
 
 Revision ID: 0001
 Revises:
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
+from cercle_shared.privacy import create_erased_members_table
 
 revision = "0001"
 down_revision = None
@@ -71,15 +72,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_session_registrations_community", "session_registrations", ["community_id", "status"])
     op.create_index("ix_session_registrations_member", "session_registrations", ["member_id"])
-    op.create_table(
-        "erasures",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    create_erased_members_table()
 
 
 def downgrade() -> None:
-    op.drop_table("erasures")
+    op.drop_table("erased_members")
     op.drop_table("session_registrations")
     op.drop_table("sessions")
     op.drop_table("memberships")

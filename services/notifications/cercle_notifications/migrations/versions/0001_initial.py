@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
+from cercle_shared.privacy import create_erased_members_table
 
 revision = "0001"
 down_revision = None
@@ -18,6 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     create_messaging_tables()
+    create_erased_members_table()
     op.create_table(
         "contacts",
         sa.Column("member_id", sa.String(36), primary_key=True),
@@ -96,4 +98,5 @@ def downgrade() -> None:
     op.drop_table("registrations")
     op.drop_table("sessions")
     op.drop_table("contacts")
+    op.drop_table("erased_members")
     drop_messaging_tables()

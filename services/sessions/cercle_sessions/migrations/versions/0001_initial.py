@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
+from cercle_shared.privacy import create_erased_members_table
 
 revision = "0001"
 down_revision = None
@@ -40,11 +41,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_memberships_community_member", "memberships", ["community_id", "member_id"])
     op.create_index("ix_memberships_member", "memberships", ["member_id"])
-    op.create_table(
-        "erased_members",
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    create_erased_members_table()
     op.create_table(
         "sessions",
         sa.Column("id", sa.String(36), primary_key=True),
