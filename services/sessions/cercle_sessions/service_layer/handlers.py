@@ -235,17 +235,23 @@ def register(
         return session, registration
 
 
+def _own_registration(uow: SessionsUnitOfWork, cmd, principal: Principal, refusal: str):
+    """The session (locked) and one of its registrations, if it is the caller's own or the caller manages it."""
+    session = _session(uow, cmd.session_id, lock=True)
+    registration = session.find_registration(cmd.registration_id)
+    if registration is None:
+        raise NotFound("no such registration", field="registration_id")
+    community = access.community(uow, session.community_id)
+    if not (principal.is_member(registration.member_id) or access.manages(principal, community, uow)):
+        raise Forbidden(refusal)
+    return session, registration
+
+
 def cancel_registration(
     cmd: commands.CancelRegistration, uow: SessionsUnitOfWork, principal: Principal, at: datetime
 ) -> model.Registration:
     with uow:
-        session = _session(uow, cmd.session_id, lock=True)
-        registration = session.find_registration(cmd.registration_id)
-        if registration is None:
-            raise NotFound("no such registration", field="registration_id")
-        community = access.community(uow, session.community_id)
-        if not (principal.is_member(registration.member_id) or access.manages(principal, community, uow)):
-            raise Forbidden("you may cancel your own registrations only")
+        session, registration = _own_registration(uow, cmd, principal, "you may cancel your own registrations only")
         was = registration.status
         promoted = session.cancel_registration(registration, at)
         uow.session.flush()
@@ -308,13 +314,7 @@ def check_in(
     cmd: commands.CheckIn, uow: SessionsUnitOfWork, principal: Principal, at: datetime
 ) -> model.Session:
     with uow:
-        session = _session(uow, cmd.session_id, lock=True)
-        registration = session.find_registration(cmd.registration_id)
-        if registration is None:
-            raise NotFound("no such registration", field="registration_id")
-        community = access.community(uow, session.community_id)
-        if not (principal.is_member(registration.member_id) or access.manages(principal, community, uow)):
-            raise Forbidden("you may check yourself in only")
+        session, registration = _own_registration(uow, cmd, principal, "you may check yourself in only")
         session.check_in(registration, at)
         _publish_attendance(uow, session, at)
         uow.commit()
