@@ -106,3 +106,11 @@ def test_check_flags_a_missing_schema_file_and_a_changed_one(tmp_path):
 def test_the_catalog_refuses_a_key_that_is_not_a_field():
     with pytest.raises(ValueError, match="key field"):
         EventCatalog([EventSpec("org.cercle.test.x.v1", _V1, topics.MEMBERS, "nope")])
+
+
+def test_the_readme_lists_every_topic_as_declared():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    for topic in topics.ALL_TOPICS:
+        assert f"| `{topic.name}` | {topic.partitions} |" in readme, f"README does not list {topic.name}"
