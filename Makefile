@@ -56,7 +56,7 @@ schemas:
 	$(PYTHON) -m cercle_shared.schemas_tool generate
 
 docs:
-	@for s in $(SERVICES); do CERCLE_JWT_SECRET=docs $(PYTHON) -m cercle_$$s.main asyncapi --out docs/asyncapi/$$s.json; done
+	@for s in $(SERVICES); do CERCLE_JWT_SECRET=only-for-writing-the-asyncapi-documents $(PYTHON) -m cercle_$$s.main asyncapi --out docs/asyncapi/$$s.json; done
 
 clean: down
 	rm -rf .data

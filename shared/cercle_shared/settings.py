@@ -11,7 +11,9 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = Field(description="SQLAlchemy URL of the service's own database.")
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
-    jwt_secret: SecretStr = Field(description="HS256 secret for bearer tokens; no default on purpose.")
+    jwt_secret: SecretStr = Field(
+        min_length=32, description="HS256 secret for bearer tokens, 32 bytes or more; no default on purpose."
+    )
     consumer_group: str | None = Field(
         default=None, description="Kafka consumer group; default cercle-<service>. One group per deployment."
     )

@@ -121,3 +121,15 @@ def test_an_unexpected_error_is_a_500_problem_without_internals():
     response = _app().get("/boom", headers=_h())
     assert response.status_code == 500
     assert "bug" not in response.text
+
+
+def test_a_service_refuses_a_short_or_missing_jwt_secret(monkeypatch):
+    from pydantic import ValidationError
+
+    from cercle_shared.settings import ServiceSettings
+
+    monkeypatch.delenv("CERCLE_JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="jwt_secret"):
+        ServiceSettings(database_url="sqlite://", http_port=1)
+    with pytest.raises(ValidationError, match="jwt_secret"):
+        ServiceSettings(database_url="sqlite://", http_port=1, jwt_secret="too-short")
