@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Interface the HTTP API listens on.")
     http_port: int = Field(description="Port the HTTP API listens on.")
     consumer_max_attempts: int = Field(default=5, ge=1, description="Handler attempts before dead-lettering.")
+    consumer_batch_size: int = Field(
+        default=100, ge=1, description="Records fetched at once; their offsets are committed together."
+    )
     consumer_backoff_initial: float = Field(default=0.2, gt=0, description="First retry delay, doubled each time.")
     consumer_backoff_max: float = Field(default=5.0, gt=0, description="Longest retry delay.")
     relay_poll_interval: float = Field(default=0.2, gt=0, description="Outbox relay poll interval (s).")

@@ -87,22 +87,28 @@ class Messaging:
             group_id=self._settings.consumer_group or f"cercle-{self.service}",
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # A batch is applied record by record (one transaction each), then its offsets are committed
+            # once: on an error the whole batch comes back, and the records already applied are skipped.
+            batch=True,
+            max_records=self._settings.consumer_batch_size,
+            batch_timeout_ms=50,
             decoder=_raw_body,
             title=f"{self.service}:consume",
             description="Consumes (idempotently): " + ", ".join(handled),
         )
-        async def on_record(body: Any, message: KafkaMessage) -> None:
+        async def on_records(body: Any, message: KafkaMessage) -> None:
             raw = message.raw_message
-            await consumer.handle(
-                Record(
-                    topic=raw.topic,
-                    partition=raw.partition,
-                    offset=raw.offset,
-                    key=raw.key,
-                    value=raw.value,
-                    headers={name: value for name, value in (raw.headers or ())},
+            for record in raw if isinstance(raw, tuple) else (raw,):
+                await consumer.handle(
+                    Record(
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        value=record.value,
+                        headers={name: value for name, value in (record.headers or ())},
+                    )
                 )
-            )
 
     def _document_publications(self) -> None:
         """Declare what this service publishes, so that the AsyncAPI document shows every event schema."""
