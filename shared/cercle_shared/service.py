@@ -20,7 +20,7 @@ from .db import make_engine, make_session_factory, messaging_tables
 from .db.tables import MessagingTables
 from .messaging import Messaging, Subscriptions
 from .settings import ServiceSettings
-from .web.problems import install_problem_handlers, problem
+from .web.problems import document_problems, install_problem_handlers, problem
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def create_app(
     description: str,
     version: str = "1.0.0",
     on_startup: Iterable[Any] = (),
+    public_paths: Iterable[str] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -133,4 +134,5 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    document_problems(app, public_paths={"/healthz", "/readyz", "/asyncapi.json", "/asyncapi", *public_paths})
     return app

@@ -58,3 +58,16 @@ def test_health_and_docs_need_no_token(name, tmp_path):
     assert client.get("/healthz").status_code == 200
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/asyncapi.json").status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_the_openapi_document_describes_the_problem_answers_of_every_operation(name, tmp_path):
+    schema = _app(name, tmp_path).openapi()
+    assert "Problem" in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        if path in PUBLIC or SECRET_URL.match(path):
+            continue
+        for method, operation in operations.items():
+            for code in ("401", "403", "422"):
+                content = operation["responses"][code]["content"]
+                assert "application/problem+json" in content, f"{method.upper()} {path} {code}"

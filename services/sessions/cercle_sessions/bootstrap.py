@@ -52,6 +52,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         description="A community's program year: theme votes, sessions, registrations and waitlists, attendance, "
         "summary notes, the resource library and calendar feeds.",
         on_startup=[close_due_votes],
+        public_paths={"/v1/calendars/{token}.ics"},  # its secret token is in the URL
     )
     app.state.uow_factory = uow_factory
     app.state.clock = now

@@ -55,9 +55,12 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     errors = []
     for err in exc.errors():
         message = err.get("msg", "invalid")
+        field = _field_path(tuple(err.get("loc", ())))
         if err.get("type") == "extra_forbidden":
             message = "unknown field"
-        errors.append({"field": _field_path(tuple(err.get("loc", ()))), "message": message})
+        elif err.get("type") == "json_invalid":
+            field, message = "body", f"not valid JSON: {err.get('ctx', {}).get('error', message)}"
+        errors.append({"field": field, "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
 
@@ -79,6 +82,61 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "An unexpected error occurred; it has been logged.",
                    instance=request.url.path)
+
+
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "description": "A URI naming the kind of problem."},
+        "title": {"type": "string", "examples": ["Invalid input"]},
+        "status": {"type": "integer", "examples": [422]},
+        "detail": {"type": "string", "examples": ["email: value is not a valid email address"]},
+        "instance": {"type": "string", "examples": ["/v1/members"]},
+        "errors": {
+            "type": "array",
+            "description": "One entry per field at fault.",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+_AUTHENTICATED = {"400": "Bad request", "401": "Missing or invalid bearer token", "403": "Outside your scope",
+                  "404": "Not found", "409": "Conflict with the current state, or a stale version",
+                  "415": "Unsupported media type", "422": "Invalid input, each field named",
+                  "428": "If-Match (or a version) is required"}
+
+
+def document_problems(app: FastAPI, public_paths: set[str]) -> None:
+    """Every operation documents the problem answers it may give, as application/problem+json."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
+        ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                codes = {"503": "Not ready"} if path == "/readyz" else {} if path in public_paths else _AUTHENTICATED
+                if path not in public_paths or path == "/readyz":
+                    responses.pop("422", None)  # FastAPI's own validation schema: ours is a problem
+                for code, description in codes.items():
+                    responses.setdefault(code, {"description": description, "content": ref})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -109,6 +109,7 @@ def test_malformed_json_is_a_4xx_problem_not_a_500():
     response = _app().post("/things", content=b"{nope", headers={**_h(), "content-type": "application/json"})
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "body"
 
 
 def test_a_domain_conflict_is_a_409_problem_naming_the_field():

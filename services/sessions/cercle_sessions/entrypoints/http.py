@@ -314,7 +314,9 @@ def member_feed(principal: CurrentPrincipal, uow: Uow, now: Now, request: Reques
 
 
 @calendars.get("/v1/calendars/{token}.ics", response_class=Response,
-               responses={200: {"content": {"text/calendar": {}}}})
+               responses={200: {"content": {"text/calendar": {}}},
+                          404: {"description": "No calendar behind this token (or it was revoked)",
+                                "content": {"application/problem+json": {}}}})
 def calendar(token: str, uow: Uow, now: Now):
     """The iCalendar feed behind a secret URL (no bearer token: calendar apps cannot send one)."""
     name, found, waiting = library.feed_sessions(token, uow)
