@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -21,8 +22,14 @@ from .envelope import Envelope
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[None]]
-"""publish(topic, key, value or None for a tombstone, headers)"""
+Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[Awaitable[Any] | None]]
+"""publish(topic, key, value or None for a tombstone, headers): hands the record to the producer and returns
+its delivery to await (or None when it is already delivered)."""
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so that asyncio does not log it as never retrieved
 
 
 class Outbox:
@@ -133,18 +140,29 @@ class OutboxRelay:
             log.warning("outbox relay: final flush incomplete (%s); rows stay pending for next start", exc)
 
     async def publish_pending(self) -> int:
-        """Publish one batch; stop at the first failure so that order per key is kept."""
+        """Publish one batch, pipelined: every row is handed to the producer in order, then each delivery
+        is awaited in order. At the first failure, the rows before it are marked published and the rest
+        stay pending (some may reach Kafka anyway and be sent again: consumers de-duplicate)."""
         rows = await asyncio.to_thread(self._fetch_batch)
+        deliveries: list[Awaitable[Any] | None] = []
         published: list[int] = []
         try:
             for row in rows:
                 value = row.value.encode() if row.value is not None else None
-                await asyncio.wait_for(
-                    self._publish(row.topic, row.key.encode(), value, dict(row.headers or {})),
-                    timeout=self._send_timeout,
+                deliveries.append(
+                    await asyncio.wait_for(
+                        self._publish(row.topic, row.key.encode(), value, dict(row.headers or {})),
+                        timeout=self._send_timeout,
+                    )
                 )
+            for row, delivery in zip(rows, deliveries, strict=True):
+                if delivery is not None:
+                    await asyncio.wait_for(delivery, timeout=self._send_timeout)
                 published.append(row.seq)
         except Exception as exc:
+            for delivery in deliveries[len(published):]:
+                if isinstance(delivery, asyncio.Future):
+                    delivery.add_done_callback(_ignore_outcome)
             failed = rows[len(published)].seq
             await asyncio.to_thread(self._mark, published, failed, repr(exc))
             raise

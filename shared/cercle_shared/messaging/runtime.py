@@ -50,7 +50,7 @@ class Messaging:
         self.relay = OutboxRelay(
             session_factory,
             tables,
-            self.publish,
+            self.enqueue,
             send_timeout=settings.send_timeout,
             poll_interval=settings.relay_poll_interval,
         )
@@ -124,7 +124,14 @@ class Messaging:
                 )
 
     async def publish(self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]) -> None:
+        """Publish and wait until Kafka acknowledged it (acks=all)."""
         await self.broker.publish(value, topic=topic, key=key, headers=headers)
+
+    async def enqueue(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]
+    ) -> asyncio.Future:
+        """Hand a record to the producer and return its delivery, for the relay to pipeline a batch."""
+        return await self.broker.publish(value, topic=topic, key=key, headers=headers, no_confirm=True)
 
     async def start(self) -> None:
         """Connect in the background: the API serves (and the outbox fills) even while Kafka is down."""

@@ -187,3 +187,35 @@ def test_a_tombstone_reaches_its_handler_once(db):
     asyncio.run(consumer.handle(record))
     asyncio.run(consumer.handle(record))
     assert seen == ["m-1"]
+
+
+def test_a_pipelined_batch_marks_only_the_rows_before_the_first_failed_delivery(db):
+    sessions, tables, _ = db
+    with sessions.begin() as s:
+        for n in range(3):
+            Outbox(tables, source="/test").add(s, _event(n))
+
+    async def run() -> list[str]:
+        outcomes = iter([None, ConnectionError("lost"), None])
+        handed: list[str] = []
+
+        async def enqueue(topic, key, value, headers):
+            handed.append(key.decode())
+            delivery = asyncio.get_running_loop().create_future()
+            outcome = next(outcomes)
+            if outcome is None:
+                delivery.set_result("ok")
+            else:
+                delivery.set_exception(outcome)
+            return delivery
+
+        relay = OutboxRelay(sessions, tables, enqueue)
+        with pytest.raises(ConnectionError):
+            await relay.publish_pending()
+        return handed
+
+    assert asyncio.run(run()) == ["m-0", "m-1", "m-2"]  # all handed over in order before any wait
+    with sessions() as s:
+        rows = s.execute(select(tables.outbox).order_by(tables.outbox.c.seq)).all()
+    assert [r.published_at is not None for r in rows] == [True, False, False]
+    assert rows[1].attempts == 1 and "lost" in rows[1].last_error
