@@ -26,6 +26,7 @@ from kafka.errors import KafkaError
 
 from devtools import DATA_DIR, REPO_ROOT, prepare_dir
 from devtools.ports import LOOPBACK, free_port, is_listening
+from devtools.processes import pid_alive
 from devtools.wait import wait_until
 
 INFRA_DIR = REPO_ROOT / "infra" / "kafka"
@@ -351,19 +352,6 @@ class LocalKafka:
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its new parent) counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _is_kafka(pid: int) -> bool:
     try:
         return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -377,7 +365,7 @@ def _read_pid(node_dir: Path) -> int | None:
         pid = int((node_dir / PID_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _pid_alive(pid) and _is_kafka(pid) else None
+    return pid if pid_alive(pid) and _is_kafka(pid) else None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -406,11 +394,11 @@ def _stop(args: argparse.Namespace) -> int:
         os.kill(pid, signal.SIGTERM)
         try:
             wait_until(
-                lambda: not _pid_alive(pid), args.timeout, message=f"Kafka pid {pid} to exit"
+                lambda: not pid_alive(pid), args.timeout, message=f"Kafka pid {pid} to exit"
             )
         except TimeoutError:
             os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: not _pid_alive(pid), 10, message=f"Kafka pid {pid} to die")
+            wait_until(lambda: not pid_alive(pid), 10, message=f"Kafka pid {pid} to die")
         print(f"Kafka stopped (pid {pid})")
     (node_dir / PID_FILE).unlink(missing_ok=True)
     return 0

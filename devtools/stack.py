@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools import DATA_DIR, REPO_ROOT
-from devtools.kafka import LocalKafka, _pid_alive
+from devtools.kafka import LocalKafka
+from devtools.processes import pid_alive
 from devtools.ports import LOOPBACK, free_port
 from devtools.smtp import LocalSmtp
 from devtools.wait import wait_until
@@ -54,7 +55,7 @@ class ServiceProcess:
             pid = int(self.pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
 
 @dataclass
@@ -175,13 +176,13 @@ class Stack:
             return True
         pid_file = self.kafka.data_dir / "kafka.pid"
         try:
-            return _pid_alive(int(pid_file.read_text()))
+            return pid_alive(int(pid_file.read_text()))
         except (OSError, ValueError):
             return False
 
     def _smtp_running(self) -> bool:
         try:
-            return _pid_alive(int((self.base / "run" / "smtp.pid").read_text()))
+            return pid_alive(int((self.base / "run" / "smtp.pid").read_text()))
         except (OSError, ValueError):
             return False
 
@@ -207,7 +208,7 @@ class Stack:
                 pid = int(pid_file.read_text())
             except (OSError, ValueError):
                 continue
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 _terminate(pid, 30)
             pid_file.unlink(missing_ok=True)
         self.smtp.stop()
@@ -226,9 +227,9 @@ def _terminate(pid: int, timeout: float) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
 
 
