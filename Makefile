@@ -7,13 +7,14 @@ COMMUNITIES ?=
 MEMBER ?=
 ORGANIZATION ?=
 
-.PHONY: help install kafka-jars up down status token test test-unit test-integration test-e2e bench schemas docs clean
+.PHONY: help install kafka-jars up down status token lint format test test-unit test-integration test-e2e bench schemas docs clean
 
 help:
 	@echo "make install   - install the shared package, the four services and the test tools"
 	@echo "make up        - start Kafka, the SMTP server and the four services (SQLite) in the background"
 	@echo "make down      - stop them"
 	@echo "make token ROLE=operator|coordinator REGIONS=06|facilitator COMMUNITIES=<id>|member MEMBER=<id>|partner"
+	@echo "make lint      - formatter check, linter, types (mypy strict on shared/ and every domain/), import layers"
 	@echo "make test      - the full test suite (unit, integration on real Kafka/PostgreSQL/SMTP, end-to-end)"
 	@echo "make bench     - throughput and latency figures of the messaging plumbing and the API"
 
@@ -36,6 +37,16 @@ token:
 	@$(PYTHON) -m cercle_shared.auth --role $(ROLE) --regions "$(REGIONS)" --communities "$(COMMUNITIES)" \
 		$(if $(MEMBER),--member-id $(MEMBER)) $(if $(ORGANIZATION),--organization-id $(ORGANIZATION)) \
 		--secret-file .data/jwt-secret
+
+lint:
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
 
 test: kafka-jars
 	$(PYTHON) -m pytest

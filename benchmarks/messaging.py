@@ -36,23 +36,32 @@ def _messaging(url: str, bootstrap: str, name: str, subscriptions: Subscriptions
     engine = make_engine(url)
     metadata.create_all(engine)
     sessions = make_session_factory(engine)
-    settings = ServiceSettings(database_url=url, kafka_bootstrap=bootstrap, jwt_secret="b" * 40, http_port=1,
-                               consumer_group=f"bench-{uuid.uuid4().hex[:6]}", relay_poll_interval=0.05)
-    return Messaging(service=name, settings=settings, session_factory=sessions, tables=tables,
-                     subscriptions=subscriptions), sessions
+    settings = ServiceSettings(
+        database_url=url,
+        kafka_bootstrap=bootstrap,
+        jwt_secret="b" * 40,
+        http_port=1,
+        consumer_group=f"bench-{uuid.uuid4().hex[:6]}",
+        relay_poll_interval=0.05,
+    )
+    return Messaging(
+        service=name, settings=settings, session_factory=sessions, tables=tables, subscriptions=subscriptions
+    ), sessions
 
 
 async def bench_messaging(pg: LocalPostgres, kafka: LocalKafka, events: int) -> None:
     prefix = uuid.uuid4().hex[:6]
     producer_meta = MetaData()
-    producer, producer_sessions = _messaging(pg.create_database(f"bench_out_{prefix}"), kafka.bootstrap,
-                                             "registration", None, producer_meta)
+    producer, producer_sessions = _messaging(
+        pg.create_database(f"bench_out_{prefix}"), kafka.bootstrap, "registration", None, producer_meta
+    )
     started = time.perf_counter()
     for batch in range(0, events, 100):
         with producer_sessions.begin() as s:
             for n in range(batch, min(batch + 100, events)):
-                producer.outbox.add(s, r.MemberRegistered(member_id=f"{prefix}-{n}", language="fr",
-                                                          registered_at=datetime.now(UTC)))
+                producer.outbox.add(
+                    s, r.MemberRegistered(member_id=f"{prefix}-{n}", language="fr", registered_at=datetime.now(UTC))
+                )
     written = time.perf_counter() - started
     print(f"outbox   {events / written:8.0f} events/s written ({events} events, 100 per transaction)")
 
@@ -61,8 +70,9 @@ async def bench_messaging(pg: LocalPostgres, kafka: LocalKafka, events: int) -> 
     subs = Subscriptions().on(r.MemberRegistered, lambda s, e, c: s.execute(effects.insert().values(k=e.member_id)))
     name = f"bench{prefix}"
     ensure_topics(kafka.bootstrap, [dead_letter_topic(name)])
-    consumer, consumer_sessions = _messaging(pg.create_database(f"bench_in_{prefix}"), kafka.bootstrap, name,
-                                             subs, consumer_meta)
+    consumer, consumer_sessions = _messaging(
+        pg.create_database(f"bench_in_{prefix}"), kafka.bootstrap, name, subs, consumer_meta
+    )
 
     def applied() -> int:
         with consumer_sessions() as s:
@@ -92,15 +102,21 @@ def bench_api(pg: LocalPostgres, kafka: LocalKafka, requests: int) -> None:
         headers = auth("operator")
         latencies = []
         for n in range(requests):
-            body = {"display_name": f"Bench {n}", "email": f"bench{n}-{uuid.uuid4().hex[:4]}@example.org",
-                    "region": "06", "consents": {"processing": True}}
+            body = {
+                "display_name": f"Bench {n}",
+                "email": f"bench{n}-{uuid.uuid4().hex[:4]}@example.org",
+                "region": "06",
+                "consents": {"processing": True},
+            }
             t0 = time.perf_counter()
             assert api.post("/v1/members", json=body, headers=headers).status_code == 201
             latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
     p95 = latencies[int(len(latencies) * 0.95) - 1]
-    print(f"API      POST /v1/members: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms "
-          f"({requests} requests, in-process client, PostgreSQL)")
+    print(
+        f"API      POST /v1/members: p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms "
+        f"({requests} requests, in-process client, PostgreSQL)"
+    )
 
 
 def main() -> None:

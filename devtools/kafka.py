@@ -73,16 +73,12 @@ def fetch_jars(libs_dir: Path | None = None) -> Path:
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"mvn failed to fetch the Kafka jars:\n{result.stdout}{result.stderr}"
-            )
+            raise RuntimeError(f"mvn failed to fetch the Kafka jars:\n{result.stdout}{result.stderr}")
         marker.write_text(digest + "\n")
     return libs
 
 
-def create_topics(
-    bootstrap: str, names: Iterable[str], partitions: int = 1, timeout: float = 30
-) -> None:
+def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 1, timeout: float = 30) -> None:
     """Create the missing topics (replication factor 1) and wait until they have leaders.
 
     Retries until `timeout`, because right after start the controller may not accept it yet.
@@ -91,19 +87,14 @@ def create_topics(
 
     def created() -> bool:
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap, request_timeout_ms=5000, bootstrap_timeout_ms=5000
-            )
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
         except KafkaError:
             return False
         try:
             missing = set(wanted) - set(admin.list_topics())
             if missing:
                 admin.create_topics(
-                    {
-                        name: {"num_partitions": partitions, "replication_factor": 1}
-                        for name in missing
-                    },
+                    {name: {"num_partitions": partitions, "replication_factor": 1} for name in missing},
                     wait_for_metadata=True,
                 )
             return True
@@ -117,9 +108,7 @@ def create_topics(
 
 def _admin_answers(bootstrap: str) -> bool:
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000
-        )
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000)
     except KafkaError:
         return False
     try:
@@ -226,9 +215,7 @@ class LocalKafka:
             if self._proc is None:
                 raise RuntimeError("Kafka was not started")
             if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"Kafka exited with code {self._proc.returncode}\n{self.log_tail()}"
-                )
+                raise RuntimeError(f"Kafka exited with code {self._proc.returncode}\n{self.log_tail()}")
             # Probe the port first: an admin client on a closed port logs errors on every try.
             return is_listening(self.port) and _admin_answers(self.bootstrap)
 
@@ -393,9 +380,7 @@ def _stop(args: argparse.Namespace) -> int:
     else:
         os.kill(pid, signal.SIGTERM)
         try:
-            wait_until(
-                lambda: not pid_alive(pid), args.timeout, message=f"Kafka pid {pid} to exit"
-            )
+            wait_until(lambda: not pid_alive(pid), args.timeout, message=f"Kafka pid {pid} to exit")
         except TimeoutError:
             os.kill(pid, signal.SIGKILL)
             wait_until(lambda: not pid_alive(pid), 10, message=f"Kafka pid {pid} to die")

@@ -39,8 +39,7 @@ def find_bin_dir() -> Path:
     candidates = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").is_file()]
     if not candidates:
         raise RuntimeError(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found; "
-            "install them, e.g. apt-get install postgresql"
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install them, e.g. apt-get install postgresql"
         )
     return max(candidates, key=lambda d: [int(n) for n in re.findall(r"\d+", d.parent.name)])
 
@@ -153,9 +152,7 @@ class LocalPostgres:
     def create_database(self, name: str, *, exist_ok: bool = False) -> str:
         """Create database `name` and return its SQLAlchemy URL."""
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if exists and not exist_ok:
                 raise ValueError(f"database {name!r} already exists")
             if not exists:
@@ -165,9 +162,7 @@ class LocalPostgres:
     def drop_database(self, name: str) -> None:
         """Drop database `name` if it exists, disconnecting its sessions."""
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def __enter__(self) -> LocalPostgres:
         self.start()
@@ -181,14 +176,11 @@ class LocalPostgres:
         if self._as_root:
             cmd = ["runuser", "-u", SERVICE_USER, "--", *cmd]
         # cwd: the service user may not be allowed into the caller's directory (e.g. root's home).
-        result = subprocess.run(
-            cmd, cwd=self.data_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True
-        )
+        result = subprocess.run(cmd, cwd=self.data_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if check and result.returncode != 0:
             log = self.logfile.read_text(errors="replace")[-3000:] if self.logfile.is_file() else ""
             raise RuntimeError(
-                f"{tool} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-                f"\n--- {self.logfile} ---\n{log}"
+                f"{tool} failed ({result.returncode}):\n{result.stdout}{result.stderr}\n--- {self.logfile} ---\n{log}"
             )
         return result
 

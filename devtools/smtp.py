@@ -30,11 +30,10 @@ class SaveToDirectory:
     def __init__(self, mail_dir: Path) -> None:
         self.mail_dir = prepare_dir(Path(mail_dir))
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope) -> str:
         # Envelope recipients are not in the headers (Bcc), so record them alongside.
         envelope_headers = (
-            f"X-Envelope-From: {envelope.mail_from}\n"
-            f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\n"
+            f"X-Envelope-From: {envelope.mail_from}\nX-Envelope-To: {', '.join(envelope.rcpt_tos)}\n"
         ).encode()
         # Stored with Unix line endings, as .eml files usually are (SMTP sends CRLF).
         content = envelope.original_content.replace(b"\r\n", b"\n")
@@ -70,9 +69,7 @@ class LocalSmtp:
         prepare_dir(self.mail_dir)
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
-            ),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         }
         with open(self.logfile, "ab") as log:
             self._proc = subprocess.Popen(
@@ -142,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from aiosmtpd.controller import Controller  # only the server process needs aiosmtpd
 
     mail_dir = args.dir.resolve()
-    controller = Controller(
-        SaveToDirectory(mail_dir), hostname=args.host, port=args.port, enable_SMTPUTF8=True
-    )
+    controller = Controller(SaveToDirectory(mail_dir), hostname=args.host, port=args.port, enable_SMTPUTF8=True)
     # SIGTERM (from LocalSmtp.stop or kill) ends the process through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     controller.start()

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from devtools import DATA_DIR, REPO_ROOT
 from devtools.kafka import LocalKafka
-from devtools.processes import pid_alive
 from devtools.ports import LOOPBACK, free_port
+from devtools.processes import pid_alive
 from devtools.smtp import LocalSmtp
 from devtools.wait import wait_until
 
@@ -85,8 +85,14 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, base: Path, **kwargs) -> Stack:
-        return cls(base=base, kafka_port=free_port(), controller_port=free_port(), smtp_port=free_port(),
-                   ports={name: free_port() for name in SERVICES}, **kwargs)
+        return cls(
+            base=base,
+            kafka_port=free_port(),
+            controller_port=free_port(),
+            smtp_port=free_port(),
+            ports={name: free_port() for name in SERVICES},
+            **kwargs,
+        )
 
     @property
     def secret_file(self) -> Path:
@@ -147,12 +153,22 @@ class Stack:
     def _start_service(self, service: ServiceProcess) -> None:
         env = self.service_env(service)
         with open(service.log, "ab") as log:
-            subprocess.run([sys.executable, "-m", f"cercle_{service.name}.main", "migrate"], env=env,
-                           stdout=log, stderr=subprocess.STDOUT, check=True, cwd=self.base)
+            subprocess.run(
+                [sys.executable, "-m", f"cercle_{service.name}.main", "migrate"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+                cwd=self.base,
+            )
             service.proc = subprocess.Popen(
                 [sys.executable, "-m", f"cercle_{service.name}.main", "serve"],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.base, start_new_session=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.base,
+                start_new_session=True,
             )
         service.pid_file.write_text(f"{service.proc.pid}\n")
 
@@ -241,8 +257,9 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     stack = Stack()
@@ -253,8 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {service.name:<14} {service.url}/docs   (AsyncAPI: {service.url}/asyncapi)")
         print(f"  kafka          {stack.kafka.bootstrap}   (ready in {timings['kafka']:.1f}s)")
         print(f"  smtp           {LOOPBACK}:{stack.smtp_port}  (messages saved as .eml in .data/mail/)")
-        print("Get a token:  make token ROLE=operator   (or ROLE=coordinator REGIONS=06, "
-              "ROLE=facilitator COMMUNITIES=<id>, ROLE=member MEMBER=<id>)")
+        print(
+            "Get a token:  make token ROLE=operator   (or ROLE=coordinator REGIONS=06, "
+            "ROLE=facilitator COMMUNITIES=<id>, ROLE=member MEMBER=<id>)"
+        )
         print("Stop:         make down")
     elif args.command == "down":
         stack.down()

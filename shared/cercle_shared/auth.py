@@ -66,7 +66,11 @@ def issue_token(
 def decode_token(secret: str, token: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
             options={"require": ["exp", "sub", "iss", "aud"]},
         )
         role = Role(claims.get("role"))

@@ -43,3 +43,23 @@ class Forbidden(CercleError):
 class PreconditionRequired(CercleError):
     status = 428
     title = "Precondition required"
+
+
+class TooManyRequests(CercleError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
+
+
+class Unavailable(CercleError):
+    """Busy or briefly away (a locked database): the caller should retry after `retry_after` seconds."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after

@@ -52,8 +52,12 @@ def _shape(schema: dict[str, Any], node: dict[str, Any]) -> Any:
     if kind == "object" and "properties" in node:
         return ("object", tuple(sorted((k, repr(_shape(schema, v))) for k, v in node["properties"].items())))
     if kind == "object":
-        return ("object", repr(_shape(schema, node.get("additionalProperties", {}))) if isinstance(
-            node.get("additionalProperties"), dict) else None)
+        return (
+            "object",
+            repr(_shape(schema, node.get("additionalProperties", {})))
+            if isinstance(node.get("additionalProperties"), dict)
+            else None,
+        )
     return (kind, node.get("format"))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -16,13 +16,20 @@ from faststream.specification import AsyncAPI, get_asyncapi_html
 from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from .contracts import CATALOG
 from .db import make_engine, make_session_factory, messaging_tables
 from .db.tables import MessagingTables
-from .messaging import Messaging, Subscriptions
+from .jobs import Job, JobRunner
+from .messaging import Messaging, Outbox, Subscriptions
 from .settings import ServiceSettings
+from .uow import UnitOfWork
 from .web.problems import document_problems, install_problem_handlers, problem
 
 log = logging.getLogger(__name__)
+
+
+UnitOfWorkFactory = Callable[[sessionmaker[Session], Outbox], UnitOfWork]
+"""unit_of_work(db_factory, outbox) -> a new unit of work of the service (one per use case or event)."""
 
 
 @dataclass
@@ -30,9 +37,12 @@ class ServiceRuntime:
     name: str
     settings: ServiceSettings
     engine: Engine
-    sessions: sessionmaker[Session]
+    db_factory: sessionmaker[Session]
     tables: MessagingTables
+    outbox: Outbox
     messaging: Messaging
+    unit_of_work: UnitOfWorkFactory
+    jobs: JobRunner = field(default_factory=lambda: JobRunner(()))
 
     @classmethod
     def build(
@@ -40,24 +50,38 @@ class ServiceRuntime:
         name: str,
         settings: ServiceSettings,
         metadata: MetaData,
+        unit_of_work: UnitOfWorkFactory,
         subscriptions: Subscriptions | None = None,
     ) -> ServiceRuntime:
         engine = make_engine(settings.database_url)
-        sessions = make_session_factory(engine)
+        db_factory = make_session_factory(engine)
         tables = messaging_tables(metadata)
+        outbox = Outbox(tables, source=f"/cercle/{name}")
         messaging = Messaging(
-            service=name, settings=settings, session_factory=sessions, tables=tables, subscriptions=subscriptions
+            service=name,
+            settings=settings,
+            session_factory=db_factory,
+            tables=tables,
+            outbox=outbox,
+            uow_factory=lambda: unit_of_work(db_factory, outbox),
+            subscriptions=subscriptions,
         )
-        return cls(name, settings, engine, sessions, tables, messaging)
+        return cls(name, settings, engine, db_factory, tables, outbox, messaging, unit_of_work)
 
-    @property
-    def outbox(self):
-        return self.messaging.outbox
+    def uow(self) -> UnitOfWork:
+        """A new unit of work of this service."""
+        return self.unit_of_work(self.db_factory, self.outbox)
+
+    def schedule(self, jobs: Iterable[Job]) -> None:
+        """The service's timed jobs (its `entrypoints/jobs.py`), started and stopped with the service."""
+        self.jobs = JobRunner(jobs, service=self.name)
 
     async def start(self) -> None:
         await self.messaging.start()
+        self.jobs.start()
 
     async def stop(self) -> None:
+        await self.jobs.stop(timeout=self.settings.shutdown_timeout / 2)
         await self.messaging.stop()
         self.engine.dispose()
 
@@ -78,7 +102,61 @@ class ServiceRuntime:
             description=f"Events the {self.name} service publishes and consumes. Every message is a "
             "CloudEvents 1.0 event in the Kafka protocol binding (binary mode: ce_* headers, JSON data).",
         ).to_specification()
-        return json.loads(spec.to_json())
+        return document_consumed(json.loads(spec.to_json()), self.name, self.messaging.subscriptions)
+
+
+def document_consumed(document: dict[str, Any], service: str, subscriptions: Subscriptions | None) -> dict[str, Any]:
+    """FastStream documents one subscriber with a placeholder payload: list instead, per consumed topic,
+    the event types this service actually handles there, each with its JSON Schema."""
+    if subscriptions is None:
+        return document
+    prefix = f"{service}:consume"
+    channels = document.setdefault("channels", {})
+    operations = document.setdefault("operations", {})
+    components = document.setdefault("components", {})
+    messages = components.setdefault("messages", {})
+    schemas = components.setdefault("schemas", {})
+    for collection in (channels, operations, messages, schemas):
+        for key in [k for k in collection if k.startswith(prefix)]:
+            del collection[key]
+    servers = [{"$ref": f"#/servers/{name}"} for name in document.get("servers", {})]
+    for topic in subscriptions.topics():
+        handled = [spec for spec in CATALOG if spec.topic.name == topic and subscriptions.handler_for(spec.type)]
+        channel_id = f"{prefix}:{topic}"
+        channel_messages: dict[str, Any] = {}
+        for spec in handled:
+            schema_name = f"{spec.type}:Payload"
+            schemas.setdefault(schema_name, spec.model.model_json_schema(ref_template="#/components/schemas/{model}"))
+            message_id = f"{channel_id}:{spec.type}"
+            messages[message_id] = {
+                "title": spec.type,
+                "name": spec.type,
+                "summary": (spec.model.__doc__ or "").strip().splitlines()[0] if spec.model.__doc__ else spec.type,
+                "correlationId": {"location": "$message.header#/ce_correlationid"},
+                "payload": {"$ref": f"#/components/schemas/{schema_name}"},
+            }
+            channel_messages[spec.type] = {"$ref": f"#/components/messages/{message_id}"}
+        if subscriptions.tombstone_handler(topic) is not None:
+            channel_messages["tombstone"] = {"$ref": f"#/components/messages/{prefix}:tombstone"}
+            messages[f"{prefix}:tombstone"] = {
+                "title": "tombstone",
+                "summary": "A null-valued record: compaction deletes every older value of its key.",
+                "payload": {"type": "null"},
+            }
+        channels[channel_id] = {
+            "address": topic,
+            "description": f"Consumed idempotently by {service}: "
+            + ", ".join([spec.type for spec in handled] + (["tombstones"] if "tombstone" in channel_messages else [])),
+            "bindings": {"kafka": {"bindingVersion": "0.4.0", "topic": topic}},
+            "messages": channel_messages,
+            "servers": servers,
+        }
+        operations[f"{channel_id}:receive"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"} for name in channel_messages],
+        }
+    return document
 
 
 def create_app(
@@ -88,18 +166,14 @@ def create_app(
     title: str,
     description: str,
     version: str = "1.0.0",
-    on_startup: Iterable[Any] = (),
     public_paths: Iterable[str] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        tasks = [asyncio.create_task(job()) for job in on_startup]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)

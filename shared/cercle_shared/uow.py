@@ -1,57 +1,168 @@
-"""The unit of work every service layer uses: one database transaction, its outbox included."""
+"""The unit of work every service layer uses: one database transaction, and (when the service publishes)
+the events its aggregates recorded, written to the outbox in that same transaction.
+
+After *Architecture Patterns with Python*: use cases and reactions take a unit of work, reach state through
+its repositories, and call `commit()`; aggregates record domain events, which `commit()` translates into
+integration events (one translation table per service) and adds to the outbox.
+"""
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Self
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from .contracts import IntegrationEvent
-from .errors import CercleError, Conflict, StaleVersion
+from .domain import Aggregate, DomainEvent
+from .errors import CercleError, Conflict, StaleVersion, Unavailable
 from .messaging.outbox import Outbox
 
 
+@dataclass(frozen=True)
+class Tombstone:
+    """A null-valued record on a compacted topic: compaction then deletes every older value of the key."""
+
+    topic: str
+    key: str
+    event_id: str
+
+
+Publication = IntegrationEvent | Tombstone
+Translate = Callable[[DomainEvent], Iterable[Publication]]
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "could not obtain lock" in text or "deadlock detected" in text
+
+
 class UnitOfWork:
-    """`with uow: ...; uow.publish(event); uow.commit()` — state and events commit together or not at all.
+    """`with uow: ...; uow.commit()` — one transaction; a race lost at flush or commit is a 409, never a 500.
 
     Services subclass it to attach their repositories in `_open()`.
     """
 
-    session: Session
+    db: Session
 
-    def __init__(self, session_factory: sessionmaker[Session], outbox: Outbox) -> None:
-        self._factory = session_factory
-        self._outbox = outbox
+    def __init__(self, db_factory: sessionmaker[Session]) -> None:
+        self._factory = db_factory
 
     def __enter__(self) -> Self:
-        self.session = self._factory()
+        self.db = self._factory()
         self._open()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.session.rollback()  # no-op after commit; undoes everything otherwise
-        self.session.close()
+    def __exit__(self, *exc: object) -> None:
+        self.db.rollback()  # no-op after commit; undoes everything otherwise
+        self.db.close()
 
     def _open(self) -> None:
-        """Attach repositories to self.session."""
+        """Attach repositories to self.db."""
 
-    def publish(self, event: IntegrationEvent, *, correlation_id: str | None = None) -> None:
-        self._outbox.add(self.session, event, correlation_id=correlation_id)
-
-    def publish_tombstone(self, *, topic: str, key: str, event_id: str) -> None:
-        self._outbox.add_tombstone(self.session, topic=topic, key=key, event_id=event_id)
+    def flush(self) -> None:
+        """Write pending changes now (to read generated values back), with the same error translation as commit."""
+        with self._translated():
+            self.db.flush()
 
     def commit(self) -> None:
-        """Commit; a race lost to a concurrent request is a 409 for the caller, never a 500."""
-        try:
-            self.session.commit()
-        except StaleDataError as exc:  # a version_id_col mapping saw another writer first
-            raise StaleVersion("this changed while you were changing it; read it again", field="version") from exc
-        except IntegrityError as exc:
-            raise self._integrity_conflict(str(exc.orig).lower()) from exc
+        with self._translated():
+            self._before_commit()
+            self.db.commit()
+
+    def _before_commit(self) -> None:
+        """Hook for subclasses, inside the error translation."""
+
+    def _translated(self) -> _Translation:
+        return _Translation(self)
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         """Name the field behind a unique constraint a concurrent request won; services refine it."""
         return Conflict("this change conflicts with the current state; read it again")
+
+
+class _Translation:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, StaleDataError):  # a version_id_col mapping saw another writer first
+            raise StaleVersion("this changed while you were changing it; read it again", field="version") from exc
+        if isinstance(exc, IntegrityError):
+            raise self._uow._integrity_conflict(str(exc.orig).lower()) from exc
+        if isinstance(exc, OperationalError) and _is_busy(exc):
+            raise Unavailable("the database is busy; try again shortly", retry_after=2) from exc
+        return False
+
+
+class PublishingUnitOfWork(UnitOfWork):
+    """A unit of work whose aggregates' events reach the outbox at commit, in the order they were recorded."""
+
+    translate: Translate  # set by each service: its domain → integration event table
+
+    def __init__(self, db_factory: sessionmaker[Session], outbox: Outbox) -> None:
+        super().__init__(db_factory)
+        self._outbox = outbox
+        self._seen: list[Aggregate] = []
+        self.correlation_id: str | None = None
+
+    def __enter__(self) -> Self:
+        self._seen = []
+        return super().__enter__()
+
+    def track(self, aggregate: Aggregate) -> None:
+        """For an aggregate the session no longer holds (deleted and flushed), so its events are still collected."""
+        self._seen.append(aggregate)
+
+    def publish(self, event: IntegrationEvent) -> None:
+        """Publish an integration event directly: for reactions that relay facts no aggregate of theirs owns."""
+        self._outbox.add(self.db, event, correlation_id=self.correlation_id)
+
+    def publish_tombstone(self, *, topic: str, key: str, event_id: str) -> None:
+        self._outbox.add_tombstone(self.db, topic=topic, key=key, event_id=event_id)
+
+    def collect_new_events(self) -> list[DomainEvent]:
+        """Every event recorded by an aggregate of this transaction, in the order recorded (and forgets them)."""
+        pulled: list[tuple[int, DomainEvent]] = []
+        for aggregate in self._aggregates():
+            pulled.extend(aggregate.pull_events())
+        return [event for _, event in sorted(pulled, key=lambda pair: pair[0])]
+
+    def _aggregates(self) -> Iterator[Aggregate]:
+        seen: set[int] = set()
+        for obj in [*self._seen, *self.db.new, *self.db.deleted, *self.db.identity_map.values()]:
+            if isinstance(obj, Aggregate) and id(obj) not in seen:
+                seen.add(id(obj))
+                yield obj
+
+    def _before_commit(self) -> None:
+        for event in self.collect_new_events():
+            for publication in type(self).translate(event):
+                if isinstance(publication, Tombstone):
+                    self.publish_tombstone(topic=publication.topic, key=publication.key, event_id=publication.event_id)
+                else:
+                    self.publish(publication)
+
+
+def translation_table(
+    table: dict[type[Any], Callable[[Any], Iterable[Publication] | Publication]],
+) -> Translate:
+    """A `translate` function from a table {domain event class: function returning publications}."""
+
+    def translate(event: DomainEvent) -> Iterable[Publication]:
+        try:
+            build = table[type(event)]
+        except KeyError:
+            raise LookupError(f"no integration event for {type(event).__name__}") from None
+        result = build(event)
+        return (result,) if isinstance(result, IntegrationEvent | Tombstone) else result
+
+    return translate

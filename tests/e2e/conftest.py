@@ -58,14 +58,18 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
     if request.param == "postgresql":
         postgres = request.getfixturevalue("postgres")
         suffix = uuid.uuid4().hex[:8]
-        urls = {name: postgres.create_database(f"e2e_{name}_{suffix}") for name in
-                ("registration", "sessions", "notifications", "insights")}
+        urls = {
+            name: postgres.create_database(f"e2e_{name}_{suffix}")
+            for name in ("registration", "sessions", "notifications", "insights")
+        }
     stack = Stack.on_free_ports(base, database_urls=urls)
     started = time.monotonic()
     try:
         timings = stack.up()
-        print(f"\n[{request.param}] stack up in {time.monotonic() - started:.1f}s: "
-              + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+        print(
+            f"\n[{request.param}] stack up in {time.monotonic() - started:.1f}s: "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        )
         yield stack
     finally:
         stack.down()

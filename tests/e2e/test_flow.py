@@ -19,29 +19,55 @@ def flow(api, stack):
     """Community, two members, a one-seat session: the first member gets the seat, the second waits."""
     started = time.monotonic()
     op = api.auth("operator")
-    community = api.registration.post("/v1/communities", headers=op, json={
-        "name_fr": "CoP Santé mieux-être au travail — Laval", "name_en": "Workplace wellbeing CoP — Laval",
-        "regions": ["13"]})
+    community = api.registration.post(
+        "/v1/communities",
+        headers=op,
+        json={
+            "name_fr": "CoP Santé mieux-être au travail — Laval",
+            "name_en": "Workplace wellbeing CoP — Laval",
+            "regions": ["13"],
+        },
+    )
     assert community.status_code == 201, community.text
     community_id = community.json()["id"]
     members = {}
     for key, name, language in (("ana", "Ana Roy", "en"), ("luc", "Luc Côté", "fr")):
-        response = api.registration.post("/v1/members", headers=op, json={
-            "display_name": name, "email": f"{key}@example.org", "language": language, "region": "13",
-            "consents": {"processing": True, "email": True}})
+        response = api.registration.post(
+            "/v1/members",
+            headers=op,
+            json={
+                "display_name": name,
+                "email": f"{key}@example.org",
+                "language": language,
+                "region": "13",
+                "consents": {"processing": True, "email": True},
+            },
+        )
         assert response.status_code == 201, response.text
         members[key] = response.json()["id"]
-        joined = api.registration.post(f"/v1/communities/{community_id}/memberships", headers=op,
-                                       json={"member_id": members[key]})
+        joined = api.registration.post(
+            f"/v1/communities/{community_id}/memberships", headers=op, json={"member_id": members[key]}
+        )
         assert joined.status_code == 201, joined.text
 
     starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
     facilitator = api.auth("facilitator", communities=[community_id])
     session = api.eventually(
-        lambda: api.sessions.post(f"/v1/communities/{community_id}/sessions", headers=facilitator, json={
-            "title": TITLE, "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
-            "mode": "hybrid", "location": "Laval", "capacity": 1}),
-        lambda r: r.status_code == 201, message="sessions to learn about the community")
+        lambda: api.sessions.post(
+            f"/v1/communities/{community_id}/sessions",
+            headers=facilitator,
+            json={
+                "title": TITLE,
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "mode": "hybrid",
+                "location": "Laval",
+                "capacity": 1,
+            },
+        ),
+        lambda r: r.status_code == 201,
+        message="sessions to learn about the community",
+    )
     session_id = session.json()["id"]
 
     registrations = {}
@@ -49,10 +75,17 @@ def flow(api, stack):
         member = api.auth("member", member_id=members[key])
         response = api.eventually(
             lambda: api.sessions.post(f"/v1/sessions/{session_id}/registrations", headers=member, json={}),
-            lambda r: r.status_code == 201, message=f"sessions to learn that {key} is a member")
+            lambda r: r.status_code == 201,
+            message=f"sessions to learn that {key} is a member",
+        )
         registrations[key] = response.json()
-    return {"community": community_id, "members": members, "session": session_id,
-            "registrations": registrations, "started": started}
+    return {
+        "community": community_id,
+        "members": members,
+        "session": session_id,
+        "registrations": registrations,
+        "started": started,
+    }
 
 
 def test_capacity_confirms_the_first_member_and_waitlists_the_second(flow):
@@ -74,15 +107,18 @@ def test_the_confirmed_member_gets_an_email_in_her_language_over_smtp(flow, stac
     message = messages[0]
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert TITLE in body
-    assert message["Subject"] and "confirm" in message["Subject"].lower()
+    assert message["Subject"]
+    assert "confirm" in message["Subject"].lower()
     # English, as she asked: no French subject
     assert "inscription" not in message["Subject"].lower()
 
     deliveries = api.eventually(
-        lambda: api.notifications.get("/v1/deliveries", headers=api.auth("operator"),
-                                      params={"member_id": flow["members"]["ana"]}),
+        lambda: api.notifications.get(
+            "/v1/deliveries", headers=api.auth("operator"), params={"member_id": flow["members"]["ana"]}
+        ),
         lambda r: r.status_code == 200 and any(d["status"] == "sent" for d in r.json()["items"]),
-        message="the delivery recorded as sent")
+        message="the delivery recorded as sent",
+    )
     assert any(d["language"] == "en" for d in deliveries.json()["items"])
     print(f"\nflow to email: {time.monotonic() - flow['started']:.1f}s")
 
@@ -92,12 +128,18 @@ def test_insights_counts_members_sessions_and_registrations(flow, api):
         if response.status_code != 200:
             return False
         body = response.json()
-        return (body["members"]["active"], body["sessions"]["total"], body["registrations"]["confirmed"],
-                body["registrations"]["waitlisted"]) == (2, 1, 1, 1)
+        return (
+            body["members"]["active"],
+            body["sessions"]["total"],
+            body["registrations"]["confirmed"],
+            body["registrations"]["waitlisted"],
+        ) == (2, 1, 1, 1)
 
-    api.eventually(lambda: api.insights.get(f"/v1/communities/{flow['community']}/stats",
-                                            headers=api.auth("operator")), matches, message="the stats to move")
-
+    api.eventually(
+        lambda: api.insights.get(f"/v1/communities/{flow['community']}/stats", headers=api.auth("operator")),
+        matches,
+        message="the stats to move",
+    )
 
 
 def test_an_erasure_reaches_every_service(flow, api):
@@ -109,19 +151,25 @@ def test_an_erasure_reaches_every_service(flow, api):
     registrations = api.eventually(
         lambda: api.sessions.get(f"/v1/sessions/{session_id}/registrations", headers=op),
         lambda r: r.status_code == 200 and all(x["member_id"] != ana for x in r.json()),
-        message="sessions to forget Ana")
+        message="sessions to forget Ana",
+    )
     assert [x["status"] for x in registrations.json()].count("confirmed") == 1  # her seat still counts
 
     api.eventually(
         lambda: api.notifications.get("/v1/deliveries", headers=op),
-        lambda r: r.status_code == 200 and not any(d["member_id"] == ana or d["recipient"] == "ana@example.org"
-                                                    for d in r.json()["items"])
-        and any(d["anonymized"] for d in r.json()["items"]),
-        message="notifications to anonymize Ana's deliveries")
+        lambda r: (
+            r.status_code == 200
+            and not any(d["member_id"] == ana or d["recipient"] == "ana@example.org" for d in r.json()["items"])
+            and any(d["anonymized"] for d in r.json()["items"])
+        ),
+        message="notifications to anonymize Ana's deliveries",
+    )
 
     stats = api.eventually(
         lambda: api.insights.get(f"/v1/communities/{flow['community']}/stats", headers=op),
-        lambda r: r.status_code == 200 and r.json()["members"]["active"] == 1, message="insights to count the erasure")
+        lambda r: r.status_code == 200 and r.json()["members"]["active"] == 1,
+        message="insights to count the erasure",
+    )
     assert stats.json()["registrations"]["confirmed"] == 1
     assert ana not in stats.text
 

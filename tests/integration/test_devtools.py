@@ -213,9 +213,7 @@ def test_smtp_saves_and_parses_messages(local_smtp):
     with smtplib.SMTP(local_smtp.host, local_smtp.port, timeout=10) as client:
         client.send_message(message, to_addrs=["member@cercle.test", "audit@cercle.test"])
 
-    [received] = wait_until(
-        lambda: read_messages(local_smtp.mail_dir), 10, message="the saved message"
-    )
+    [received] = wait_until(lambda: read_messages(local_smtp.mail_dir), 10, message="the saved message")
     assert received["Subject"] == "Bienvenue au Cercle ✓"
     assert received["To"] == "member@cercle.test"
     assert received["X-Envelope-To"] == "member@cercle.test, audit@cercle.test"

@@ -40,15 +40,15 @@ def auth(role: str = "operator", **claims: Any) -> dict[str, str]:
 
 
 def make_settings(name: str, database_url: str, kafka_bootstrap: str, **overrides: Any):
-    defaults = dict(
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=JWT_SECRET,
+    defaults = {
+        "database_url": database_url,
+        "kafka_bootstrap": kafka_bootstrap,
+        "jwt_secret": JWT_SECRET,
         # A group of its own, so that this app never shares offsets with another test's.
-        consumer_group=f"test-{name}-{uuid.uuid4().hex[:8]}",
-        consumer_backoff_initial=0.05,
-        relay_poll_interval=0.05,
-    )
+        "consumer_group": f"test-{name}-{uuid.uuid4().hex[:8]}",
+        "consumer_backoff_initial": 0.05,
+        "relay_poll_interval": 0.05,
+    }
     defaults.update(overrides)
     return SERVICES[name].settings_cls()(**defaults)
 

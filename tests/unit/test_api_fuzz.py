@@ -30,8 +30,9 @@ def test_no_input_makes_a_service_answer_500(name, tmp_path_factory):
         if op.path == "/readyz":
             continue  # no broker here: 503 is its right answer
 
-        @settings(max_examples=15, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=15, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(case=op.as_strategy())
         def check(case):
             response = case.call(headers=headers)

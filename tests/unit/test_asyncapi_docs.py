@@ -12,7 +12,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
 
 def _generated(name: str) -> dict:
     module = SERVICES[name]
-    settings = module.settings_cls()(jwt_secret="only-for-writing-the-asyncapi-documents")  # the defaults `make docs` uses
+    settings = module.settings_cls()(
+        jwt_secret="only-for-writing-the-asyncapi-documents"
+    )  # the defaults `make docs` uses
     return module.bootstrap().build_runtime(settings).asyncapi()
 
 

@@ -407,9 +407,12 @@ def test_dockerfile_exposes_the_mapped_port_and_serves_with_the_console_script(n
 def test_image_runs_as_a_non_root_user_and_checks_healthz_with_python(name):
     stage = final_stage(name)
     users = stage.all("USER")
-    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert users
+    assert users[-1].split(":")[0] not in ("root", "0")
     (healthcheck,) = stage.all("HEALTHCHECK")
-    assert "/healthz" in healthcheck and "python" in healthcheck and "curl" not in healthcheck
+    assert "/healthz" in healthcheck
+    assert "python" in healthcheck
+    assert "curl" not in healthcheck
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -38,8 +38,13 @@ def import_command(argv: list[str]) -> int:
         rows = importing.parse_csv(text)
         with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing") as bar:
             report = importing.import_members(
-                text, uow, operator, RegionCatalog.from_setting(settings.enabled_regions),
-                dry_run=args.dry_run, progress=bar.update, rows=rows,
+                text,
+                uow,
+                operator,
+                RegionCatalog.from_setting(settings.enabled_regions),
+                dry_run=args.dry_run,
+                progress=bar.update,
+                rows=rows,
             )
     except (OSError, UnicodeDecodeError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)

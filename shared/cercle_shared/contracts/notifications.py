@@ -24,5 +24,7 @@ class EmailDeliveryRecorded(IntegrationEvent):
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("org.cercle.notifications.email.delivery_recorded.v1", EmailDeliveryRecorded, topics.DELIVERIES, "member_id"),
+    EventSpec(
+        "org.cercle.notifications.email.delivery_recorded.v1", EmailDeliveryRecorded, topics.DELIVERIES, "member_id"
+    ),
 )

@@ -53,8 +53,6 @@ class SessionRegistrationWaitlisted(IntegrationEvent):
     waitlisted_at: datetime = Field(description="When the member was waitlisted.")
 
 
-
-
 class SessionRegistrationPromoted(IntegrationEvent):
     """A seat freed up: the first member on the waitlist now has it (so that they are told)."""
 
@@ -119,8 +117,9 @@ class SessionHeld(IntegrationEvent):
     community_id: str = _COMMUNITY_ID
     theme_id: str | None = Field(default=None, description="Theme, if any.")
     starts_at: datetime = Field(description="Start.")
-    formats: list[str] = Field(default_factory=list, description="Activity formats used.",
-                               examples=[["experience_sharing", "invited_guest"]])
+    formats: list[str] = Field(
+        default_factory=list, description="Activity formats used.", examples=[["experience_sharing", "invited_guest"]]
+    )
     held_at: datetime = Field(description="When it was marked held.")
 
 

@@ -33,8 +33,12 @@ def ensure_topics(
             if missing:
                 admin.create_topics(
                     [
-                        NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor,
-                                 topic_configs=t.config())
+                        NewTopic(
+                            t.name,
+                            num_partitions=t.partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=t.config(),
+                        )
                         for t in missing
                     ]
                 )

@@ -16,14 +16,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
 from ..db.tables import MessagingTables
 from .envelope import Envelope, InvalidMessage
+
+if TYPE_CHECKING:
+    from ..uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,11 @@ class EventContext:
     correlation_id: str | None = None
 
 
-Handler = Callable[[Session, Any, EventContext], None]
-TombstoneHandler = Callable[[Session, str, EventContext], None]
+Handler = Callable[[Any, "UnitOfWork", EventContext], None]
+"""handler(event, uow, ctx): a reaction, like a use case, works through the unit of work it is given.
+It must not commit: the consumer commits its effect together with the record of the event id."""
+TombstoneHandler = Callable[[str, "UnitOfWork", EventContext], None]
+"""handler(key, uow, ctx) for a null-valued record on a compacted topic."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class IdempotentConsumer:
         self,
         *,
         name: str,
-        session_factory: sessionmaker[Session],
+        uow_factory: Callable[[], UnitOfWork],
         tables: MessagingTables,
         subscriptions: Subscriptions,
         dead_letter_topic: str,
@@ -109,7 +114,7 @@ class IdempotentConsumer:
         catalog: EventCatalog = CATALOG,
     ) -> None:
         self.name = name
-        self._sessions = session_factory
+        self._uow_factory = uow_factory
         self._processed = tables.processed_events
         self._subs = subscriptions
         self._dlq = dead_letter_topic
@@ -177,16 +182,19 @@ class IdempotentConsumer:
         return handler, payload, ctx
 
     def _apply(self, handler: Handler, payload: Any, ctx: EventContext) -> None:
-        with self._sessions.begin() as session:
-            seen = session.execute(
+        with self._uow_factory() as uow:
+            seen = uow.db.execute(
                 select(self._processed.c.event_id).where(
                     self._processed.c.consumer == self.name, self._processed.c.event_id == ctx.event_id
                 )
             ).first()
             if seen:
                 return
-            handler(session, payload, ctx)
-            session.execute(
+            correlation = getattr(uow, "correlation_id", None)
+            if correlation is None and hasattr(uow, "correlation_id"):
+                uow.correlation_id = ctx.correlation_id or ctx.event_id  # type: ignore[attr-defined]
+            handler(payload, uow, ctx)
+            uow.db.execute(
                 self._processed.insert().values(
                     consumer=self.name,
                     event_id=ctx.event_id,
@@ -194,6 +202,7 @@ class IdempotentConsumer:
                     processed_at=datetime.now(UTC),
                 )
             )
+            uow.commit()
 
     async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
         headers = {k: v.decode(errors="replace") for k, v in record.headers.items()}

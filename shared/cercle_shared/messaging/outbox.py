@@ -8,10 +8,11 @@ and never blocks the API, which only ever writes to its own database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -160,7 +161,7 @@ class OutboxRelay:
                     await asyncio.wait_for(delivery, timeout=self._send_timeout)
                 published.append(row.seq)
         except Exception as exc:
-            for delivery in deliveries[len(published):]:
+            for delivery in deliveries[len(published) :]:
                 if isinstance(delivery, asyncio.Future):
                     delivery.add_done_callback(_ignore_outcome)
             failed = rows[len(published)].seq
@@ -190,9 +191,7 @@ class OutboxRelay:
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
             if published:
-                session.execute(
-                    update(self._table).where(self._table.c.seq.in_(published)).values(published_at=now)
-                )
+                session.execute(update(self._table).where(self._table.c.seq.in_(published)).values(published_at=now))
             if failed is not None:
                 session.execute(
                     update(self._table)
@@ -201,8 +200,6 @@ class OutboxRelay:
                 )
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()

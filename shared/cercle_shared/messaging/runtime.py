@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -16,6 +18,9 @@ from ..db.tables import MessagingTables
 from ..settings import ServiceSettings
 from .consumer import IdempotentConsumer, Record, Subscriptions
 from .outbox import Outbox, OutboxRelay
+
+if TYPE_CHECKING:
+    from ..uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,8 @@ class Messaging:
         settings: ServiceSettings,
         session_factory: sessionmaker[Session],
         tables: MessagingTables,
+        outbox: Outbox,
+        uow_factory: Callable[[], UnitOfWork],
         subscriptions: Subscriptions | None = None,
     ) -> None:
         self.service = service
@@ -46,7 +53,8 @@ class Messaging:
             graceful_timeout=settings.shutdown_timeout,
             logger=logging.getLogger(f"cercle.{service}.kafka"),
         )
-        self.outbox = Outbox(tables, source=f"/cercle/{service}")
+        self.outbox = outbox
+        self.subscriptions = subscriptions
         self.relay = OutboxRelay(
             session_factory,
             tables,
@@ -59,7 +67,7 @@ class Messaging:
         if subscriptions is not None and len(subscriptions):
             self.consumer = IdempotentConsumer(
                 name=service,
-                session_factory=session_factory,
+                uow_factory=uow_factory,
                 tables=tables,
                 subscriptions=subscriptions,
                 dead_letter_topic=self.dead_letter_topic,
@@ -78,9 +86,7 @@ class Messaging:
     def _subscribe(self, subscriptions: Subscriptions) -> None:
         consumer = self.consumer
         assert consumer is not None
-        handled = sorted(
-            s.type for s in CATALOG if subscriptions.handler_for(s.type) is not None
-        )
+        handled = sorted(s.type for s in CATALOG if subscriptions.handler_for(s.type) is not None)
 
         @self.broker.subscriber(
             *subscriptions.topics(),
@@ -106,7 +112,7 @@ class Messaging:
                         offset=record.offset,
                         key=record.key,
                         value=record.value,
-                        headers={name: value for name, value in (record.headers or ())},
+                        headers=dict(record.headers or ()),
                     )
                 )
 
@@ -145,10 +151,8 @@ class Messaging:
                 break
             except Exception as exc:
                 log.warning("%s: Kafka not reachable yet (%s); retrying in %.1fs", self.service, exc, delay)
-                try:
+                with contextlib.suppress(Exception):
                     await self.broker.stop()
-                except Exception:
-                    pass
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.connected.set()

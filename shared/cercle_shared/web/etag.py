@@ -19,11 +19,3 @@ def expected_version(if_match: str | None, body_version: int | None = None) -> i
     if body_version is not None:
         return body_version
     raise PreconditionRequired("send If-Match with the ETag you read (or a version field)", field="If-Match")
-
-
-def check_version(current: int, expected: int) -> None:
-    if current != expected:
-        raise StaleVersion(
-            f"the resource changed since you read it (version {expected}, now {current}); read it again",
-            field="version",
-        )

@@ -67,21 +67,49 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 async def _cercle(request: Request, exc: CercleError) -> JSONResponse:
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-    return problem(exc.status, exc.title, exc.detail, instance=request.url.path, errors=errors)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem(exc.status, exc.title, exc.detail, instance=request.url.path, errors=errors, headers=headers)
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-              409: "Conflict", 412: "Precondition failed", 415: "Unsupported media type", 428: "Precondition required"}
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        412: "Precondition failed",
+        415: "Unsupported media type",
+        428: "Precondition required",
+    }
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, instance=request.url.path,
-                   headers=getattr(exc, "headers", None))
+    return problem(
+        exc.status_code,
+        titles.get(exc.status_code, "Error"),
+        detail,
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        # SQLite's write lock held longer than the busy timeout: busy, not broken.
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is busy; try again shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "2"},
+        )
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "An unexpected error occurred; it has been logged.",
-                   instance=request.url.path)
+    return problem(
+        500, "Internal error", "An unexpected error occurred; it has been logged.", instance=request.url.path
+    )
 
 
 PROBLEM_SCHEMA = {
@@ -107,10 +135,17 @@ PROBLEM_SCHEMA = {
     },
     "additionalProperties": True,
 }
-_AUTHENTICATED = {"400": "Bad request", "401": "Missing or invalid bearer token", "403": "Outside your scope",
-                  "404": "Not found", "409": "Conflict with the current state, or a stale version",
-                  "415": "Unsupported media type", "422": "Invalid input, each field named",
-                  "428": "If-Match (or a version) is required"}
+_AUTHENTICATED = {
+    "400": "Bad request",
+    "401": "Missing or invalid bearer token",
+    "403": "Outside your scope",
+    "404": "Not found",
+    "409": "Conflict with the current state, or a stale version",
+    "415": "Unsupported media type",
+    "422": "Invalid input, each field named",
+    "428": "If-Match (or a version) is required",
+    "503": "Busy: retry after the Retry-After header's seconds",
+}
 
 
 def document_problems(app: FastAPI, public_paths: set[str]) -> None:

@@ -69,67 +69,116 @@ def registration_counts(body) -> tuple[int, int, int]:
 
 
 def test_registration_and_sessions_events_become_community_stats(kafka, new_database, publish):
-    with running_service("registration", new_database("registration"), kafka.bootstrap) as registration, \
-            running_service("insights", new_database("insights"), kafka.bootstrap) as insights:
+    with (
+        running_service("registration", new_database("registration"), kafka.bootstrap) as registration,
+        running_service("insights", new_database("insights"), kafka.bootstrap) as insights,
+    ):
         members = [
             registration.post(
                 "/v1/members",
-                json={"display_name": name, "email": f"{new_id()}@example.org", "region": "13",
-                      "consents": {"processing": True}},
+                json={
+                    "display_name": name,
+                    "email": f"{new_id()}@example.org",
+                    "region": "13",
+                    "consents": {"processing": True},
+                },
                 headers=auth("operator"),
             ).json()["id"]
             for name in ("Marie Tremblay", "Jean Roy")
         ]
         community = registration.post(
-            "/v1/communities", json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
+            "/v1/communities",
+            json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
             headers=auth("coordinator", regions=["13"]),
         ).json()["id"]
         for member in members:
             joined = registration.post(
-                f"/v1/communities/{community}/memberships", json={"member_id": member},
+                f"/v1/communities/{community}/memberships",
+                json={"member_id": member},
                 headers=auth("member", member_id=member),
             )
             assert joined.status_code == 201
 
         session = new_id()
-        seat = dict(session_id=session, community_id=community, member_id=members[0], registration_id=new_id())
-        wait = dict(session_id=session, community_id=community, member_id=members[1], registration_id=new_id())
+        seat = {"session_id": session, "community_id": community, "member_id": members[0], "registration_id": new_id()}
+        wait = {"session_id": session, "community_id": community, "member_id": members[1], "registration_id": new_id()}
         for event in (
-            ses.SessionScheduled(session_id=session, community_id=community, title="Nature et santé mentale",
-                                 starts_at=NOW + timedelta(days=30), ends_at=NOW + timedelta(days=30, hours=2),
-                                 mode="hybrid", capacity=1),
+            ses.SessionScheduled(
+                session_id=session,
+                community_id=community,
+                title="Nature et santé mentale",
+                starts_at=NOW + timedelta(days=30),
+                ends_at=NOW + timedelta(days=30, hours=2),
+                mode="hybrid",
+                capacity=1,
+            ),
             ses.SessionRegistrationConfirmed(confirmed_at=NOW, **seat),
             ses.SessionRegistrationWaitlisted(position=1, waitlisted_at=NOW, **wait),
         ):
             publish(sessions_event(event))
 
-        body = stats_when(insights, community, lambda b: b["members"]["active"] == 2
-                          and registration_counts(b) == (1, 1, 0) and b["sessions"]["upcoming"] == 1)
+        body = stats_when(
+            insights,
+            community,
+            lambda b: (
+                b["members"]["active"] == 2 and registration_counts(b) == (1, 1, 0) and b["sessions"]["upcoming"] == 1
+            ),
+        )
         assert body["community"]["regions"] == ["13"]
 
         publish(sessions_event(ses.SessionRegistrationCancelled(was="confirmed", cancelled_at=NOW, **seat)))
         publish(sessions_event(ses.SessionRegistrationPromoted(promoted_at=NOW, **wait)))
-        stats_when(insights, community, lambda b: registration_counts(b) == (1, 0, 1),
-                   headers=auth("member", member_id=members[1]))
+        stats_when(
+            insights,
+            community,
+            lambda b: registration_counts(b) == (1, 0, 1),
+            headers=auth("member", member_id=members[1]),
+        )
         assert insights.app_state.runtime.messaging.consumer.dead_lettered == 0
 
 
 def test_a_redelivered_event_changes_nothing(kafka, new_database, publish):
     community, session = new_id(), new_id()
     with running_service("insights", new_database("insights"), kafka.bootstrap) as insights:
-        publish(registration_event(reg.CommunityCreated(
-            community_id=community, name_fr="CoP Estrie", name_en="Eastern Townships CoP", kind="community_of_practice",
-            regions=["05"], cadence=6, status="active", created_at=NOW,
-        )))
-        seat = publish(sessions_event(ses.SessionRegistrationConfirmed(
-            registration_id=new_id(), session_id=session, community_id=community, member_id=new_id(), confirmed_at=NOW,
-        )))
+        publish(
+            registration_event(
+                reg.CommunityCreated(
+                    community_id=community,
+                    name_fr="CoP Estrie",
+                    name_en="Eastern Townships CoP",
+                    kind="community_of_practice",
+                    regions=["05"],
+                    cadence=6,
+                    status="active",
+                    created_at=NOW,
+                )
+            )
+        )
+        seat = publish(
+            sessions_event(
+                ses.SessionRegistrationConfirmed(
+                    registration_id=new_id(),
+                    session_id=session,
+                    community_id=community,
+                    member_id=new_id(),
+                    confirmed_at=NOW,
+                )
+            )
+        )
         publish(seat)  # the same envelope again: same event id
         # Same topic and key, hence same partition: once this one shows, the duplicate was consumed before it.
-        publish(sessions_event(ses.SessionRegistrationWaitlisted(
-            registration_id=new_id(), session_id=session, community_id=community, member_id=new_id(), position=1,
-            waitlisted_at=NOW,
-        )))
+        publish(
+            sessions_event(
+                ses.SessionRegistrationWaitlisted(
+                    registration_id=new_id(),
+                    session_id=session,
+                    community_id=community,
+                    member_id=new_id(),
+                    position=1,
+                    waitlisted_at=NOW,
+                )
+            )
+        )
 
         body = stats_when(insights, community, lambda b: b["registrations"]["waitlisted"] == 1)
         assert registration_counts(body) == (1, 1, 0)
@@ -140,17 +189,42 @@ def test_events_arriving_before_their_community_wait_and_erasure_keeps_counts(ka
     database = new_database("insights")
     with running_service("insights", database, kafka.bootstrap) as insights:
         for member_id in (member, other):
-            publish(registration_event(reg.MembershipJoined(
-                membership_id=new_id(), community_id=community, member_id=member_id, role="participant",
-                joined_at=NOW - timedelta(days=10),
-            )))
-        publish(sessions_event(ses.SessionRegistrationConfirmed(
-            registration_id=new_id(), session_id=new_id(), community_id=community, member_id=member, confirmed_at=NOW,
-        )))
-        publish(registration_event(reg.CommunityCreated(
-            community_id=community, name_fr="CoP Laurentides", name_en="Laurentians CoP", kind="community_of_practice",
-            regions=["15"], cadence=6, status="active", created_at=NOW - timedelta(days=20),
-        )))
+            publish(
+                registration_event(
+                    reg.MembershipJoined(
+                        membership_id=new_id(),
+                        community_id=community,
+                        member_id=member_id,
+                        role="participant",
+                        joined_at=NOW - timedelta(days=10),
+                    )
+                )
+            )
+        publish(
+            sessions_event(
+                ses.SessionRegistrationConfirmed(
+                    registration_id=new_id(),
+                    session_id=new_id(),
+                    community_id=community,
+                    member_id=member,
+                    confirmed_at=NOW,
+                )
+            )
+        )
+        publish(
+            registration_event(
+                reg.CommunityCreated(
+                    community_id=community,
+                    name_fr="CoP Laurentides",
+                    name_en="Laurentians CoP",
+                    kind="community_of_practice",
+                    regions=["15"],
+                    cadence=6,
+                    status="active",
+                    created_at=NOW - timedelta(days=20),
+                )
+            )
+        )
         stats_when(insights, community, lambda b: b["members"]["active"] == 2 and b["registrations"]["confirmed"] == 1)
 
         publish(registration_event(reg.MemberErased(member_id=member, erased_at=NOW)))

@@ -44,8 +44,13 @@ def api(kafka, postgres, smtp):
     url = postgres.create_database(name)
     try:
         with running_service(
-            "notifications", url, kafka.bootstrap, smtp_host=smtp.host, smtp_port=smtp.port,
-            sender_poll_interval=0.05, sender_backoff_initial=0.2,
+            "notifications",
+            url,
+            kafka.bootstrap,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            sender_poll_interval=0.05,
+            sender_backoff_initial=0.2,
         ) as client:
             yield client
     finally:
@@ -60,8 +65,11 @@ def producer(kafka):
 
 
 def publish(producer: KafkaProducer, event_or_envelope) -> Envelope:
-    envelope = (event_or_envelope if isinstance(event_or_envelope, Envelope)
-                else Envelope.wrap(event_or_envelope, source="/cercle/test"))
+    envelope = (
+        event_or_envelope
+        if isinstance(event_or_envelope, Envelope)
+        else Envelope.wrap(event_or_envelope, source="/cercle/test")
+    )
     key, value, headers = envelope.to_kafka()
     topic = CATALOG.by_type(envelope.type).topic.name
     producer.send(topic, key=key, value=value, headers=[(k, v.encode()) for k, v in headers.items()]).get(30)
@@ -101,10 +109,12 @@ def test_a_confirmation_is_emailed_once_in_the_members_language(api, smtp, produ
         assert (delivery["status"], delivery["language"], delivery["recipient"]) == ("sent", "en", email)
         assert message["Message-ID"] == f"<{delivery['id']}@cercle.local>"
         [recorded] = reader.wait_for(
-            lambda rs: [r for r in rs if r.envelope.data["delivery_id"] == delivery["id"]], TIMEOUT,
+            lambda rs: [r for r in rs if r.envelope.data["delivery_id"] == delivery["id"]],
+            TIMEOUT,
             message="EmailDeliveryRecorded",
         )
-        assert recorded.key == member and recorded.envelope.data["status"] == "sent"
+        assert recorded.key == member
+        assert recorded.envelope.data["status"] == "sent"
         assert recorded.envelope.correlation_id == confirmation.id
 
     # The same event again (a redelivery), then a later one on the same partition as a marker.
@@ -121,8 +131,11 @@ def test_a_confirmation_arriving_before_the_contact_is_sent_in_french_once_the_c
     email = f"{member[:8]}@example.org"
     publish(producer, session_scheduled(session))
     publish(producer, confirmed(member, session))
-    wait_until(lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "waiting_contact"], TIMEOUT,
-               message="a delivery waiting for its contact")
+    wait_until(
+        lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "waiting_contact"],
+        TIMEOUT,
+        message="a delivery waiting for its contact",
+    )
     assert mail_to(smtp, email) == []
 
     publish(producer, contact_changed(member, email=email, language="fr"))
@@ -139,7 +152,8 @@ def test_without_email_consent_nothing_is_sent(api, smtp, producer):
     publish(producer, session_scheduled(session))
     publish(producer, confirmed(member, session))
     [delivery] = wait_until(
-        lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "skipped"], TIMEOUT,
+        lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "skipped"],
+        TIMEOUT,
         message="a skipped delivery",
     )
     assert delivery["reason"] == "no_email_consent"
@@ -163,8 +177,11 @@ def test_erasure_anonymizes_the_members_deliveries(api, smtp, producer):
     session = new_id()
     publish(producer, session_scheduled(session))
     publish(producer, confirmed(member, session))
-    [sent] = wait_until(lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "sent"], TIMEOUT,
-                        message="the sent delivery")
+    [sent] = wait_until(
+        lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "sent"],
+        TIMEOUT,
+        message="the sent delivery",
+    )
 
     publish(producer, MemberErased(member_id=member, erased_at=datetime.now(UTC)))
     wait_until(lambda: deliveries(api, member_id=member) == [], TIMEOUT, message="the deliveries to be anonymized")
@@ -183,8 +200,11 @@ def test_a_new_time_is_emailed_to_the_registered_member(api, smtp, producer):
 
     later = STARTS + timedelta(days=7)
     publish(producer, rescheduled(session, starts_at=later, ends_at=later + timedelta(hours=2)))
-    messages = wait_until(lambda: [m for m in mail_to(smtp, email) if m["Subject"].startswith("Change")], TIMEOUT,
-                          message="the change email")
+    messages = wait_until(
+        lambda: [m for m in mail_to(smtp, email) if m["Subject"].startswith("Change")],
+        TIMEOUT,
+        message="the change email",
+    )
     body = messages[0].get_body(("plain",)).get_content()
     # Summer time began on March 8: the same UTC hour is an hour later on the wall clock.
     assert "When: Tuesday, March 10, 2026, 2:30 PM – 4:30 PM (Eastern Time)" in body

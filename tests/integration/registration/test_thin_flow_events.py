@@ -8,22 +8,34 @@ pytestmark = pytest.mark.integration
 
 
 def test_member_community_and_membership_are_published_as_cloudevents(kafka, pg_url):
-    with running_service("registration", pg_url, kafka.bootstrap) as api, TopicReader(
-        kafka.bootstrap, topics.MEMBERS.name, topics.MEMBER_CONTACTS.name, topics.COMMUNITIES.name,
-        topics.MEMBERSHIPS.name,
-    ) as reader:
+    with (
+        running_service("registration", pg_url, kafka.bootstrap) as api,
+        TopicReader(
+            kafka.bootstrap,
+            topics.MEMBERS.name,
+            topics.MEMBER_CONTACTS.name,
+            topics.COMMUNITIES.name,
+            topics.MEMBERSHIPS.name,
+        ) as reader,
+    ):
         member = api.post(
             "/v1/members",
-            json={"display_name": "Marie Tremblay", "email": "marie@example.org", "region": "13",
-                  "consents": {"processing": True}},
+            json={
+                "display_name": "Marie Tremblay",
+                "email": "marie@example.org",
+                "region": "13",
+                "consents": {"processing": True},
+            },
             headers=auth("operator"),
         ).json()
         community = api.post(
-            "/v1/communities", json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
+            "/v1/communities",
+            json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
             headers=auth("coordinator", regions=["13"]),
         ).json()
         joined = api.post(
-            f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]},
+            f"/v1/communities/{community['id']}/memberships",
+            json={"member_id": member["id"]},
             headers=auth("member", member_id=member["id"]),
         )
         assert joined.status_code == 201
@@ -39,7 +51,9 @@ def test_member_community_and_membership_are_published_as_cloudevents(kafka, pg_
         def mine(rs):
             return [r for r in rs if r.key in ours]
 
-        records = reader.wait_for(lambda rs: wanted <= {r.type for r in mine(rs)} and mine(rs), message="the four events")
+        records = reader.wait_for(
+            lambda rs: wanted <= {r.type for r in mine(rs)} and mine(rs), message="the four events"
+        )
         by_type = {r.type: r for r in records}
         registered = by_type["org.cercle.registration.member.registered.v1"]
         assert registered.topic == topics.MEMBERS.name

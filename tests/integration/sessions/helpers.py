@@ -13,8 +13,15 @@ def in_days(days: float, hours: float = 0) -> str:
 
 
 def session_body(**overrides) -> dict:
-    body = {"title": "Nature et santé mentale", "starts_at": in_days(10), "ends_at": in_days(10, 3),
-            "mode": "hybrid", "location": "Laval", "link": "https://meet.example/cop", "capacity": 3}
+    body = {
+        "title": "Nature et santé mentale",
+        "starts_at": in_days(10),
+        "ends_at": in_days(10, 3),
+        "mode": "hybrid",
+        "location": "Laval",
+        "link": "https://meet.example/cop",
+        "capacity": 3,
+    }
     body.update(overrides)
     return body
 
@@ -24,13 +31,22 @@ def apply_directly(app_state, event) -> None:
     from cercle_sessions.entrypoints.consumers import subscriptions
 
     spec = CATALOG.for_event(event)
-    ctx = EventContext(event_id=f"direct-{id(event)}", event_type=spec.type, source="/test",
-                       time=datetime.now(UTC), topic=spec.topic.name, key=spec.key_of(event))
+    ctx = EventContext(
+        event_id=f"direct-{id(event)}",
+        event_type=spec.type,
+        source="/test",
+        time=datetime.now(UTC),
+        topic=spec.topic.name,
+        key=spec.key_of(event),
+    )
     with app_state.runtime.sessions.begin() as db:
         subscriptions().handler_for(spec.type)(db, event, ctx)
 
 
 def wait_for_community(api, community_id: str, timeout: float = 30.0) -> None:
     """The replica has the community once an operator can list its sessions."""
-    wait_until(lambda: api.get(f"/v1/communities/{community_id}/sessions", headers=auth()).status_code == 200,
-               timeout, message=f"community {community_id} in the sessions replica")
+    wait_until(
+        lambda: api.get(f"/v1/communities/{community_id}/sessions", headers=auth()).status_code == 200,
+        timeout,
+        message=f"community {community_id} in the sessions replica",
+    )

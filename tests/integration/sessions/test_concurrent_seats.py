@@ -20,22 +20,38 @@ CROWD = 12
 def test_concurrent_registrations_never_overbook_and_positions_are_unique(kafka, pg_url):
     with running_service("sessions", pg_url, kafka.bootstrap) as api:
         now = datetime.now(UTC)
-        apply_directly(api.app_state, reg.CommunityCreated(
-            community_id="c-rush", name_fr="CoP", name_en="CoP", kind="community_of_practice", regions=["06"],
-            cadence=6, status="active", created_at=now))
+        apply_directly(
+            api.app_state,
+            reg.CommunityCreated(
+                community_id="c-rush",
+                name_fr="CoP",
+                name_en="CoP",
+                kind="community_of_practice",
+                regions=["06"],
+                cadence=6,
+                status="active",
+                created_at=now,
+            ),
+        )
         members = [f"m-rush-{i}" for i in range(CROWD)]
         for m in members:
-            apply_directly(api.app_state, reg.MembershipJoined(
-                membership_id=f"ms-{m}", community_id="c-rush", member_id=m, role="participant", joined_at=now))
-        session = api.post("/v1/communities/c-rush/sessions", json=session_body(capacity=CAPACITY),
-                           headers=auth()).json()
+            apply_directly(
+                api.app_state,
+                reg.MembershipJoined(
+                    membership_id=f"ms-{m}", community_id="c-rush", member_id=m, role="participant", joined_at=now
+                ),
+            )
+        session = api.post(
+            "/v1/communities/c-rush/sessions", json=session_body(capacity=CAPACITY), headers=auth()
+        ).json()
 
         barrier = threading.Barrier(CROWD)
 
         def register(member_id):
             barrier.wait()
-            return api.post(f"/v1/sessions/{session['id']}/registrations", json={},
-                            headers=auth("member", member_id=member_id))
+            return api.post(
+                f"/v1/sessions/{session['id']}/registrations", json={}, headers=auth("member", member_id=member_id)
+            )
 
         with ThreadPoolExecutor(CROWD) as pool:
             responses = list(pool.map(register, members))

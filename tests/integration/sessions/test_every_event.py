@@ -36,8 +36,12 @@ def publish_registration_events(bootstrap: str, *events) -> None:
     try:
         for event in events:
             key, value, headers = Envelope.wrap(event, source="/cercle/registration").to_kafka()
-            producer.send(CATALOG.for_event(event).topic.name, key=key, value=value,
-                          headers=[(k, v.encode()) for k, v in headers.items()])
+            producer.send(
+                CATALOG.for_event(event).topic.name,
+                key=key,
+                value=value,
+                headers=[(k, v.encode()) for k, v in headers.items()],
+            )
         producer.flush(10)
     finally:
         producer.close()
@@ -49,17 +53,31 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
     real_now = datetime.now(UTC)
     publish_registration_events(
         kafka.bootstrap,
-        registration.CommunityCreated(community_id=community_id, name_fr="CoP Laval", name_en="Laval CoP",
-                                      kind="community_of_practice", regions=["13"], cadence=6, status="active",
-                                      created_at=real_now),
-        *[registration.MembershipJoined(membership_id=f"ms-{m}", community_id=community_id, member_id=m,
-                                        role="participant", joined_at=real_now) for m in members],
+        registration.CommunityCreated(
+            community_id=community_id,
+            name_fr="CoP Laval",
+            name_en="Laval CoP",
+            kind="community_of_practice",
+            regions=["13"],
+            cadence=6,
+            status="active",
+            created_at=real_now,
+        ),
+        *[
+            registration.MembershipJoined(
+                membership_id=f"ms-{m}", community_id=community_id, member_id=m, role="participant", joined_at=real_now
+            )
+            for m in members
+        ],
     )
     clock = Clock(real_now)
     facilitator = auth("facilitator", communities=[community_id])
-    with running_service("sessions", pg_url, kafka.bootstrap) as api, TopicReader(
-        kafka.bootstrap, topics.PROGRAM.name, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name
-    ) as reader:
+    with (
+        running_service("sessions", pg_url, kafka.bootstrap) as api,
+        TopicReader(
+            kafka.bootstrap, topics.PROGRAM.name, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name
+        ) as reader,
+    ):
         api.app_state.clock = clock
         wait_for_community(api, community_id)
 
@@ -69,62 +87,130 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
 
         # program: cycle, themes, merge, votes, retained
         day = timedelta(days=1)
-        cycle = ok(api.post(f"/v1/communities/{community_id}/cycles", headers=facilitator, json={
-            "label": "2026-2027", "starts_on": str((real_now + 30 * day).date()),
-            "ends_on": str((real_now + 300 * day).date()),
-            "proposals_close_at": (real_now + 5 * day).isoformat(),
-            "voting_opens_at": (real_now + 5 * day).isoformat(),
-            "voting_closes_at": (real_now + 10 * day).isoformat()}), 201)
+        cycle = ok(
+            api.post(
+                f"/v1/communities/{community_id}/cycles",
+                headers=facilitator,
+                json={
+                    "label": "2026-2027",
+                    "starts_on": str((real_now + 30 * day).date()),
+                    "ends_on": str((real_now + 300 * day).date()),
+                    "proposals_close_at": (real_now + 5 * day).isoformat(),
+                    "voting_opens_at": (real_now + 5 * day).isoformat(),
+                    "voting_closes_at": (real_now + 10 * day).isoformat(),
+                },
+            ),
+            201,
+        )
         as_member = [auth("member", member_id=m) for m in members]
         url = f"/v1/cycles/{cycle['id']}"
         proposed = wait_until(
-            lambda: (r := api.post(f"{url}/themes", json={"title": "Nature", "need": "se ressourcer"},
-                                   headers=as_member[0])).status_code == 201 and r.json(),
-            30, message="memberships in the replica")
+            lambda: (
+                (
+                    r := api.post(
+                        f"{url}/themes", json={"title": "Nature", "need": "se ressourcer"}, headers=as_member[0]
+                    )
+                ).status_code
+                == 201
+                and r.json()
+            ),
+            30,
+            message="memberships in the replica",
+        )
         duplicate = ok(api.post(f"{url}/themes", json={"title": "Nature!", "need": "idem"}, headers=as_member[1]), 201)
-        ok(api.post(f"{url}/themes/{duplicate['id']}/merge", json={"into_theme_id": proposed["id"]},
-                    headers=facilitator))
+        ok(
+            api.post(
+                f"{url}/themes/{duplicate['id']}/merge", json={"into_theme_id": proposed["id"]}, headers=facilitator
+            )
+        )
         clock.now = real_now + 6 * day
         ok(api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]), 201)
         ok(api.post(f"{url}/close-vote", headers=facilitator))
 
         # a session, its seats and waitlist
         clock.now = real_now
-        session = ok(api.post(f"/v1/communities/{community_id}/sessions", headers=facilitator, json={
-            "title": "Nature et santé mentale", "starts_at": (real_now + 40 * day).isoformat(),
-            "ends_at": (real_now + 40 * day + timedelta(hours=3)).isoformat(), "capacity": 1,
-            "location": "Laval", "theme_id": proposed["id"]}), 201)
+        session = ok(
+            api.post(
+                f"/v1/communities/{community_id}/sessions",
+                headers=facilitator,
+                json={
+                    "title": "Nature et santé mentale",
+                    "starts_at": (real_now + 40 * day).isoformat(),
+                    "ends_at": (real_now + 40 * day + timedelta(hours=3)).isoformat(),
+                    "capacity": 1,
+                    "location": "Laval",
+                    "theme_id": proposed["id"],
+                },
+            ),
+            201,
+        )
         seats = f"/v1/sessions/{session['id']}/registrations"
         first = ok(api.post(seats, json={}, headers=as_member[0]), 201)
         ok(api.post(seats, json={}, headers=as_member[1]), 201)
         ok(api.delete(f"{seats}/{first['id']}", headers=as_member[0]))
-        ok(api.patch(f"/v1/sessions/{session['id']}", headers=facilitator,
-                     json={"starts_at": (real_now + 41 * day).isoformat(),
-                           "ends_at": (real_now + 41 * day + timedelta(hours=3)).isoformat()}))
-        ok(api.post(f"/v1/communities/{community_id}/resources", headers=as_member[1],
-                    json={"title": "Dernier enfant des bois", "kind": "book", "session_id": session["id"]}), 201)
-        other = ok(api.post(f"/v1/communities/{community_id}/sessions", headers=facilitator, json={
-            "title": "Annulée", "starts_at": (real_now + 50 * day).isoformat(),
-            "ends_at": (real_now + 50 * day + timedelta(hours=2)).isoformat(), "capacity": 5, "mode": "virtual",
-            "link": "https://meet.example/x"}), 201)
+        ok(
+            api.patch(
+                f"/v1/sessions/{session['id']}",
+                headers=facilitator,
+                json={
+                    "starts_at": (real_now + 41 * day).isoformat(),
+                    "ends_at": (real_now + 41 * day + timedelta(hours=3)).isoformat(),
+                },
+            )
+        )
+        ok(
+            api.post(
+                f"/v1/communities/{community_id}/resources",
+                headers=as_member[1],
+                json={"title": "Dernier enfant des bois", "kind": "book", "session_id": session["id"]},
+            ),
+            201,
+        )
+        other = ok(
+            api.post(
+                f"/v1/communities/{community_id}/sessions",
+                headers=facilitator,
+                json={
+                    "title": "Annulée",
+                    "starts_at": (real_now + 50 * day).isoformat(),
+                    "ends_at": (real_now + 50 * day + timedelta(hours=2)).isoformat(),
+                    "capacity": 5,
+                    "mode": "virtual",
+                    "link": "https://meet.example/x",
+                },
+            ),
+            201,
+        )
         ok(api.post(f"/v1/sessions/{other['id']}/cancel", json={"reason": "tempête"}, headers=facilitator))
 
         # after the session: attendance, held, summary
         clock.now = real_now + 41 * day + timedelta(hours=1)
         listed = ok(api.get(seats, headers=facilitator))
         seated = next(r for r in listed if r["status"] == "confirmed")
-        ok(api.put(f"/v1/sessions/{session['id']}/attendance", headers=facilitator,
-                   json={"records": [{"registration_id": seated["id"], "present": True}]}))
+        ok(
+            api.put(
+                f"/v1/sessions/{session['id']}/attendance",
+                headers=facilitator,
+                json={"records": [{"registration_id": seated["id"], "present": True}]},
+            )
+        )
         ok(api.post(f"/v1/sessions/{session['id']}/held", headers=facilitator))
-        ok(api.put(f"/v1/sessions/{session['id']}/summary", headers=facilitator,
-                   json={"body_fr": "## Idées clés", "body_en": "## Key ideas"}))
+        ok(
+            api.put(
+                f"/v1/sessions/{session['id']}/summary",
+                headers=facilitator,
+                json={"body_fr": "## Idées clés", "body_en": "## Key ideas"},
+            )
+        )
 
         ours = {community_id, session["id"], other["id"]}
         expected = {spec.type: spec for spec in sessions.EVENTS}
         by_type = reader.wait_for(
-            lambda rs: (found := {r.type: r for r in rs if r.key in ours}) and expected.keys() <= found.keys()
-            and found,
-            timeout=60, message="every sessions event",
+            lambda rs: (
+                (found := {r.type: r for r in rs if r.key in ours}) and expected.keys() <= found.keys() and found
+            ),
+            timeout=60,
+            message="every sessions event",
         )
         for event_type, spec in expected.items():
             record = by_type[event_type]
@@ -146,22 +232,43 @@ def test_an_erased_member_leaves_counts_but_no_identity(kafka, pg_url):
     now = datetime.now(UTC)
     publish_registration_events(
         kafka.bootstrap,
-        registration.CommunityCreated(community_id=community_id, name_fr="CoP", name_en="CoP",
-                                      kind="community_of_practice", regions=["06"], cadence=6, status="active",
-                                      created_at=now),
-        registration.MembershipJoined(membership_id=f"ms-{member}", community_id=community_id, member_id=member,
-                                      role="participant", joined_at=now),
+        registration.CommunityCreated(
+            community_id=community_id,
+            name_fr="CoP",
+            name_en="CoP",
+            kind="community_of_practice",
+            regions=["06"],
+            cadence=6,
+            status="active",
+            created_at=now,
+        ),
+        registration.MembershipJoined(
+            membership_id=f"ms-{member}", community_id=community_id, member_id=member, role="participant", joined_at=now
+        ),
     )
     with running_service("sessions", pg_url, kafka.bootstrap) as api:
         wait_for_community(api, community_id)
-        session = api.post(f"/v1/communities/{community_id}/sessions", headers=auth(), json={
-            "title": "x", "starts_at": (now + timedelta(days=5)).isoformat(),
-            "ends_at": (now + timedelta(days=5, hours=2)).isoformat(), "capacity": 5}).json()
+        session = api.post(
+            f"/v1/communities/{community_id}/sessions",
+            headers=auth(),
+            json={
+                "title": "x",
+                "starts_at": (now + timedelta(days=5)).isoformat(),
+                "ends_at": (now + timedelta(days=5, hours=2)).isoformat(),
+                "capacity": 5,
+            },
+        ).json()
         seats = f"/v1/sessions/{session['id']}/registrations"
-        wait_until(lambda: api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 201,
-                   30, message="the membership in the replica")
+        wait_until(
+            lambda: api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 201,
+            30,
+            message="the membership in the replica",
+        )
         publish_registration_events(kafka.bootstrap, registration.MemberErased(member_id=member, erased_at=now))
-        wait_until(lambda: member not in {r["member_id"] for r in api.get(seats, headers=auth()).json()},
-                   30, message="the registration anonymized")
+        wait_until(
+            lambda: member not in {r["member_id"] for r in api.get(seats, headers=auth()).json()},
+            30,
+            message="the registration anonymized",
+        )
         assert api.get(f"/v1/sessions/{session['id']}", headers=auth()).json()["confirmed"] == 1
         assert api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 403

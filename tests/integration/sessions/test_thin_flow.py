@@ -13,26 +13,39 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_member_known_from_registration_events_registers_to_a_session(kafka, new_database):
-    with running_service("registration", new_database("registration"), kafka.bootstrap) as registration, \
-            running_service("sessions", new_database("sessions"), kafka.bootstrap) as sessions, \
-            TopicReader(kafka.bootstrap, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name) as reader:
+    with (
+        running_service("registration", new_database("registration"), kafka.bootstrap) as registration,
+        running_service("sessions", new_database("sessions"), kafka.bootstrap) as sessions,
+        TopicReader(kafka.bootstrap, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name) as reader,
+    ):
         member = registration.post(
             "/v1/members",
-            json={"display_name": "Marie Tremblay", "email": "marie.thin@example.org", "region": "13",
-                  "consents": {"processing": True}},
+            json={
+                "display_name": "Marie Tremblay",
+                "email": "marie.thin@example.org",
+                "region": "13",
+                "consents": {"processing": True},
+            },
             headers=auth("operator"),
         ).json()
         community = registration.post(
-            "/v1/communities", json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
+            "/v1/communities",
+            json={"name_fr": "CoP Laval", "name_en": "Laval CoP", "regions": ["13"]},
             headers=auth("coordinator", regions=["13"]),
         ).json()
-        joined = registration.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]},
-                                   headers=auth("member", member_id=member["id"]))
+        joined = registration.post(
+            f"/v1/communities/{community['id']}/memberships",
+            json={"member_id": member["id"]},
+            headers=auth("member", member_id=member["id"]),
+        )
         assert joined.status_code == 201
 
         wait_for_community(sessions, community["id"])
-        created = sessions.post(f"/v1/communities/{community['id']}/sessions", json=session_body(),
-                                headers=auth("coordinator", regions=["13"]))
+        created = sessions.post(
+            f"/v1/communities/{community['id']}/sessions",
+            json=session_body(),
+            headers=auth("coordinator", regions=["13"]),
+        )
         assert created.status_code == 201, created.text
         session = created.json()
 
@@ -40,7 +53,8 @@ def test_a_member_known_from_registration_events_registers_to_a_session(kafka, n
         url = f"/v1/sessions/{session['id']}/registrations"
         response = wait_until(
             lambda: (r := sessions.post(url, json={}, headers=as_member)).status_code == 201 and r,
-            30, message="the membership in the sessions replica",
+            30,
+            message="the membership in the sessions replica",
         )
         assert response.json()["status"] == "confirmed"
 

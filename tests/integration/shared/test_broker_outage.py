@@ -23,8 +23,12 @@ def own_kafka(tmp_path):
 
 
 def _member(n: int) -> dict:
-    return {"display_name": f"Membre {n}", "email": f"membre{n}@example.org", "region": "06",
-            "consents": {"processing": True}}
+    return {
+        "display_name": f"Membre {n}",
+        "email": f"membre{n}@example.org",
+        "region": "06",
+        "consents": {"processing": True},
+    }
 
 
 def test_events_written_while_the_broker_is_down_are_all_delivered_once_it_is_back(own_kafka, pg_url):
@@ -48,8 +52,9 @@ def test_events_written_while_the_broker_is_down_are_all_delivered_once_it_is_ba
         wait_until(lambda: outbox.pending_count() == 0, 90, message="outbox drained after the broker came back")
 
     with TopicReader(own_kafka.bootstrap, topics.MEMBERS.name) as reader:
-        records = reader.wait_for(lambda rs: {first, *ids} <= {r.key for r in rs} and rs, 60,
-                                  message="every member's event")
+        records = reader.wait_for(
+            lambda rs: {first, *ids} <= {r.key for r in rs} and rs, 60, message="every member's event"
+        )
     registered = [r for r in records if r.type == "org.cercle.registration.member.registered.v1"]
     assert {r.key for r in registered} >= {first, *ids}
     print(f"broker restart-to-ready: {restart_seconds:.1f}s")

@@ -27,24 +27,37 @@ class Harness:
         ensure_topics(bootstrap, [dead_letter_topic(self.service)])
         metadata = MetaData()
         self.tables = messaging_tables(metadata)
-        self.effects = Table("effects", metadata, Column("id", Integer, primary_key=True),
-                             Column("member_id", String(40)))
+        self.effects = Table(
+            "effects", metadata, Column("id", Integer, primary_key=True), Column("member_id", String(40))
+        )
         self.engine = make_engine(pg_url)
         metadata.create_all(self.engine)
         self.sessions = make_session_factory(self.engine)
         subscriptions = Subscriptions()
         if handler:
             subscriptions.on(r.MemberRegistered, handler(self))
-        settings = ServiceSettings(database_url=pg_url, kafka_bootstrap=bootstrap, jwt_secret="x" * 40, http_port=1,
-                                   consumer_max_attempts=max_attempts, consumer_backoff_initial=0.01,
-                                   relay_poll_interval=0.05)
-        self.messaging = Messaging(service=self.service, settings=settings, session_factory=self.sessions,
-                                   tables=self.tables, subscriptions=subscriptions)
+        settings = ServiceSettings(
+            database_url=pg_url,
+            kafka_bootstrap=bootstrap,
+            jwt_secret="x" * 40,
+            http_port=1,
+            consumer_max_attempts=max_attempts,
+            consumer_backoff_initial=0.01,
+            relay_poll_interval=0.05,
+        )
+        self.messaging = Messaging(
+            service=self.service,
+            settings=settings,
+            session_factory=self.sessions,
+            tables=self.tables,
+            subscriptions=subscriptions,
+        )
 
     def effects_for(self, member_ids) -> int:
         with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(self.effects)
-                            .where(self.effects.c.member_id.in_(list(member_ids))))
+            return s.scalar(
+                select(func.count()).select_from(self.effects).where(self.effects.c.member_id.in_(list(member_ids)))
+            )
 
     async def __aenter__(self):
         await self.messaging.start()
@@ -63,6 +76,7 @@ def _event(member_id: str) -> r.MemberRegistered:
 def _recording_handler(harness):
     def handle(session, event, ctx):
         session.execute(harness.effects.insert().values(member_id=event.member_id))
+
     return handle
 
 
@@ -72,8 +86,9 @@ async def _produce(bootstrap: str, *envelopes: Envelope) -> None:
     try:
         for envelope in envelopes:
             key, value, headers = envelope.to_kafka()
-            await producer.send_and_wait(topics.MEMBERS.name, value=value, key=key,
-                                         headers=[(k, v.encode()) for k, v in headers.items()])
+            await producer.send_and_wait(
+                topics.MEMBERS.name, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+            )
     finally:
         await producer.stop()
 
@@ -124,6 +139,7 @@ async def test_a_failing_handler_dead_letters_the_record_after_n_attempts_and_th
                 attempts.append(1)
                 raise RuntimeError("this member cannot be projected")
             session.execute(harness.effects.insert().values(member_id=event.member_id))
+
         return handle
 
     async with Harness(pg_url, kafka.bootstrap, failing, max_attempts=3) as h:

@@ -57,8 +57,12 @@ def project_with(sessions: sessionmaker[Session]) -> Callable[..., None]:
             handler = table.handler_for(spec.type)
             assert handler is not None, f"insights does not handle {spec.type}"
             ctx = EventContext(
-                event_id=f"test-{id(event)}", event_type=spec.type, source="/test", time=datetime.now(UTC),
-                topic=spec.topic.name, key=spec.key_of(event),
+                event_id=f"test-{id(event)}",
+                event_type=spec.type,
+                source="/test",
+                time=datetime.now(UTC),
+                topic=spec.topic.name,
+                key=spec.key_of(event),
             )
             with sessions.begin() as session:
                 handler(session, event, ctx)

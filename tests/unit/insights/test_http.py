@@ -54,7 +54,10 @@ def test_community_stats_give_counts(api, laval):
     body = response.json()
     assert body["community"]["name_fr"] == "CoP Laval"
     assert body["members"] == {
-        "active": 2, "joined_to_date": 2, "left_to_date": 0, "average_tenure_days": 75.0,
+        "active": 2,
+        "joined_to_date": 2,
+        "left_to_date": 0,
+        "average_tenure_days": 75.0,
         "active_by_role": {"participant": 1, "facilitator": 1, "coordinator": 0},
     }
     assert body["sessions"]["total"] == 1
@@ -160,7 +163,8 @@ def test_the_list_pages_through_communities_by_name(api, project):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert sorted(seen) == sorted(names) and len(seen) == 3
+    assert sorted(seen) == sorted(names)
+    assert len(seen) == 3
 
 
 def test_the_list_carries_headline_numbers(api, laval):
@@ -190,8 +194,13 @@ def test_the_list_shows_each_caller_what_they_may_see(api, project, laval):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"cursor": "%%%"}, "cursor"),
-     ({"status": "dormant"}, "status"), ({"region": "99"}, "region")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"cursor": "%%%"}, "cursor"),
+        ({"status": "dormant"}, "status"),
+        ({"region": "99"}, "region"),
+    ],
 )
 def test_bad_list_parameters_are_rejected_naming_the_field(api, params, field):
     response = api.get("/v1/communities", params=params, headers=auth("operator"))

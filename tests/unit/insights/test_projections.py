@@ -2,9 +2,9 @@ import pytest
 from sqlalchemy import select
 
 from cercle_insights.adapters import orm
-from cercle_shared.privacy import erasure_key
 from cercle_insights.service_layer import queries
 from cercle_shared.errors import NotFound
+from cercle_shared.privacy import erasure_key
 
 from . import events as ev
 from .conftest import NOW, OPERATOR
@@ -107,8 +107,9 @@ def test_sessions_are_counted_by_status_and_cancelled_ones_are_left_out_of_the_t
     past, upcoming, dropped = (ev.scheduled(community, starts_at=ev.day(d)) for d in (50, 150, 160))
     project(past, upcoming, dropped)
     project(
-        ev.ses.SessionHeld(session_id=past.session_id, community_id=community, starts_at=past.starts_at,
-                           held_at=ev.day(50)),
+        ev.ses.SessionHeld(
+            session_id=past.session_id, community_id=community, starts_at=past.starts_at, held_at=ev.day(50)
+        ),
         ev.ses.SessionCancelled(session_id=dropped.session_id, community_id=community, cancelled_at=ev.day(60)),
     )
 
@@ -118,7 +119,7 @@ def test_sessions_are_counted_by_status_and_cancelled_ones_are_left_out_of_the_t
 
 def test_corrected_attendance_replaces_the_first_record(project, stats, community):
     session = ev.scheduled(community, starts_at=ev.day(50))
-    record = dict(session_id=session.session_id, community_id=community, confirmed=10, recorded_at=ev.day(50))
+    record = {"session_id": session.session_id, "community_id": community, "confirmed": 10, "recorded_at": ev.day(50)}
     project(
         session,
         ev.ses.SessionAttendanceRecorded(present=6, absent=4, **record),

@@ -17,8 +17,12 @@ async def test_a_redelivered_event_changes_nothing_even_after_later_events(sessi
         dead_letters.append(args)
 
     consumer = IdempotentConsumer(
-        name="insights", session_factory=sessions, tables=orm.messaging, subscriptions=subscriptions(),
-        dead_letter_topic="cercle.deadletter.insights", publish_dead_letter=publish_dead_letter,
+        name="insights",
+        session_factory=sessions,
+        tables=orm.messaging,
+        subscriptions=subscriptions(),
+        dead_letter_topic="cercle.deadletter.insights",
+        publish_dead_letter=publish_dead_letter,
     )
     community, session = ev.new_id(), ev.new_id()
     project(ev.community_created(community))

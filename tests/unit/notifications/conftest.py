@@ -44,8 +44,12 @@ def uow_factory(sessions, outbox) -> Callable[[], NotificationsUnitOfWork]:
 
 def context(event_id: str | None = None, topic: str = "test") -> EventContext:
     return EventContext(
-        event_id=event_id or str(uuid.uuid4()), event_type="test", source="/cercle/test",
-        time=datetime.now(UTC), topic=topic, key="",
+        event_id=event_id or str(uuid.uuid4()),
+        event_type="test",
+        source="/cercle/test",
+        time=datetime.now(UTC),
+        topic=topic,
+        key="",
     )
 
 

@@ -37,7 +37,8 @@ def test_operators_see_every_delivery_newest_first_page_by_page(api, two_members
     first = api.get("/v1/deliveries", params={"limit": 3}, headers=auth("operator"))
     assert first.status_code == 200
     body = first.json()
-    assert len(body["items"]) == 3 and body["next_cursor"]
+    assert len(body["items"]) == 3
+    assert body["next_cursor"]
     rest = api.get("/v1/deliveries", params={"limit": 3, "cursor": body["next_cursor"]}, headers=auth("operator"))
     items = body["items"] + rest.json()["items"]
     assert rest.json()["next_cursor"] is None
@@ -63,8 +64,14 @@ def test_a_member_sees_only_their_own_deliveries(api, two_members):
     assert other.status_code == 403
 
 
-@pytest.mark.parametrize("role, claims", [("partner", {"organization_id": "o-1"}), ("coordinator", {"regions": ["13"]}),
-                                          ("facilitator", {"communities": ["c-1"]})])
+@pytest.mark.parametrize(
+    ("role", "claims"),
+    [
+        ("partner", {"organization_id": "o-1"}),
+        ("coordinator", {"regions": ["13"]}),
+        ("facilitator", {"communities": ["c-1"]}),
+    ],
+)
 def test_other_roles_may_not_list_deliveries(api, two_members, role, claims):
     response = api.get("/v1/deliveries", headers=auth(role, **claims))
     assert response.status_code == 403
@@ -75,9 +82,11 @@ def test_other_roles_may_not_list_deliveries(api, two_members, role, claims):
 def test_listing_needs_a_token_and_valid_filters(api):
     assert api.get("/v1/deliveries").status_code == 401
     bad = api.get("/v1/deliveries", params={"status": "lost"}, headers=auth("operator"))
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "status"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "status"
     cursor = api.get("/v1/deliveries", params={"cursor": "%%%"}, headers=auth("operator"))
-    assert cursor.status_code == 422 and cursor.json()["errors"][0]["field"] == "cursor"
+    assert cursor.status_code == 422
+    assert cursor.json()["errors"][0]["field"] == "cursor"
 
 
 def test_preferences_default_to_the_profile_language_and_every_kind(api):
@@ -96,7 +105,8 @@ def test_a_member_sets_their_own_preferences(api):
     assert saved.json() == {"member_id": member, "language": "en", "opt_out": [model.WAITLISTED], "version": 1}
     assert api.get(url, headers=headers).json()["language"] == "en"
     again = api.put(url, json={"opt_out": []}, headers={**headers, "If-Match": saved.headers["ETag"]})
-    assert again.json()["version"] == 2 and again.json()["language"] is None
+    assert again.json()["version"] == 2
+    assert again.json()["language"] is None
 
 
 def test_a_stale_if_match_is_refused(api):
@@ -118,11 +128,14 @@ def test_only_the_member_or_an_operator_may_touch_preferences(api):
     assert api.get(url, headers=auth("operator")).json()["language"] == "en"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"language": "de"}, "language"),
-    ({"opt_out": ["newsletter"]}, "opt_out[0]"),
-    ({"language": "en", "email": "x@example.org"}, "email"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"language": "de"}, "language"),
+        ({"opt_out": ["newsletter"]}, "opt_out[0]"),
+        ({"language": "en", "email": "x@example.org"}, "email"),
+    ],
+)
 def test_bad_preferences_are_refused_naming_the_field(api, body, field):
     member = new_id()
     response = api.put(f"/v1/members/{member}/preferences", json=body, headers=auth("member", member_id=member))

@@ -7,8 +7,9 @@ from cercle_shared.errors import InvalidInput
 
 
 def contact(language="fr", **consents) -> model.Contact:
-    return model.Contact("m-1", "marie@example.org", "Marie", language, {"processing": True, **consents},
-                         datetime.now(UTC))
+    return model.Contact(
+        "m-1", "marie@example.org", "Marie", language, {"processing": True, **consents}, datetime.now(UTC)
+    )
 
 
 def test_sends_in_the_profile_language_when_the_member_consented():

@@ -48,11 +48,22 @@ def clock() -> Clock:
 @pytest.fixture
 def make_sender(uow_factory, clock):
     def make(port: int, mailer=None, **policy) -> DeliverySender:
-        settings = {"mail_from": MAIL_FROM, "max_attempts": 3, "backoff_initial": 10, "backoff_max": 60,
-                    "wait_timeout": 3600, "lease": 60}
+        settings = {
+            "mail_from": MAIL_FROM,
+            "max_attempts": 3,
+            "backoff_initial": 10,
+            "backoff_max": 60,
+            "wait_timeout": 3600,
+            "lease": 60,
+        }
         settings.update(policy)
-        return DeliverySender(uow_factory, EmailTemplates(), mailer or SmtpMailer("127.0.0.1", port, timeout=5),
-                              SenderPolicy(**settings), clock=clock)
+        return DeliverySender(
+            uow_factory,
+            EmailTemplates(),
+            mailer or SmtpMailer("127.0.0.1", port, timeout=5),
+            SenderPolicy(**settings),
+            clock=clock,
+        )
 
     return make
 
@@ -64,11 +75,23 @@ def confirmation(apply, uow_factory, clock):
     def make(*, language: str = "fr", email_consent: bool = True) -> tuple[str, str, str]:
         member, session, community = new_id(), new_id(), new_id()
         email = f"{member[:8]}@example.org"
-        apply(handlers.on_contact_changed, contact_changed(member, email=email, language=language,
-                                                           email_consent=email_consent))
-        apply(handlers.on_community_named, CommunityCreated(
-            community_id=community, name_fr="CoP SMET Laval", name_en="Laval workplace health CoP", kind=
-            "community_of_practice", regions=["13"], cadence=6, status="active", created_at=clock.now))
+        apply(
+            handlers.on_contact_changed,
+            contact_changed(member, email=email, language=language, email_consent=email_consent),
+        )
+        apply(
+            handlers.on_community_named,
+            CommunityCreated(
+                community_id=community,
+                name_fr="CoP SMET Laval",
+                name_en="Laval workplace health CoP",
+                kind="community_of_practice",
+                regions=["13"],
+                cadence=6,
+                status="active",
+                created_at=clock.now,
+            ),
+        )
         apply(handlers.on_session_scheduled, session_scheduled(session, community_id=community))
         apply(handlers.on_registration_confirmed, confirmed(member, session, community))
         with uow_factory() as uow:
@@ -109,13 +132,19 @@ def test_sends_a_due_delivery_once_with_a_message_id_derived_from_the_delivery(
     assert message["Message-ID"] == f"<{delivery_id}@cercle.local>"
     assert message["Content-Language"] == "en"
     body = message.get_body(("plain",)).get_content()
-    assert "Laval workplace health CoP" in body and "1:30 PM" in body
+    assert "Laval workplace health CoP" in body
+    assert "1:30 PM" in body
     sent = delivery(uow_factory, delivery_id)
     assert (sent.status, sent.recipient, sent.attempts, sent.sent_at) == (model.SENT, email, 1, clock.now)
     [event] = recorded_events(sessions)
     assert event == {
-        "delivery_id": delivery_id, "member_id": member, "kind": model.CONFIRMED, "language": "en",
-        "status": "sent", "occurred_at": event["occurred_at"], "session_id": sent.session_id,
+        "delivery_id": delivery_id,
+        "member_id": member,
+        "kind": model.CONFIRMED,
+        "language": "en",
+        "status": "sent",
+        "occurred_at": event["occurred_at"],
+        "session_id": sent.session_id,
     }
 
 
@@ -145,7 +174,8 @@ def test_an_unreachable_server_is_retried_with_back_off_then_the_delivery_fails(
     failed = delivery(uow_factory, delivery_id)
     assert (failed.status, failed.attempts, failed.next_attempt_at) == (model.FAILED, 3, None)
     [event] = recorded_events(sessions)
-    assert event["status"] == "failed" and event["delivery_id"] == delivery_id
+    assert event["status"] == "failed"
+    assert event["delivery_id"] == delivery_id
 
 
 def test_a_retry_succeeds_once_the_server_is_back(make_sender, confirmation, uow_factory, clock, tmp_path):
@@ -245,7 +275,8 @@ def test_a_delivery_that_cannot_be_rendered_does_not_hold_up_the_others(
         broken.next_attempt_at = clock.now - timedelta(seconds=1)  # first in line
         uow.commit()
     make_sender(smtp.port).run_once()
-    assert delivery(uow_factory, good_id).status == model.SENT and len(to(smtp, email)) == 1
+    assert delivery(uow_factory, good_id).status == model.SENT
+    assert len(to(smtp, email)) == 1
     retried = delivery(uow_factory, broken_id)
     assert (retried.status, retried.attempts) == (model.PENDING, 1)
     assert "no_such_template" in retried.last_error

@@ -41,8 +41,10 @@ def registered_session(apply):
 
 def test_a_new_time_is_announced_to_everyone_still_registered_with_the_previous_time(apply, uow_factory):
     session, seated, waiting, _ = registered_session(apply)
-    apply(handlers.on_session_rescheduled, rescheduled(session, starts_at=STARTS + timedelta(days=7),
-                                                       ends_at=STARTS + timedelta(days=7, hours=2)))
+    apply(
+        handlers.on_session_rescheduled,
+        rescheduled(session, starts_at=STARTS + timedelta(days=7), ends_at=STARTS + timedelta(days=7, hours=2)),
+    )
     notices = kinds_by_member(uow_factory, model.RESCHEDULED)
     assert set(notices) == {seated, waiting}
     assert notices[seated].details["previous_starts_at"] == STARTS.isoformat()
@@ -77,7 +79,8 @@ def test_a_cancelled_session_is_announced_and_its_other_emails_are_no_longer_sen
     session, seated, waiting, _ = registered_session(apply)
     apply(handlers.on_session_cancelled, session_cancelled(session, reason="Tempête"))
     notices = kinds_by_member(uow_factory, model.SESSION_CANCELLED)
-    assert set(notices) == {seated, waiting} and notices[seated].details["reason"] == "Tempête"
+    assert set(notices) == {seated, waiting}
+    assert notices[seated].details["reason"] == "Tempête"
     with uow_factory() as uow:
         scheduled = uow.replicas.session(session)
         contact = uow.replicas.contact(seated)

@@ -38,7 +38,8 @@ def test_confirmation_in_french_names_the_session_the_time_and_the_place(templat
     assert "communauté CoP SMET Laval" in email.text
     assert "Quand : mardi 3 mars 2026, de 13 h 30 à 16 h" in email.text
     assert "Lieu : Maison du citoyen, Laval" in email.text
-    assert email.html is not None and 'lang="fr"' in email.html
+    assert email.html is not None
+    assert 'lang="fr"' in email.html
 
 
 def test_confirmation_in_english(templates):
@@ -65,9 +66,10 @@ def test_a_virtual_session_gives_the_link(templates):
 
 
 def test_a_missing_place_is_announced_for_later(templates):
-    assert "Lieu : il vous sera communiqué avant la rencontre" in templates.render(
-        CONFIRMED, "fr", context(location=None)
-    ).text
+    assert (
+        "Lieu : il vous sera communiqué avant la rencontre"
+        in templates.render(CONFIRMED, "fr", context(location=None)).text
+    )
 
 
 def test_waitlist_email_gives_the_position_in_both_languages(templates):
@@ -83,7 +85,8 @@ def test_every_kind_has_a_subject_and_a_body_in_both_languages(templates):
     for kind in KINDS:
         for language in ("fr", "en"):
             email = templates.render(kind, language, context(position=1))
-            assert email.subject and "\n" not in email.subject
+            assert email.subject
+            assert "\n" not in email.subject
             assert "Marie Tremblay" in email.text
 
 
@@ -109,7 +112,8 @@ def test_a_cancelled_session_gives_the_reason_when_there_is_one(templates):
 
 def test_html_alternative_escapes_what_members_typed(templates):
     email = templates.render(CONFIRMED, "fr", context(session_title="<script>x</script>", location="<b>salle</b>"))
-    assert "<script>" not in email.html and "&lt;script&gt;" in email.html
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
     assert "<b>salle</b>" not in email.html
     assert "<script>x</script>" in email.text  # plain text is not HTML
 

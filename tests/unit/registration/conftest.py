@@ -64,8 +64,14 @@ class Db:
         for row in self.rows("select event_type, topic, key, value from outbox order by seq"):
             if event_type and row.event_type != f"org.cercle.registration.{event_type}.v1":
                 continue
-            out.append({"type": row.event_type, "topic": row.topic, "key": row.key,
-                        "data": json.loads(row.value) if row.value else None})
+            out.append(
+                {
+                    "type": row.event_type,
+                    "topic": row.topic,
+                    "key": row.key,
+                    "data": json.loads(row.value) if row.value else None,
+                }
+            )
         return out
 
 

@@ -10,10 +10,18 @@ COORD_06 = auth("coordinator", regions=["06"])
 
 
 def test_coordinators_create_communities_in_their_regions_only(api, found):
-    assert api.post("/v1/communities", json={"name_fr": "a", "name_en": "a", "regions": ["03"]},
-                    headers=COORD_06).status_code == 403
-    assert api.post("/v1/communities", json={"name_fr": "a", "name_en": "a", "province_wide": True},
-                    headers=COORD_06).status_code == 403
+    assert (
+        api.post(
+            "/v1/communities", json={"name_fr": "a", "name_en": "a", "regions": ["03"]}, headers=COORD_06
+        ).status_code
+        == 403
+    )
+    assert (
+        api.post(
+            "/v1/communities", json={"name_fr": "a", "name_en": "a", "province_wide": True}, headers=COORD_06
+        ).status_code
+        == 403
+    )
     created = found(headers=COORD_06, cadence=8, kind="co_development_group")
     assert (created["status"], created["cadence"], created["kind"]) == ("active", 8, "co_development_group")
     assert found(regions=[], province_wide=True)["province_wide"]
@@ -23,10 +31,12 @@ def test_a_community_is_updated_with_its_version_and_publishes_updated(api, db, 
     community = found()
     path = f"/v1/communities/{community['id']}"
     etag = api.get(path, headers=OPERATOR).headers["etag"]
-    updated = api.patch(path, json={"description_fr": "Échanges entre pairs", "cadence": 10},
-                        headers={**COORD_06, "If-Match": etag})
+    updated = api.patch(
+        path, json={"description_fr": "Échanges entre pairs", "cadence": 10}, headers={**COORD_06, "If-Match": etag}
+    )
     assert updated.status_code == 200, updated.text
-    assert updated.json()["cadence"] == 10 and updated.json()["version"] == 2
+    assert updated.json()["cadence"] == 10
+    assert updated.json()["version"] == 2
     assert db.events("community.updated")[-1]["data"]["cadence"] == 10
     assert api.patch(path, json={"cadence": 5, "version": 1}, headers=COORD_06).status_code == 409
     assert api.patch(path, json={"regions": ["03"], "version": 2}, headers=COORD_06).status_code == 403
@@ -41,10 +51,14 @@ def test_status_changes_publish_and_a_closed_community_takes_no_new_members(api,
     facilitator = auth("facilitator", communities=[community["id"]])
     assert api.post(status_path, json={"status": "paused", "version": 1}, headers=facilitator).status_code == 403
     closed = api.post(status_path, json={"status": "closed", "version": 1}, headers=COORD_06)
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
     assert db.events("community.status_changed")[-1]["data"]["status"] == "closed"
-    joined = api.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]},
-                      headers=auth("member", member_id=member["id"]))
+    joined = api.post(
+        f"/v1/communities/{community['id']}/memberships",
+        json={"member_id": member["id"]},
+        headers=auth("member", member_id=member["id"]),
+    )
     assert joined.status_code == 409
     assert db.count("memberships") == 0
     reopened = api.post(status_path, json={"status": "active", "version": 2}, headers=COORD_06)
@@ -64,7 +78,9 @@ def test_join_leave_and_rejoin_keep_the_tenure_history(api, db, register, found)
     history = api.get(f"/v1/members/{member['id']}/memberships", headers=me).json()["items"]
     assert [m["left_at"] is None for m in history] == [False, True]
     assert [e["type"].rsplit(".", 2)[-2] for e in db.events() if ".membership." in e["type"]] == [
-        "joined", "left", "joined"
+        "joined",
+        "left",
+        "joined",
     ]
     current = api.get(f"{base}?active=true", headers=COORD_06).json()["items"]
     assert len(current) == 1
@@ -83,12 +99,21 @@ def test_managers_change_roles_with_a_version_and_facilitators_are_listed(api, d
     api.post(base, json={"member_id": member["id"]}, headers=OPERATOR)
     facilitator = auth("facilitator", communities=[community["id"]])
     changed = api.patch(f"{base}/{member['id']}", json={"role": "facilitator", "version": 1}, headers=facilitator)
-    assert changed.status_code == 200 and changed.json()["role"] == "facilitator"
+    assert changed.status_code == 200
+    assert changed.json()["role"] == "facilitator"
     assert db.events("membership.role_changed")[-1]["data"]["role"] == "facilitator"
-    assert api.patch(f"{base}/{member['id']}", json={"role": "participant", "version": 1},
-                     headers=facilitator).status_code == 409
-    assert api.patch(f"{base}/{member['id']}", json={"role": "participant", "version": 2},
-                     headers=auth("facilitator", communities=["another"])).status_code == 403
+    assert (
+        api.patch(f"{base}/{member['id']}", json={"role": "participant", "version": 1}, headers=facilitator).status_code
+        == 409
+    )
+    assert (
+        api.patch(
+            f"{base}/{member['id']}",
+            json={"role": "participant", "version": 2},
+            headers=auth("facilitator", communities=["another"]),
+        ).status_code
+        == 403
+    )
     assert api.get(f"/v1/communities/{community['id']}", headers=OPERATOR).json()["facilitators"] == [member["id"]]
 
 
@@ -105,11 +130,17 @@ def test_communities_are_listed_filtered_by_region_and_status(api, found):
 def test_the_directory_shows_consenting_current_members_to_peers_and_managers(api, register, found):
     community = found()
     org = api.post("/v1/organizations", json={"name": "CISSS de Laval", "region": "13"}, headers=OPERATOR).json()
-    listed = register("a@example.org", display_name="Alice", organization_id=org["id"], expertise=["ergonomie"],
-                      consents={"processing": True, "directory": True})
+    listed = register(
+        "a@example.org",
+        display_name="Alice",
+        organization_id=org["id"],
+        expertise=["ergonomie"],
+        consents={"processing": True, "directory": True},
+    )
     hidden = register("b@example.org", display_name="Bruno", consents={"processing": True, "directory": False})
-    other = register("c@example.org", display_name="Chloé", expertise=["sst"],
-                     consents={"processing": True, "directory": True})
+    other = register(
+        "c@example.org", display_name="Chloé", expertise=["sst"], consents={"processing": True, "directory": True}
+    )
     outsider = register("d@example.org")
     base = f"/v1/communities/{community['id']}"
     for m in (listed, hidden, other):
@@ -119,7 +150,8 @@ def test_the_directory_shows_consenting_current_members_to_peers_and_managers(ap
     peer = auth("member", member_id=hidden["id"])
     entries = api.get(f"{base}/directory", headers=peer).json()["items"]
     assert [e["display_name"] for e in entries] == ["Alice"]
-    assert entries[0]["organization_name"] == "CISSS de Laval" and entries[0]["expertise"] == ["ergonomie"]
+    assert entries[0]["organization_name"] == "CISSS de Laval"
+    assert entries[0]["expertise"] == ["ergonomie"]
     assert "email" not in entries[0]
     assert api.get(f"{base}/directory?expertise=sst", headers=peer).json()["items"] == []
     assert api.get(f"{base}/directory", headers=auth("facilitator", communities=[community["id"]])).status_code == 200
@@ -136,14 +168,25 @@ def test_organizations_crud_with_scope_version_and_events(api, db, register):
     path = f"/v1/organizations/{org['id']}"
     assert api.post("/v1/organizations", json={**body, "size_band": "huge"}, headers=OPERATOR).status_code == 422
     updated = api.patch(path, json={"size_band": "250-999"}, headers={**OPERATOR, "If-Match": 'W/"1"'})
-    assert updated.status_code == 200 and updated.json()["version"] == 2
+    assert updated.status_code == 200
+    assert updated.json()["version"] == 2
     assert api.patch(path, json={"name": "x", "version": 1}, headers=OPERATOR).status_code == 409
     assert [o["id"] for o in api.get("/v1/organizations?region=13", headers=COORD_06).json()["items"]] == [org["id"]]
     register(organization_id=org["id"])
     assert api.delete(path, headers=OPERATOR).status_code == 409
-    assert api.post("/v1/members", json={"display_name": "X", "email": "x@example.org",
-                                         "organization_id": "nope", "consents": {"processing": True}},
-                    headers=OPERATOR).status_code == 422
+    assert (
+        api.post(
+            "/v1/members",
+            json={
+                "display_name": "X",
+                "email": "x@example.org",
+                "organization_id": "nope",
+                "consents": {"processing": True},
+            },
+            headers=OPERATOR,
+        ).status_code
+        == 422
+    )
     other = api.post("/v1/organizations", json={"name": "Vide"}, headers=OPERATOR).json()
     assert api.delete(f"/v1/organizations/{other['id']}", headers=COORD_06).status_code == 403
     assert api.delete(f"/v1/organizations/{other['id']}", headers=OPERATOR).status_code == 204
@@ -155,8 +198,16 @@ def test_the_openapi_document_names_every_operation(api):
     spec = api.get("/openapi.json").json()
     operations = [op for path in spec["paths"].values() for op in path.values()]
     assert all(op.get("summary") for op in operations)
-    for name in ("MemberCreate", "MemberUpdate", "MemberPublic", "CommunityCreate", "CommunityUpdate",
-                 "OrganizationCreate", "OrganizationUpdate", "OrganizationPublic"):
+    for name in (
+        "MemberCreate",
+        "MemberUpdate",
+        "MemberPublic",
+        "CommunityCreate",
+        "CommunityUpdate",
+        "OrganizationCreate",
+        "OrganizationUpdate",
+        "OrganizationPublic",
+    ):
         assert name in spec["components"]["schemas"]
 
 
@@ -164,5 +215,7 @@ def test_the_database_refuses_a_second_current_membership_even_if_two_joins_race
     community, member = found(), register()
     api.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]}, headers=OPERATOR)
     with pytest.raises(IntegrityError), db.engine.begin() as c:
-        c.execute(text("insert into memberships values ('x', :c, :m, 'participant', '2026-01-01', null, 1)"),
-                  {"c": community["id"], "m": member["id"]})
+        c.execute(
+            text("insert into memberships values ('x', :c, :m, 'participant', '2026-01-01', null, 1)"),
+            {"c": community["id"], "m": member["id"]},
+        )

@@ -14,7 +14,13 @@ def a_member(**overrides) -> model.Member:
 
 
 def a_community(**overrides) -> model.Community:
-    fields = {"id": model.new_id(), "name_fr": "CoP", "name_en": "CoP", "kind": "community_of_practice", "regions": ["06"]}
+    fields = {
+        "id": model.new_id(),
+        "name_fr": "CoP",
+        "name_en": "CoP",
+        "kind": "community_of_practice",
+        "regions": ["06"],
+    }
     fields.update(overrides)
     return model.Community(**fields)
 
@@ -46,7 +52,10 @@ def test_registration_records_every_purpose_in_the_consent_history():
     member = a_member(consents={"processing": True, "directory": True})
     assert member.consents == {"processing": True, "directory": True, "email": False, "surveys": False}
     assert [(c.purpose, c.granted) for c in member.consent_history] == [
-        ("processing", True), ("directory", True), ("email", False), ("surveys", False)
+        ("processing", True),
+        ("directory", True),
+        ("email", False),
+        ("surveys", False),
     ]
 
 
@@ -70,7 +79,8 @@ def test_consent_to_processing_cannot_be_withdrawn_short_of_erasure():
 
 def test_expertise_tags_are_trimmed_lower_cased_and_deduplicated():
     assert a_member(expertise=[" Ergonomie", "ergonomie", "Santé mentale", ""]).expertise == [
-        "ergonomie", "santé mentale"
+        "ergonomie",
+        "santé mentale",
     ]
 
 
@@ -131,7 +141,9 @@ def test_rejoining_after_leaving_starts_a_new_tenure():
     first = model.join(community, member, "participant", None)
     first.leave()
     second = model.join(community, member, "facilitator", None)
-    assert second.id != first.id and second.active and not first.active
+    assert second.id != first.id
+    assert second.active
+    assert not first.active
 
 
 def test_role_change_checks_the_role_and_needs_a_current_membership():
@@ -153,6 +165,7 @@ def test_organization_size_band_is_one_of_the_bands():
 def test_region_catalog_serves_all_17_by_default_or_only_those_enabled():
     assert len(RegionCatalog.from_setting("").all()) == 17
     enabled = RegionCatalog.from_setting("06, 13")
-    assert [r.code for r in enabled.all()] == ["06", "13"] and "03" not in enabled
+    assert [r.code for r in enabled.all()] == ["06", "13"]
+    assert "03" not in enabled
     with pytest.raises(ValueError):
         RegionCatalog.from_setting("06,42")

@@ -49,8 +49,12 @@ class Harness:
         spec = CATALOG.for_event(event)
         self._delivered += 1
         ctx = EventContext(
-            event_id=f"test-{self._delivered}", event_type=spec.type, source="/cercle/registration",
-            time=self.clock.now, topic=spec.topic.name, key=spec.key_of(event),
+            event_id=f"test-{self._delivered}",
+            event_type=spec.type,
+            source="/cercle/registration",
+            time=self.clock.now,
+            topic=spec.topic.name,
+            key=spec.key_of(event),
         )
         with self.runtime.sessions.begin() as db:
             self._subs.handler_for(spec.type)(db, event, ctx)
@@ -58,8 +62,15 @@ class Harness:
     def community(self, community_id: str = "c-1", regions=("13",), **extra) -> str:
         self.deliver(
             registration.CommunityCreated(
-                community_id=community_id, name_fr="CoP Laval", name_en="Laval CoP", kind="community_of_practice",
-                regions=list(regions), cadence=6, status="active", created_at=self.clock.now, **extra,
+                community_id=community_id,
+                name_fr="CoP Laval",
+                name_en="Laval CoP",
+                kind="community_of_practice",
+                regions=list(regions),
+                cadence=6,
+                status="active",
+                created_at=self.clock.now,
+                **extra,
             )
         )
         return community_id
@@ -68,7 +79,10 @@ class Harness:
         membership_id = f"ms-{community_id}-{member_id}"
         self.deliver(
             registration.MembershipJoined(
-                membership_id=membership_id, community_id=community_id, member_id=member_id, role=role,
+                membership_id=membership_id,
+                community_id=community_id,
+                member_id=member_id,
+                role=role,
                 joined_at=self.clock.now,
             )
         )

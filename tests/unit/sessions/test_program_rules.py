@@ -1,5 +1,6 @@
 """Votes, retention and the year plan, as rules."""
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -13,9 +14,17 @@ T0 = datetime(2026, 9, 1, 12, tzinfo=UTC)
 
 
 def a_cycle(**overrides) -> Cycle:
-    fields = dict(id="cy", community_id="c", label="2026-2027", starts_on=date(2026, 9, 1), ends_on=date(2027, 6, 30),
-                  proposals_open_at=T0, proposals_close_at=T0 + timedelta(days=10),
-                  voting_opens_at=T0 + timedelta(days=10), voting_closes_at=T0 + timedelta(days=20))
+    fields = {
+        "id": "cy",
+        "community_id": "c",
+        "label": "2026-2027",
+        "starts_on": date(2026, 9, 1),
+        "ends_on": date(2027, 6, 30),
+        "proposals_open_at": T0,
+        "proposals_close_at": T0 + timedelta(days=10),
+        "voting_opens_at": T0 + timedelta(days=10),
+        "voting_closes_at": T0 + timedelta(days=20),
+    }
     fields.update(overrides)
     return Cycle(**fields)
 
@@ -89,38 +98,66 @@ RETAINED = [{"theme_id": f"t{i}", "title": f"Theme {i}"} for i in range(1, 4)]
 
 
 def test_the_year_plan_spreads_two_sessions_per_theme_on_thursdays_skipping_blackouts():
-    plan = plan_year(RETAINED, starts_on=date(2026, 9, 1), ends_on=date(2027, 6, 30), sessions_per_theme=2,
-                     weekday=3, start_time=time(13, 0), duration=timedelta(hours=3), timezone="America/Toronto",
-                     blackout_dates={date(2026, 12, 24), date(2026, 12, 31)})
+    plan = plan_year(
+        RETAINED,
+        starts_on=date(2026, 9, 1),
+        ends_on=date(2027, 6, 30),
+        sessions_per_theme=2,
+        weekday=3,
+        start_time=time(13, 0),
+        duration=timedelta(hours=3),
+        timezone="America/Toronto",
+        blackout_dates={date(2026, 12, 24), date(2026, 12, 31)},
+    )
     assert [p.theme_id for p in plan] == ["t1", "t1", "t2", "t2", "t3", "t3"]
     assert all(p.starts_at.weekday() == 3 and p.starts_at.hour == 13 for p in plan)
     assert all(p.starts_at.utcoffset() in (timedelta(hours=-4), timedelta(hours=-5)) for p in plan)
-    gaps = [(b.starts_at - a.starts_at).days for a, b in zip(plan, plan[1:], strict=False)]
+    gaps = [(b.starts_at - a.starts_at).days for a, b in itertools.pairwise(plan)]
     assert max(gaps) - min(gaps) <= 14  # evenly spread: about every 7 weeks
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    themes=st.integers(1, 5), per_theme=st.integers(1, 3), weekday=st.integers(0, 6),
-    start=st.dates(date(2026, 1, 1), date(2027, 12, 31)), days=st.integers(120, 400),
+    themes=st.integers(1, 5),
+    per_theme=st.integers(1, 3),
+    weekday=st.integers(0, 6),
+    start=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+    days=st.integers(120, 400),
     blackouts=st.sets(st.integers(0, 400), max_size=30),
 )
 def test_a_plan_keeps_to_the_weekday_the_cycle_and_the_blackouts(themes, per_theme, weekday, start, days, blackouts):
     end = start + timedelta(days=days)
     blackout_dates = {start + timedelta(days=d) for d in blackouts}
     retained = [{"theme_id": f"t{i}", "title": f"T{i}"} for i in range(themes)]
-    plan = plan_year(retained, starts_on=start, ends_on=end, sessions_per_theme=per_theme, weekday=weekday,
-                     start_time=time(9, 30), duration=timedelta(hours=2), timezone="America/Toronto",
-                     blackout_dates=blackout_dates)
+    plan = plan_year(
+        retained,
+        starts_on=start,
+        ends_on=end,
+        sessions_per_theme=per_theme,
+        weekday=weekday,
+        start_time=time(9, 30),
+        duration=timedelta(hours=2),
+        timezone="America/Toronto",
+        blackout_dates=blackout_dates,
+    )
     days_used = [p.starts_at.date() for p in plan]
     assert len(plan) == themes * per_theme
-    assert len(set(days_used)) == len(days_used) and days_used == sorted(days_used)
+    assert len(set(days_used)) == len(days_used)
+    assert days_used == sorted(days_used)
     assert all(start <= d <= end and d.weekday() == weekday and d not in blackout_dates for d in days_used)
     assert [p.theme_id for p in plan] == [t["theme_id"] for t in retained for _ in range(per_theme)]
 
 
 def test_too_few_free_dates_is_a_clear_error():
     with pytest.raises(InvalidInput) as raised:
-        plan_year(RETAINED, starts_on=date(2026, 9, 1), ends_on=date(2026, 9, 30), sessions_per_theme=2, weekday=3,
-                  start_time=time(13), duration=timedelta(hours=3), timezone="America/Toronto")
+        plan_year(
+            RETAINED,
+            starts_on=date(2026, 9, 1),
+            ends_on=date(2026, 9, 30),
+            sessions_per_theme=2,
+            weekday=3,
+            start_time=time(13),
+            duration=timedelta(hours=3),
+            timezone="America/Toronto",
+        )
     assert raised.value.field == "weekday"

@@ -16,8 +16,9 @@ def test_concurrent_registrations_on_sqlite_never_overbook(harness):
 
     def register(member_id):
         barrier.wait()
-        return harness.api.post(f"/v1/sessions/{session['id']}/registrations", json={},
-                                headers=auth("member", member_id=member_id))
+        return harness.api.post(
+            f"/v1/sessions/{session['id']}/registrations", json={}, headers=auth("member", member_id=member_id)
+        )
 
     with ThreadPoolExecutor(len(members)) as pool:
         responses = list(pool.map(register, members))

@@ -24,8 +24,9 @@ operations = st.lists(
 
 
 def a_session(capacity: int) -> Session:
-    return Session(id="s", community_id="c", title="t", starts_at=STARTS, ends_at=STARTS + timedelta(hours=3),
-                   capacity=capacity)
+    return Session(
+        id="s", community_id="c", title="t", starts_at=STARTS, ends_at=STARTS + timedelta(hours=3), capacity=capacity
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -81,5 +82,6 @@ def test_a_cancelled_registration_can_register_again_at_the_back_of_the_line():
     session.register("b", BEFORE)
     session.cancel_registration(first, BEFORE)
     again = session.register("a", BEFORE)
-    assert again.status == "waitlisted" and session.position_of(again) == 1
+    assert again.status == "waitlisted"
+    assert session.position_of(again) == 1
     assert session.current_registration("b").status == "confirmed"

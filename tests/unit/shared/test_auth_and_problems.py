@@ -46,12 +46,18 @@ def test_scopes_by_role():
     coordinator = Principal("c", Role.COORDINATOR, regions=frozenset({"06"}))
     facilitator = Principal("f", Role.FACILITATOR, communities=frozenset({"c-1"}))
     member = Principal("m", Role.MEMBER, member_id="m-1")
-    assert operator.covers_region("03") and operator.covers_community("c-9", ["03"])
-    assert coordinator.covers_region("06") and not coordinator.covers_region("03")
-    assert coordinator.covers_community("c-9", ["06", "13"]) and not coordinator.covers_community("c-9", ["03"])
-    assert facilitator.covers_community("c-1") and not facilitator.covers_community("c-2")
+    assert operator.covers_region("03")
+    assert operator.covers_community("c-9", ["03"])
+    assert coordinator.covers_region("06")
+    assert not coordinator.covers_region("03")
+    assert coordinator.covers_community("c-9", ["06", "13"])
+    assert not coordinator.covers_community("c-9", ["03"])
+    assert facilitator.covers_community("c-1")
+    assert not facilitator.covers_community("c-2")
     assert not facilitator.covers_region("06")
-    assert member.is_member("m-1") and not member.is_member("m-2") and not member.covers_community("c-1")
+    assert member.is_member("m-1")
+    assert not member.is_member("m-2")
+    assert not member.covers_community("c-1")
 
 
 class _Body(StrictModel):

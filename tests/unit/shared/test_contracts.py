@@ -43,7 +43,8 @@ def test_contact_data_travels_only_on_the_internal_compacted_topic():
 
 def test_event_types_are_versioned_and_keyed_by_a_payload_field():
     for spec in CATALOG:
-        assert spec.type.startswith("org.cercle.") and spec.type.rsplit(".", 1)[1].startswith("v")
+        assert spec.type.startswith("org.cercle.")
+        assert spec.type.rsplit(".", 1)[1].startswith("v")
         assert spec.key in spec.model.model_fields
         for name, field in spec.model.model_fields.items():
             assert field.description, f"{spec.type}.{name} has no description"

@@ -34,7 +34,7 @@ def test_a_record_without_cloudevents_headers_is_invalid():
 
 
 def test_a_payload_that_does_not_match_its_schema_is_invalid():
-    _, value, headers = Envelope.wrap(_registered(), source="/t").to_kafka()
+    _, _value, headers = Envelope.wrap(_registered(), source="/t").to_kafka()
     with pytest.raises(InvalidMessage, match="does not match"):
         Envelope.from_kafka(b"m-1", b'{"member_id": 3}', {k: v.encode() for k, v in headers.items()}).payload()
 

@@ -69,7 +69,8 @@ def test_a_failed_send_keeps_the_row_pending_with_its_error_and_stops_the_batch(
     assert relay.pending_count() == 2
     with sessions() as s:
         first = s.execute(select(tables.outbox).order_by(tables.outbox.c.seq)).first()
-    assert first.attempts == 1 and "broker down" in first.last_error
+    assert first.attempts == 1
+    assert "broker down" in first.last_error
 
 
 def test_a_send_that_hangs_is_bounded(db):
@@ -95,8 +96,14 @@ def _consumer(db, handler, dlq: Recorder, max_attempts=3):
     sessions, tables, _ = db
     subs = Subscriptions().on(r.MemberRegistered, handler)
     return IdempotentConsumer(
-        name="test", session_factory=sessions, tables=tables, subscriptions=subs, dead_letter_topic="dlq",
-        publish_dead_letter=dlq, max_attempts=max_attempts, backoff_initial=0.001,
+        name="test",
+        session_factory=sessions,
+        tables=tables,
+        subscriptions=subs,
+        dead_letter_topic="dlq",
+        publish_dead_letter=dlq,
+        max_attempts=max_attempts,
+        backoff_initial=0.001,
     )
 
 
@@ -133,8 +140,10 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_with_its_err
     assert len(calls) == 3
     assert _count(db) == 0  # every failed attempt rolled back
     topic, key, _, headers = dlq.sent[0]
-    assert topic == "dlq" and key == b"m-1"
-    assert headers["dlq_offset"] == "7" and headers["dlq_attempts"] == "3"
+    assert topic == "dlq"
+    assert key == b"m-1"
+    assert headers["dlq_offset"] == "7"
+    assert headers["dlq_attempts"] == "3"
     assert "cannot apply" in headers["dlq_error"]
 
 
@@ -150,7 +159,8 @@ def test_a_handler_that_fails_once_succeeds_on_retry_without_dead_letter(db):
 
     dlq = Recorder()
     asyncio.run(_consumer(db, handler, dlq).handle(_record(Envelope.wrap(_event(1), source="/t"))))
-    assert _count(db) == 1 and dlq.sent == []
+    assert _count(db) == 1
+    assert dlq.sent == []
 
 
 def test_a_poison_message_goes_to_dead_letter_at_once(db):
@@ -158,7 +168,8 @@ def test_a_poison_message_goes_to_dead_letter_at_once(db):
     dlq = Recorder()
     consumer = _consumer(db, lambda *a: calls.append(1), dlq)
     asyncio.run(consumer.handle(Record("cercle.registration.members", 0, 3, b"k", b"not json", {"ce_type": b"x"})))
-    assert calls == [] and len(dlq.sent) == 1
+    assert calls == []
+    assert len(dlq.sent) == 1
     assert dlq.sent[0][3]["dlq_attempts"] == "0"
 
 
@@ -178,11 +189,17 @@ def test_events_the_service_does_not_handle_are_skipped(db):
 
 
 def test_a_tombstone_reaches_its_handler_once(db):
-    sessions, tables, effects = db
+    sessions, tables, _effects = db
     seen = []
     subs = Subscriptions().on_tombstone("contacts", lambda session, key, ctx: seen.append(key))
-    consumer = IdempotentConsumer(name="t", session_factory=sessions, tables=tables, subscriptions=subs,
-                                  dead_letter_topic="dlq", publish_dead_letter=Recorder())
+    consumer = IdempotentConsumer(
+        name="t",
+        session_factory=sessions,
+        tables=tables,
+        subscriptions=subs,
+        dead_letter_topic="dlq",
+        publish_dead_letter=Recorder(),
+    )
     record = Record("contacts", 1, 5, b"m-1", None, {})
     asyncio.run(consumer.handle(record))
     asyncio.run(consumer.handle(record))
@@ -218,4 +235,5 @@ def test_a_pipelined_batch_marks_only_the_rows_before_the_first_failed_delivery(
     with sessions() as s:
         rows = s.execute(select(tables.outbox).order_by(tables.outbox.c.seq)).all()
     assert [r.published_at is not None for r in rows] == [True, False, False]
-    assert rows[1].attempts == 1 and "lost" in rows[1].last_error
+    assert rows[1].attempts == 1
+    assert "lost" in rows[1].last_error

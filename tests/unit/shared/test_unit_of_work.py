@@ -11,8 +11,13 @@ from cercle_shared.uow import UnitOfWork
 
 metadata = MetaData()
 tables = messaging_tables(metadata)
-things = Table("things", metadata, Column("id", String(10), primary_key=True),
-               Column("name", String(20), unique=True), Column("version", Integer, nullable=False))
+things = Table(
+    "things",
+    metadata,
+    Column("id", String(10), primary_key=True),
+    Column("name", String(20), unique=True),
+    Column("version", Integer, nullable=False),
+)
 
 
 @dataclass(eq=False)

@@ -83,6 +83,8 @@ session_registrations = Table(
 erased_members = erased_members_table(metadata)
 
 mapper_registry = registry()
+
+
 @functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities)

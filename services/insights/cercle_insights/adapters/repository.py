@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from cercle_shared.db.keyset import Keyset
 from cercle_shared.privacy import ErasureLedger
-from cercle_shared.web.pagination import Keyset
 
 from ..domain.model import Community, CommunitySession, Membership, SessionRegistration
 from . import orm
@@ -148,9 +148,7 @@ class Replica:
         return self._s.scalars(select(Membership).where(Membership.community_id.in_(community_ids))).all()
 
     def sessions_in(self, community_ids: Collection[str]) -> Sequence[CommunitySession]:
-        return self._s.scalars(
-            select(CommunitySession).where(CommunitySession.community_id.in_(community_ids))
-        ).all()
+        return self._s.scalars(select(CommunitySession).where(CommunitySession.community_id.in_(community_ids))).all()
 
     def registrations_by_status(self, community_ids: Collection[str]) -> Counter[str]:
         rows = self._s.execute(
@@ -158,7 +156,7 @@ class Replica:
             .where(SessionRegistration.community_id.in_(community_ids), self._of_live_sessions())
             .group_by(SessionRegistration.status)
         ).all()
-        return Counter({status: count for status, count in rows})
+        return Counter(dict(rows))
 
     @staticmethod
     def _of_live_sessions():
@@ -172,9 +170,7 @@ class Replica:
         numbers: dict[str, dict[str, int]] = defaultdict(dict)
         members = self._s.execute(
             select(Membership.community_id, func.count(func.distinct(Membership.member_id)))
-            .where(
-                Membership.community_id.in_(ids), Membership.joined_at.is_not(None), Membership.left_at.is_(None)
-            )
+            .where(Membership.community_id.in_(ids), Membership.joined_at.is_not(None), Membership.left_at.is_(None))
             .group_by(Membership.community_id)
         )
         for community_id, count in members:

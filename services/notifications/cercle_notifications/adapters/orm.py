@@ -99,6 +99,8 @@ deliveries = Table(
 )
 
 mapper_registry = registry()
+
+
 @functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Contact, contacts)

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from cercle_shared.db.keyset import Keyset
 from cercle_shared.privacy import ErasureLedger
-from cercle_shared.web.pagination import Keyset
 
 from ..domain.model import (
     ACTIVE_REGISTRATION,
@@ -114,9 +114,7 @@ class DeliveryRepository:
         return self._s.scalars(stmt).all()
 
     def waiting_since_before(self, cutoff: datetime) -> Sequence[Delivery]:
-        return self._s.scalars(
-            select(Delivery).where(Delivery.status.in_(WAITING), Delivery.created_at < cutoff)
-        ).all()
+        return self._s.scalars(select(Delivery).where(Delivery.status.in_(WAITING), Delivery.created_at < cutoff)).all()
 
     def due_ids(self, at: datetime, limit: int) -> list[str]:
         """Pending deliveries whose time has come, and claimed ones whose sender's lease ran out."""

@@ -90,11 +90,16 @@ class ScheduledSession:
     location: str | None
     cancelled: bool = False
 
-    def differs_for_attendees(self, *, starts_at: datetime, ends_at: datetime, timezone: str, mode: str,
-                              location: str | None) -> bool:
+    def differs_for_attendees(
+        self, *, starts_at: datetime, ends_at: datetime, timezone: str, mode: str, location: str | None
+    ) -> bool:
         """Whether a change matters to the people coming (a new capacity does not)."""
         return (self.starts_at, self.ends_at, self.timezone, self.mode, self.location) != (
-            starts_at, ends_at, timezone, mode, location
+            starts_at,
+            ends_at,
+            timezone,
+            mode,
+            location,
         )
 
 
@@ -146,8 +151,9 @@ class Decision:
     reason: str | None = None
 
 
-def decide(kind: str, contact: Contact, preferences: Preferences | None,
-           session: ScheduledSession | None = None) -> Decision:
+def decide(
+    kind: str, contact: Contact, preferences: Preferences | None, session: ScheduledSession | None = None
+) -> Decision:
     """Whether to send, and in which language: consent first, then the member's opt-outs.
 
     Once a session is cancelled, only the cancellation itself is still worth sending about it.
@@ -255,8 +261,9 @@ class Delivery:
         if not self.anonymized:
             self.recipient = recipient
 
-    def mark_attempt_failed(self, error: str, *, permanent: bool, max_attempts: int, retry_in: timedelta,
-                            at: datetime) -> None:
+    def mark_attempt_failed(
+        self, error: str, *, permanent: bool, max_attempts: int, retry_in: timedelta, at: datetime
+    ) -> None:
         self.last_error = error[:2000]
         self.updated_at = at
         if permanent or self.attempts >= max_attempts:

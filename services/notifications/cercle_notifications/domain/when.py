@@ -10,10 +10,34 @@ _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 _MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 # Québec's sessions are almost all on Eastern time; name it the way people say it.
 _EASTERN = {"America/Toronto", "America/Montreal", "America/New_York", "EST5EDT"}
@@ -58,7 +82,11 @@ def format_span(starts_at: datetime, ends_at: datetime, timezone: str, language:
             return f"{format_date(start, 'en')}, {format_time(start, 'en')} – {format_time(end, 'en')} ({label})"
         return f"{format_date(start, 'fr')}, de {format_time(start, 'fr')} à {format_time(end, 'fr')} ({label})"
     if language == "en":
-        return (f"from {format_date(start, 'en')}, {format_time(start, 'en')} "
-                f"to {format_date(end, 'en')}, {format_time(end, 'en')} ({label})")
-    return (f"du {format_date(start, 'fr')}, {format_time(start, 'fr')}, "
-            f"au {format_date(end, 'fr')}, {format_time(end, 'fr')} ({label})")
+        return (
+            f"from {format_date(start, 'en')}, {format_time(start, 'en')} "
+            f"to {format_date(end, 'en')}, {format_time(end, 'en')} ({label})"
+        )
+    return (
+        f"du {format_date(start, 'fr')}, {format_time(start, 'fr')}, "
+        f"au {format_date(end, 'fr')}, {format_time(end, 'fr')} ({label})"
+    )

@@ -21,7 +21,9 @@ class PreferencesUpdate(StrictModel):
         default=None, description="Language of emails; null: the language of the member's profile."
     )
     opt_out: list[Kind] = Field(
-        default_factory=list, max_length=len(KINDS), description="Kinds of email the member does not want.",
+        default_factory=list,
+        max_length=len(KINDS),
+        description="Kinds of email the member does not want.",
         examples=[["session_registration_waitlisted"]],
     )
 

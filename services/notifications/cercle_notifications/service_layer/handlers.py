@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
+from cercle_shared.domain import check_version
 from cercle_shared.errors import Forbidden
 from cercle_shared.messaging import EventContext
 from cercle_shared.principal import Principal, Role
-from cercle_shared.web.etag import check_version
 
 from ..adapters.repository import DeliveryRepository, PreferencesRepository, Replicas, erasures
 from ..domain import model
@@ -81,17 +81,31 @@ def on_session_rescheduled(session: Session, event: session_events.SessionResche
     previous = Replicas(session).session(event.session_id)
     details: dict = {}
     if previous is not None:
-        if not previous.differs_for_attendees(starts_at=event.starts_at, ends_at=event.ends_at,
-                                              timezone=event.timezone, mode=event.mode, location=event.location):
+        if not previous.differs_for_attendees(
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            timezone=event.timezone,
+            mode=event.mode,
+            location=event.location,
+        ):
             _upsert_session(session, event)
             return
-        details = {"previous_starts_at": previous.starts_at.isoformat(),
-                   "previous_ends_at": previous.ends_at.isoformat(), "previous_timezone": previous.timezone}
+        details = {
+            "previous_starts_at": previous.starts_at.isoformat(),
+            "previous_ends_at": previous.ends_at.isoformat(),
+            "previous_timezone": previous.timezone,
+        }
     _upsert_session(session, event)
     _release_waiting(session, session_id=event.session_id)
     for registration in Replicas(session).active_registrations(event.session_id):
-        _record(session, ctx, model.RESCHEDULED, registration.member_id, event.session_id,
-                {"registration_id": registration.registration_id, **details})
+        _record(
+            session,
+            ctx,
+            model.RESCHEDULED,
+            registration.member_id,
+            event.session_id,
+            {"registration_id": registration.registration_id, **details},
+        )
 
 
 def on_session_cancelled(session: Session, event: session_events.SessionCancelled, ctx: EventContext) -> None:
@@ -100,8 +114,14 @@ def on_session_cancelled(session: Session, event: session_events.SessionCancelle
     if scheduled is not None:
         scheduled.cancelled = True
     for registration in replicas.active_registrations(event.session_id):
-        _record(session, ctx, model.SESSION_CANCELLED, registration.member_id, event.session_id,
-                {"registration_id": registration.registration_id, "reason": event.reason})
+        _record(
+            session,
+            ctx,
+            model.SESSION_CANCELLED,
+            registration.member_id,
+            event.session_id,
+            {"registration_id": registration.registration_id, "reason": event.reason},
+        )
 
 
 def _upsert_session(
@@ -152,32 +172,44 @@ def on_registration_confirmed(
     session: Session, event: session_events.SessionRegistrationConfirmed, ctx: EventContext
 ) -> None:
     _track(session, event, model.REGISTERED)
-    _record(session, ctx, model.CONFIRMED, event.member_id, event.session_id,
-            {"registration_id": event.registration_id})
+    _record(
+        session, ctx, model.CONFIRMED, event.member_id, event.session_id, {"registration_id": event.registration_id}
+    )
 
 
 def on_registration_waitlisted(
     session: Session, event: session_events.SessionRegistrationWaitlisted, ctx: EventContext
 ) -> None:
     _track(session, event, model.WAITLIST)
-    _record(session, ctx, model.WAITLISTED, event.member_id, event.session_id,
-            {"registration_id": event.registration_id, "position": event.position})
+    _record(
+        session,
+        ctx,
+        model.WAITLISTED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id, "position": event.position},
+    )
 
 
 def on_registration_promoted(
     session: Session, event: session_events.SessionRegistrationPromoted, ctx: EventContext
 ) -> None:
     _track(session, event, model.REGISTERED)
-    _record(session, ctx, model.PROMOTED, event.member_id, event.session_id,
-            {"registration_id": event.registration_id})
+    _record(session, ctx, model.PROMOTED, event.member_id, event.session_id, {"registration_id": event.registration_id})
 
 
 def on_registration_cancelled(
     session: Session, event: session_events.SessionRegistrationCancelled, ctx: EventContext
 ) -> None:
     _track(session, event, model.CANCELLED)
-    _record(session, ctx, model.REGISTRATION_CANCELLED, event.member_id, event.session_id,
-            {"registration_id": event.registration_id, "was": event.was})
+    _record(
+        session,
+        ctx,
+        model.REGISTRATION_CANCELLED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id, "was": event.was},
+    )
 
 
 def _track(session: Session, event, status: str) -> None:

@@ -133,7 +133,7 @@ class DeliverySender:
             self._mailer.send(claimed.message)
         except PermanentFailure as exc:
             return self._record_failure(delivery_id, str(exc), permanent=True)
-        except Exception as exc:  # noqa: BLE001 — refused, timeout, 4xx, anything else: worth another try later
+        except Exception as exc:
             log.warning("sender: delivery %s attempt failed: %r", delivery_id, exc)
             return self._record_failure(delivery_id, repr(exc), permanent=False)
         return self._record_sent(delivery_id, claimed.recipient)
@@ -172,7 +172,9 @@ class DeliverySender:
                 date=at,
             )
             delivery.start_attempt(
-                language=decision.language, message_id=message_id, at=at,
+                language=decision.language,
+                message_id=message_id,
+                at=at,
                 lease=timedelta(seconds=self._policy.lease),
             )
             uow.commit()
@@ -203,8 +205,9 @@ class DeliverySender:
                     error,
                     permanent=permanent,
                     max_attempts=self._policy.max_attempts,
-                    retry_in=model.retry_delay(delivery.attempts, self._policy.backoff_initial,
-                                               self._policy.backoff_max),
+                    retry_in=model.retry_delay(
+                        delivery.attempts, self._policy.backoff_initial, self._policy.backoff_max
+                    ),
                     at=at,
                 )
                 if delivery.status == model.FAILED:

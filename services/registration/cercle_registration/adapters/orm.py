@@ -107,6 +107,8 @@ Index(
 )
 
 mapper_registry = registry()
+
+
 @functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Organization, organizations, version_id_col=organizations.c.version)

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
-from cercle_shared.web.pagination import Keyset
 
 from ..domain.model import Community, Member, Membership, Organization
 
@@ -183,9 +183,7 @@ class MembershipRepository:
     def ever_joined(self, community_id: str, member_id: str) -> bool:
         return bool(
             self._s.scalar(
-                select(
-                    exists().where(Membership.community_id == community_id, Membership.member_id == member_id)
-                )
+                select(exists().where(Membership.community_id == community_id, Membership.member_id == member_id))
             )
         )
 

@@ -88,14 +88,18 @@ def _org(o) -> schemas.OrganizationPublic:
 
 
 @organizations.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=schemas.OrganizationPublic,
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.OrganizationPublic,
     summary="Create an organization",
 )
 def create_organization(
     body: schemas.OrganizationCreate, principal: CurrentPrincipal, uow: Uow, regions: Regions, response: Response
 ):
     """Create an employer or partner organization (operators; coordinators in their regions)."""
-    organization = handlers.create_organization(commands.CreateOrganization(**body.model_dump()), uow, principal, regions)
+    organization = handlers.create_organization(
+        commands.CreateOrganization(**body.model_dump()), uow, principal, regions
+    )
     _tagged(response, organization.version)
     return _org(organization)
 
@@ -124,8 +128,13 @@ def get_organization(organization_id: str, uow: Uow, response: Response):
 
 @organizations.patch("/{organization_id}", response_model=schemas.OrganizationPublic, summary="Update an organization")
 def update_organization(
-    organization_id: str, body: schemas.OrganizationUpdate, principal: CurrentPrincipal, uow: Uow,
-    regions: Regions, response: Response, if_match: IfMatch = None,
+    organization_id: str,
+    body: schemas.OrganizationUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    regions: Regions,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Change an organization's details (If-Match or version required; stale: 409)."""
     cmd = commands.UpdateOrganization(organization_id, expected_version(if_match, body.version), _changes(body))
@@ -178,22 +187,29 @@ def list_members(
 ):
     """Members the caller may see: coordinators their regions, facilitators their communities, operators all."""
     query = views.scoped_member_query(
-        principal, region=region, community_id=community_id, organization_id=organization_id,
-        expertise=expertise, sort=sort,
+        principal,
+        region=region,
+        community_id=community_id,
+        organization_id=organization_id,
+        expertise=expertise,
+        sort=sort,
     )
     return _page(views.members(uow, query, cursor=cursor, limit=limit), _member)
 
 
 @members.get(
-    "/export", summary="Export a region's members as CSV", response_class=Response,
+    "/export",
+    summary="Export a region's members as CSV",
+    response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "One line per member."}},
 )
 def export_region_members(principal: CurrentPrincipal, uow: Uow, region: RegionFilter = None):
     """A coordinator's regions (or one of them), or any region for an operator, as a CSV download."""
     text = views.region_members_csv(region, uow, principal)
     name = f"members-{region or 'my-regions'}.csv"
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 _IMPORT_BODY = {
@@ -206,8 +222,11 @@ _IMPORT_BODY = {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
             "multipart/form-data": {
-                "schema": {"type": "object", "required": ["file"],
-                           "properties": {"file": {"type": "string", "format": "binary"}}}
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
             },
         },
     }
@@ -236,28 +255,46 @@ async def _csv_text(request: Request) -> str:
 
 
 @members.post(
-    "/import", response_model=schemas.ImportReportPublic, summary="Import members and memberships from CSV",
+    "/import",
+    response_model=schemas.ImportReportPublic,
+    summary="Import members and memberships from CSV",
     openapi_extra=_IMPORT_BODY,
-    responses={201: {"description": "Written.", "model": schemas.ImportReportPublic},
-               422: {"description": "Rows refused, nothing written: problem details with `errors` and `report`."}},
+    responses={
+        201: {"description": "Written.", "model": schemas.ImportReportPublic},
+        422: {"description": "Rows refused, nothing written: problem details with `errors` and `report`."},
+    },
 )
 async def import_members(
-    request: Request, principal: CurrentPrincipal, uow: Uow, regions: Regions, response: Response,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    regions: Regions,
+    response: Response,
     dry_run: Annotated[bool, Query(description="Check every row; write nothing.")] = False,
 ):
     """All or nothing: every row is checked; if any is refused, nothing is written and each refusal is reported."""
     text = await _csv_text(request)
     report = await run_in_threadpool(importing.import_members, text, uow, principal, regions, dry_run=dry_run)
     public = schemas.ImportReportPublic(
-        dry_run=report.dry_run, committed=report.committed, rows=report.rows, members=report.members,
+        dry_run=report.dry_run,
+        committed=report.committed,
+        rows=report.rows,
+        members=report.members,
         memberships=report.memberships,
         errors=[schemas.ImportRowError(row=e.row, field=e.field, message=e.message) for e in report.errors],
     )
     if report.errors:
         refused = len({e.row for e in report.errors})
         errors = [e.model_dump() for e in public.errors]
-        body = json.loads(problem(422, "Invalid input", f"{refused} of {report.rows} rows refused; nothing was "
-                                  "written", instance=request.url.path, errors=errors).body)
+        body = json.loads(
+            problem(
+                422,
+                "Invalid input",
+                f"{refused} of {report.rows} rows refused; nothing was written",
+                instance=request.url.path,
+                errors=errors,
+            ).body
+        )
         body["report"] = public.model_dump()
         return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
     if report.committed:
@@ -273,7 +310,11 @@ def get_me(principal: CurrentPrincipal, uow: Uow, response: Response):
 
 @members.patch("/me", response_model=schemas.MemberPublic, summary="Update my profile and consents")
 def update_me(
-    body: schemas.MemberUpdate, principal: CurrentPrincipal, uow: Uow, regions: Regions, response: Response,
+    body: schemas.MemberUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    regions: Regions,
+    response: Response,
     if_match: IfMatch = None,
 ):
     """Change one's own profile, or give or withdraw consents (If-Match or version required)."""
@@ -296,8 +337,13 @@ def get_member(member_id: str, principal: CurrentPrincipal, uow: Uow, response: 
 
 @members.patch("/{member_id}", response_model=schemas.MemberPublic, summary="Update a member")
 def update_member(
-    member_id: str, body: schemas.MemberUpdate, principal: CurrentPrincipal, uow: Uow, regions: Regions,
-    response: Response, if_match: IfMatch = None,
+    member_id: str,
+    body: schemas.MemberUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    regions: Regions,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Change a profile (the member, their coordinators) or consents (the member, operators); stale: 409."""
     consents = body.consents.model_dump(exclude_none=True) if body.consents else {}
@@ -313,23 +359,21 @@ def erase_member(member_id: str, principal: CurrentPrincipal, uow: Uow):
     handlers.erase_member(commands.EraseMember(member_id), uow, principal)
 
 
-@members.post(
-    "/{member_id}/erasure", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (as a request)"
-)
+@members.post("/{member_id}/erasure", status_code=status.HTTP_204_NO_CONTENT, summary="Erase a member (as a request)")
 def request_erasure(member_id: str, principal: CurrentPrincipal, uow: Uow):
     """The same as DELETE /v1/members/{member_id}, for clients that prefer a POST."""
     handlers.erase_member(commands.EraseMember(member_id), uow, principal)
 
 
-@members.get("/{member_id}/export", response_model=schemas.MemberExport, summary="Download everything held about a member")
+@members.get(
+    "/{member_id}/export", response_model=schemas.MemberExport, summary="Download everything held about a member"
+)
 def export_member(member_id: str, principal: CurrentPrincipal, uow: Uow):
     """For the member, or an operator answering their access request."""
     return schemas.MemberExport.of(views.member_export(member_id, uow, principal))
 
 
-@members.get(
-    "/{member_id}/memberships", response_model=schemas.MembershipsPublic, summary="A member's memberships"
-)
+@members.get("/{member_id}/memberships", response_model=schemas.MembershipsPublic, summary="A member's memberships")
 def list_member_memberships(
     member_id: str, principal: CurrentPrincipal, uow: Uow, cursor: Cursor = None, limit: Limit = 50
 ):
@@ -384,8 +428,13 @@ def get_community(community_id: str, uow: Uow, response: Response):
 
 @communities.patch("/{community_id}", response_model=schemas.CommunityPublic, summary="Update a community")
 def update_community(
-    community_id: str, body: schemas.CommunityUpdate, principal: CurrentPrincipal, uow: Uow, regions: Regions,
-    response: Response, if_match: IfMatch = None,
+    community_id: str,
+    body: schemas.CommunityUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    regions: Regions,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Change names, descriptions, cadence... (its managers); moving it needs the new regions' coordinator."""
     cmd = commands.UpdateCommunity(community_id, expected_version(if_match, body.version), _changes(body))
@@ -393,10 +442,16 @@ def update_community(
     return get_community(community_id, uow, response)
 
 
-@communities.post("/{community_id}/status", response_model=schemas.CommunityPublic, summary="Change a community's status")
+@communities.post(
+    "/{community_id}/status", response_model=schemas.CommunityPublic, summary="Change a community's status"
+)
 def change_community_status(
-    community_id: str, body: schemas.CommunityStatusUpdate, principal: CurrentPrincipal, uow: Uow,
-    response: Response, if_match: IfMatch = None,
+    community_id: str,
+    body: schemas.CommunityStatusUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Activate, pause or close (coordinators of its regions, operators). A closed community takes no new members."""
     cmd = commands.ChangeCommunityStatus(community_id, body.status, expected_version(if_match, body.version))
@@ -405,7 +460,9 @@ def change_community_status(
 
 
 @communities.post(
-    "/{community_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=schemas.MembershipPublic,
+    "/{community_id}/memberships",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.MembershipPublic,
     summary="Join a community",
 )
 def join_community(
@@ -441,8 +498,13 @@ def list_community_memberships(
     "/{community_id}/memberships/{member_id}", response_model=schemas.MembershipPublic, summary="Change a role"
 )
 def change_membership_role(
-    community_id: str, member_id: str, body: schemas.MembershipUpdate, principal: CurrentPrincipal, uow: Uow,
-    response: Response, if_match: IfMatch = None,
+    community_id: str,
+    member_id: str,
+    body: schemas.MembershipUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Make a current member participant, facilitator or coordinator (the community's managers)."""
     cmd = commands.ChangeMembershipRole(community_id, member_id, body.role, expected_version(if_match, body.version))
@@ -459,9 +521,7 @@ def leave_community(community_id: str, member_id: str, principal: CurrentPrincip
     return _membership(handlers.leave_community(commands.LeaveCommunity(community_id, member_id), uow, principal))
 
 
-@communities.get(
-    "/{community_id}/directory", response_model=schemas.DirectoryPublic, summary="The peer directory"
-)
+@communities.get("/{community_id}/directory", response_model=schemas.DirectoryPublic, summary="The peer directory")
 def community_directory(
     community_id: str,
     principal: CurrentPrincipal,
@@ -472,11 +532,17 @@ def community_directory(
 ):
     """Current members who consented to appear, with organization and expertise (members and managers)."""
     page = views.directory(community_id, uow, principal, expertise=expertise, cursor=cursor, limit=limit)
-    return _page(page,
+    return _page(
+        page,
         lambda e: schemas.DirectoryEntryPublic(
-            member_id=e.member.id, display_name=e.member.display_name, role=e.role,
-            organization_id=e.member.organization_id, organization_name=e.organization_name,
-            job_title=e.member.job_title, region=e.member.region, expertise=e.member.expertise,
+            member_id=e.member.id,
+            display_name=e.member.display_name,
+            role=e.role,
+            organization_id=e.member.organization_id,
+            organization_name=e.organization_name,
+            job_title=e.member.job_title,
+            region=e.member.region,
+            expertise=e.member.expertise,
         ),
     )
 

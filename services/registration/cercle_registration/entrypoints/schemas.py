@@ -24,9 +24,7 @@ Expertise = Annotated[
     list[Annotated[str, Field(max_length=60)]],
     Field(max_length=30, description="Expertise tags (stored lower-cased).", examples=[["ergonomie", "santé mentale"]]),
 ]
-VERSION = Field(
-    default=None, ge=1, description="The version you read (alternatively send it as If-Match); stale: 409."
-)
+VERSION = Field(default=None, ge=1, description="The version you read (alternatively send it as If-Match); stale: 409.")
 
 
 class RegionPublic(BaseModel):
@@ -166,7 +164,9 @@ class MemberExport(BaseModel):
             exported_at=model.now(),
             profile=MemberPublic.of(data["member"]),
             organization=OrganizationPublic.model_validate(org, from_attributes=True) if org else None,
-            consent_history=[ConsentChangePublic.model_validate(c, from_attributes=True) for c in data["consent_history"]],
+            consent_history=[
+                ConsentChangePublic.model_validate(c, from_attributes=True) for c in data["consent_history"]
+            ],
             memberships=[
                 ExportedMembership(
                     **MembershipPublic.model_validate(m, from_attributes=True).model_dump(),
@@ -276,8 +276,16 @@ class MembershipUpdate(StrictModel):
 NOT_NULL = {
     "OrganizationUpdate": {"name"},
     "MemberUpdate": {"display_name", "email", "language", "expertise"},
-    "CommunityUpdate": {"name_fr", "name_en", "description_fr", "description_en", "kind", "regions",
-                        "province_wide", "cadence"},
+    "CommunityUpdate": {
+        "name_fr",
+        "name_en",
+        "description_fr",
+        "description_en",
+        "kind",
+        "regions",
+        "province_wide",
+        "cadence",
+    },
 }
 
 

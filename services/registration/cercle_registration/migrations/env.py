@@ -1,5 +1,4 @@
-from cercle_shared.db.migrations import run_env
-
 from cercle_registration.adapters.orm import metadata
+from cercle_shared.db.migrations import run_env
 
 run_env(metadata)

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from cercle_shared.contracts import registration as events
 from cercle_shared.contracts import topics
+from cercle_shared.domain import check_version
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cercle_shared.principal import Principal, Role
-from cercle_shared.web.etag import check_version
 
 from ..domain import model
 from ..domain.regions import RegionCatalog
@@ -156,9 +156,7 @@ def update_member(
         scopes.check_edit_member(principal, member)
         if cmd.consents:
             scopes.check_personal(principal, member, "change consents")
-        if "region" in changes and not (
-            principal.is_member(member.id) or principal.covers_region(changes["region"])
-        ):
+        if "region" in changes and not (principal.is_member(member.id) or principal.covers_region(changes["region"])):
             raise Forbidden("you may only move a member into one of your own regions", field="region")
         if "organization_id" in changes:
             check_organization(changes["organization_id"], uow)
@@ -312,9 +310,7 @@ def _community(uow: RegistrationUnitOfWork, community_id: str) -> model.Communit
 # --- memberships ---------------------------------------------------------------------------------
 
 
-def join_community(
-    cmd: commands.JoinCommunity, uow: RegistrationUnitOfWork, principal: Principal
-) -> model.Membership:
+def join_community(cmd: commands.JoinCommunity, uow: RegistrationUnitOfWork, principal: Principal) -> model.Membership:
     with uow:
         community = _community(uow, cmd.community_id)
         member = uow.members.get(cmd.member_id)

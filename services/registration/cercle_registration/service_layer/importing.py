@@ -17,8 +17,16 @@ from .unit_of_work import RegistrationUnitOfWork
 
 REQUIRED_COLUMNS = ("email", "display_name", "consent_processing")
 OPTIONAL_COLUMNS = (
-    "language", "region", "organization_id", "job_title", "expertise",
-    "consent_directory", "consent_email", "consent_surveys", "communities", "role",
+    "language",
+    "region",
+    "organization_id",
+    "job_title",
+    "expertise",
+    "consent_directory",
+    "consent_email",
+    "consent_surveys",
+    "communities",
+    "role",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 LIST_SEPARATOR = "|"  # inside a cell: expertise and communities (the file itself may be comma- or semicolon-separated)

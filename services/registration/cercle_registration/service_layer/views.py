@@ -66,7 +66,9 @@ def member(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) ->
         return _detached(uow, found)
 
 
-def scoped_member_query(principal: Principal, *, region: str | None, community_id: str | None, **filters) -> MemberQuery:
+def scoped_member_query(
+    principal: Principal, *, region: str | None, community_id: str | None, **filters
+) -> MemberQuery:
     """Narrow a member search to what the caller may see; asking for more is a 403, not an empty page."""
     regions = frozenset({region}) if region else None
     communities = frozenset({community_id}) if community_id else None
@@ -125,8 +127,19 @@ def member_export(member_id: str, uow: RegistrationUnitOfWork, principal: Princi
 
 
 EXPORT_COLUMNS = (
-    "id", "display_name", "email", "language", "region", "organization_id", "organization_name", "job_title",
-    "expertise", "consent_directory", "consent_email", "consent_surveys", "registered_at",
+    "id",
+    "display_name",
+    "email",
+    "language",
+    "region",
+    "organization_id",
+    "organization_name",
+    "job_title",
+    "expertise",
+    "consent_directory",
+    "consent_email",
+    "consent_surveys",
+    "registered_at",
 )
 
 
@@ -150,8 +163,15 @@ def region_members_csv(region: str | None, uow: RegistrationUnitOfWork, principa
         writer.writerow(EXPORT_COLUMNS)
         for m in rows:
             cells = [
-                m.id, m.display_name, m.email, m.language, m.region or "", m.organization_id or "",
-                names.get(m.organization_id or "", ""), m.job_title or "", "|".join(m.expertise),
+                m.id,
+                m.display_name,
+                m.email,
+                m.language,
+                m.region or "",
+                m.organization_id or "",
+                names.get(m.organization_id or "", ""),
+                m.job_title or "",
+                "|".join(m.expertise),
                 *("yes" if m.consents.get(p) else "no" for p in ("directory", "email", "surveys")),
                 m.registered_at.isoformat(),
             ]

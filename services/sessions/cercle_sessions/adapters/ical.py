@@ -19,8 +19,9 @@ def uid(session: Session) -> str:
     return f"{session.id}@{UID_DOMAIN}"
 
 
-def feed(name: str, sessions: list[Session], *, generated_at: datetime, tentative: frozenset[str] = frozenset()
-         ) -> bytes:
+def feed(
+    name: str, sessions: list[Session], *, generated_at: datetime, tentative: frozenset[str] = frozenset()
+) -> bytes:
     """`tentative`: ids of sessions the feed's member is only waitlisted for."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)

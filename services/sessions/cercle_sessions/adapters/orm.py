@@ -5,7 +5,18 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import registry, relationship
 
@@ -185,6 +196,8 @@ calendar_feeds = Table(
 )
 
 mapper_registry = registry()
+
+
 @functools.cache  # mapping a class twice is an error; every composition root calls this
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities)

@@ -18,8 +18,9 @@ def lock_row(db: DbSession, entity, row_id: str):
     database write lock (waiting for the busy timeout) before anything is read.
     """
     if db.get_bind().dialect.name == "sqlite":
-        db.execute(update(entity).where(entity.id == row_id).values(id=entity.id)
-                   .execution_options(synchronize_session=False))
+        db.execute(
+            update(entity).where(entity.id == row_id).values(id=entity.id).execution_options(synchronize_session=False)
+        )
     return db.scalars(
         select(entity).where(entity.id == row_id).with_for_update().execution_options(populate_existing=True)
     ).first()
@@ -89,9 +90,7 @@ class SessionRepository:
 
     def of_communities(self, community_ids: list[str]) -> list[Session]:
         return list(
-            self._db.scalars(
-                select(Session).where(Session.community_id.in_(community_ids)).order_by(Session.starts_at)
-            )
+            self._db.scalars(select(Session).where(Session.community_id.in_(community_ids)).order_by(Session.starts_at))
         )
 
     def registered(self, member_id: str) -> list[Session]:
@@ -119,8 +118,7 @@ class CycleRepository:
         return lock_row(self._db, Cycle, cycle_id)
 
     def of_community(self, community_id: str) -> list[Cycle]:
-        return list(self._db.scalars(select(Cycle).where(Cycle.community_id == community_id)
-                                     .order_by(Cycle.starts_on)))
+        return list(self._db.scalars(select(Cycle).where(Cycle.community_id == community_id).order_by(Cycle.starts_on)))
 
     def due_for_closing(self, at) -> list[str]:
         return list(self._db.scalars(select(Cycle.id).where(Cycle.status == "open", Cycle.voting_closes_at <= at)))
@@ -165,8 +163,7 @@ class SummaryRepository:
         self._db.add(summary)
 
     def versions(self, session_id: str) -> list[Summary]:
-        return list(self._db.scalars(select(Summary).where(Summary.session_id == session_id)
-                                     .order_by(Summary.version)))
+        return list(self._db.scalars(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version)))
 
 
 class ResourceRepository:
@@ -177,8 +174,16 @@ class ResourceRepository:
         self._db.add(resource)
 
     def search(
-        self, community_ids: list[str], words: list[str], *, kind: str | None = None, language: str | None = None,
-        tag: str | None = None, session_id: str | None = None, theme_id: str | None = None, limit: int = 50,
+        self,
+        community_ids: list[str],
+        words: list[str],
+        *,
+        kind: str | None = None,
+        language: str | None = None,
+        tag: str | None = None,
+        session_id: str | None = None,
+        theme_id: str | None = None,
+        limit: int = 50,
     ) -> list[Resource]:
         """Every word must start a token of the resource (prefix match on normalized tokens)."""
         if not community_ids:
@@ -211,9 +216,15 @@ class FeedRepository:
         return self._db.scalars(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash)).first()
 
     def find(self, kind: str, *, community_id: str | None = None, member_id: str | None = None) -> list[CalendarFeed]:
-        return list(self._db.scalars(select(CalendarFeed).where(
-            CalendarFeed.kind == kind, CalendarFeed.community_id == community_id,
-            CalendarFeed.member_id == member_id if member_id else CalendarFeed.member_id.is_(None))))
+        return list(
+            self._db.scalars(
+                select(CalendarFeed).where(
+                    CalendarFeed.kind == kind,
+                    CalendarFeed.community_id == community_id,
+                    CalendarFeed.member_id == member_id if member_id else CalendarFeed.member_id.is_(None),
+                )
+            )
+        )
 
     def delete(self, feed: CalendarFeed) -> None:
         self._db.delete(feed)

@@ -261,8 +261,9 @@ class Session:
         for registration_id in marks:
             registration = self.find_registration(registration_id)
             if registration is None or registration.status != "confirmed":
-                raise InvalidInput(f"{registration_id} is not a confirmed registration of this session",
-                                   field="records")
+                raise InvalidInput(
+                    f"{registration_id} is not a confirmed registration of this session", field="records"
+                )
         for registration_id, present in marks.items():
             self.find_registration(registration_id).attendance = "present" if present else "absent"
 

@@ -134,8 +134,9 @@ class Cycle:
                 theme.status = "retained" if theme.id in ids else "not_retained"
         self.status = "closed"
         self.voting_closes_at = min(self.voting_closes_at, at)
-        self.retained = [{"theme_id": t.theme_id, "title": t.title, "votes": t.votes, "rank": i + 1}
-                         for i, t in enumerate(retained)]
+        self.retained = [
+            {"theme_id": t.theme_id, "title": t.title, "votes": t.votes, "rank": i + 1} for i, t in enumerate(retained)
+        ]
         return retained
 
     def propose_plan(self, plan: list[PlannedSession]) -> None:
@@ -153,8 +154,12 @@ class Cycle:
 
 
 def plan_item(p: PlannedSession) -> dict:
-    return {"theme_id": p.theme_id, "title": p.title,
-            "starts_at": p.starts_at.isoformat(), "ends_at": p.ends_at.isoformat()}
+    return {
+        "theme_id": p.theme_id,
+        "title": p.title,
+        "starts_at": p.starts_at.isoformat(),
+        "ends_at": p.ends_at.isoformat(),
+    }
 
 
 def plan_year(

@@ -38,11 +38,13 @@ def _with_etag(response: Response, session: model.Session) -> schemas.SessionPub
     return session_public(session)
 
 
-@communities.post(
-    "/{community_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=schemas.SessionPublic
-)
+@communities.post("/{community_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=schemas.SessionPublic)
 def schedule_session(
-    community_id: str, body: schemas.SessionCreate, principal: CurrentPrincipal, uow: Uow, now: Now,
+    community_id: str,
+    body: schemas.SessionCreate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    now: Now,
     response: Response,
 ):
     """Schedule a session (the community's facilitators, its regions' coordinators, operators)."""
@@ -65,8 +67,13 @@ def get_session(session_id: str, principal: CurrentPrincipal, uow: Uow, response
 
 @sessions.patch("/{session_id}", response_model=schemas.SessionPublic)
 def change_session(
-    session_id: str, body: schemas.SessionUpdate, principal: CurrentPrincipal, uow: Uow, now: Now,
-    response: Response, if_match: Annotated[str | None, Header()] = None,
+    session_id: str,
+    body: schemas.SessionUpdate,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    now: Now,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
 ):
     """Edit or reschedule a session (managers); a move raises its calendar SEQUENCE. If-Match is checked when sent."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -83,7 +90,11 @@ def publish_draft(session_id: str, principal: CurrentPrincipal, uow: Uow, now: N
 
 @sessions.post("/{session_id}/cancel", response_model=schemas.SessionPublic)
 def cancel_session(
-    session_id: str, body: schemas.SessionCancel, principal: CurrentPrincipal, uow: Uow, now: Now,
+    session_id: str,
+    body: schemas.SessionCancel,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    now: Now,
     response: Response,
 ):
     """Cancel a session (managers)."""
@@ -122,9 +133,7 @@ def cancel_registration(session_id: str, registration_id: str, principal: Curren
     return schemas.RegistrationPublic.model_validate(registration)
 
 
-@sessions.post(
-    "/{session_id}/registrations/{registration_id}/check-in", response_model=schemas.AttendancePublic
-)
+@sessions.post("/{session_id}/registrations/{registration_id}/check-in", response_model=schemas.AttendancePublic)
 def check_in(session_id: str, registration_id: str, principal: CurrentPrincipal, uow: Uow, now: Now):
     """Check in at the session (from an hour before its start to its end)."""
     session = handlers.check_in(commands.CheckIn(session_id, registration_id), uow, principal, now)
@@ -132,9 +141,7 @@ def check_in(session_id: str, registration_id: str, principal: CurrentPrincipal,
 
 
 @sessions.put("/{session_id}/attendance", response_model=schemas.AttendancePublic)
-def record_attendance(
-    session_id: str, body: schemas.AttendanceUpdate, principal: CurrentPrincipal, uow: Uow, now: Now
-):
+def record_attendance(session_id: str, body: schemas.AttendanceUpdate, principal: CurrentPrincipal, uow: Uow, now: Now):
     """Record who was present or absent, after the start (managers); answers the counts."""
     marks = {r.registration_id: r.present for r in body.records}
     session = handlers.record_attendance(commands.RecordAttendance(session_id, marks), uow, principal, now)
@@ -153,8 +160,9 @@ def _attendance(session: model.Session) -> schemas.AttendancePublic:
 cycles = APIRouter(prefix="/v1/cycles", tags=["program"])
 
 
-@communities.post("/{community_id}/cycles", status_code=status.HTTP_201_CREATED, response_model=schemas.CyclePublic,
-                  tags=["program"])
+@communities.post(
+    "/{community_id}/cycles", status_code=status.HTTP_201_CREATED, response_model=schemas.CyclePublic, tags=["program"]
+)
 def open_cycle(community_id: str, body: schemas.CycleCreate, principal: CurrentPrincipal, uow: Uow, now: Now):
     """Open a community's program year with its proposal and voting windows (managers)."""
     fields = body.model_dump()
@@ -206,9 +214,14 @@ def results(cycle_id: str, principal: CurrentPrincipal, uow: Uow):
     """Live results of the vote, in rank order (ties: first proposed, then smaller id)."""
     cycle, ranking, mine = program.results(cycle_id, uow, principal)
     return schemas.ResultsPublic(
-        cycle_id=cycle.id, status=cycle.status, total_votes=sum(t.votes for t in ranking), retained=cycle.retained,
-        tallies=[schemas.TallyPublic(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1)
-                 for i, t in enumerate(ranking)],
+        cycle_id=cycle.id,
+        status=cycle.status,
+        total_votes=sum(t.votes for t in ranking),
+        retained=cycle.retained,
+        tallies=[
+            schemas.TallyPublic(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1)
+            for i, t in enumerate(ranking)
+        ],
         my_votes=[v.theme_id for v in mine],
         my_votes_left=cycle.votes_per_member - len(mine) if principal.member_id else None,
     )
@@ -231,10 +244,12 @@ def confirm_plan(cycle_id: str, body: schemas.PlanConfirm, principal: CurrentPri
     """Confirm the plan, adjusted or as proposed (coordinators, operators): its sessions are scheduled."""
     fields = body.model_dump(exclude={"items"})
     items = [i.model_dump() for i in body.items] if body.items is not None else None
-    cycle, created = program.confirm_plan(commands.ConfirmPlan(cycle_id=cycle_id, items=items, **fields), uow,
-                                          principal, now)
-    return schemas.PlanConfirmed(cycle=schemas.CyclePublic.model_validate(cycle),
-                                 sessions=[session_public(s) for s in created])
+    cycle, created = program.confirm_plan(
+        commands.ConfirmPlan(cycle_id=cycle_id, items=items, **fields), uow, principal, now
+    )
+    return schemas.PlanConfirmed(
+        cycle=schemas.CyclePublic.model_validate(cycle), sessions=[session_public(s) for s in created]
+    )
 
 
 # --- summary notes, resources, calendars ----------------------------------------------------------------------
@@ -266,34 +281,57 @@ def summary_versions(session_id: str, principal: CurrentPrincipal, uow: Uow):
     return library.summary_versions(session_id, uow, principal)
 
 
-@communities.post("/{community_id}/resources", status_code=status.HTTP_201_CREATED,
-                  response_model=schemas.ResourcePublic, tags=["library"])
+@communities.post(
+    "/{community_id}/resources",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ResourcePublic,
+    tags=["library"],
+)
 def share_resource(community_id: str, body: schemas.ResourceCreate, principal: CurrentPrincipal, uow: Uow, now: Now):
     """Share a resource with the community's library, at a session or on a theme (members and managers)."""
-    return library.share_resource(commands.ShareResource(community_id=community_id, **body.model_dump()), uow,
-                                  principal, now)
+    return library.share_resource(
+        commands.ShareResource(community_id=community_id, **body.model_dump()), uow, principal, now
+    )
 
 
 @resources.get("", response_model=list[schemas.ResourcePublic])
 def search_resources(
-    principal: CurrentPrincipal, uow: Uow,
+    principal: CurrentPrincipal,
+    uow: Uow,
     q: Annotated[str, Query(max_length=200, description="Words; each must start a word of the resource.")] = "",
-    community_id: str | None = None, session_id: str | None = None, theme_id: str | None = None,
+    community_id: str | None = None,
+    session_id: str | None = None,
+    theme_id: str | None = None,
     kind: Literal["book", "tool", "template", "article", "model", "link"] | None = None,
-    language: Literal["fr", "en"] | None = None, tag: str | None = None,
+    language: Literal["fr", "en"] | None = None,
+    tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
     """Search the libraries of the communities you may see, across years and themes (accents and case ignored)."""
-    return library.search_resources(uow, principal, q=q, community_id=community_id, session_id=session_id,
-                                    theme_id=theme_id, kind=kind, language=language, tag=tag, limit=limit)
+    return library.search_resources(
+        uow,
+        principal,
+        q=q,
+        community_id=community_id,
+        session_id=session_id,
+        theme_id=theme_id,
+        kind=kind,
+        language=language,
+        tag=tag,
+        limit=limit,
+    )
 
 
 def _feed_url(request: Request, token: str) -> str:
     return f"{request.app.state.settings.public_base_url.rstrip('/')}/v1/calendars/{token}.ics"
 
 
-@communities.post("/{community_id}/calendar-feed", status_code=status.HTTP_201_CREATED,
-                  response_model=schemas.FeedPublic, tags=["calendars"])
+@communities.post(
+    "/{community_id}/calendar-feed",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.FeedPublic,
+    tags=["calendars"],
+)
 def community_feed(community_id: str, principal: CurrentPrincipal, uow: Uow, now: Now, request: Request):
     """A secret iCalendar URL for the community's sessions (its members and managers)."""
     token = library.community_feed(community_id, uow, principal, now)
@@ -303,8 +341,10 @@ def community_feed(community_id: str, principal: CurrentPrincipal, uow: Uow, now
 @me.get("/sessions", response_model=list[schemas.MySession])
 def my_sessions(principal: CurrentPrincipal, uow: Uow):
     """Your registrations (confirmed or waitlisted), with their sessions, in start order."""
-    return [schemas.MySession(session=session_public(s), registration=registration_public(s, r))
-            for s, r in handlers.my_sessions(uow, principal)]
+    return [
+        schemas.MySession(session=session_public(s), registration=registration_public(s, r))
+        for s, r in handlers.my_sessions(uow, principal)
+    ]
 
 
 @me.post("/calendar-feed", status_code=status.HTTP_201_CREATED, response_model=schemas.FeedPublic)
@@ -313,15 +353,25 @@ def member_feed(principal: CurrentPrincipal, uow: Uow, now: Now, request: Reques
     return schemas.FeedPublic(url=_feed_url(request, library.member_feed(uow, principal, now)), kind="member")
 
 
-@calendars.get("/v1/calendars/{token}.ics", response_class=Response,
-               responses={200: {"content": {"text/calendar": {}}},
-                          404: {"description": "No calendar behind this token (or it was revoked)",
-                                "content": {"application/problem+json": {}}}})
+@calendars.get(
+    "/v1/calendars/{token}.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}},
+        404: {
+            "description": "No calendar behind this token (or it was revoked)",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
 def calendar(token: str, uow: Uow, now: Now):
     """The iCalendar feed behind a secret URL (no bearer token: calendar apps cannot send one)."""
     name, found, waiting = library.feed_sessions(token, uow)
-    return Response(ical.feed(name, found, generated_at=now, tentative=waiting),
-                    media_type="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=300"})
+    return Response(
+        ical.feed(name, found, generated_at=now, tentative=waiting),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
 
 
 ROUTERS = (communities, sessions, cycles, resources, me, calendars)

@@ -164,8 +164,12 @@ class CyclePublic(Public):
 
 class ThemeCreate(StrictModel):
     title: str = Field(min_length=1, max_length=200, examples=["Nature et santé mentale"])
-    need: str = Field(min_length=1, max_length=2000, description="The need seen at work.",
-                      examples=["Des équipes épuisées cherchent des façons simples de se ressourcer."])
+    need: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="The need seen at work.",
+        examples=["Des équipes épuisées cherchent des façons simples de se ressourcer."],
+    )
     description: str = Field(default="", max_length=5000)
 
 
@@ -235,8 +239,9 @@ class PlanConfirm(StrictModel):
     location: str | None = Field(default=None, max_length=500)
     link: str | None = Field(default=None, max_length=1000)
     timezone: str = Field(default="America/Toronto", max_length=64)
-    items: list[PlanItem] | None = Field(default=None, max_length=100,
-                                         description="Your adjusted plan; omit to confirm the proposal as is.")
+    items: list[PlanItem] | None = Field(
+        default=None, max_length=100, description="Your adjusted plan; omit to confirm the proposal as is."
+    )
 
 
 class PlanConfirmed(BaseModel):
@@ -248,8 +253,12 @@ class PlanConfirmed(BaseModel):
 
 
 class SummaryWrite(StrictModel):
-    body_fr: str | None = Field(default=None, max_length=100_000, description="Markdown, in French.",
-                                examples=["## Idées clés\n- ...\n## Pistes d'action\n- ..."])
+    body_fr: str | None = Field(
+        default=None,
+        max_length=100_000,
+        description="Markdown, in French.",
+        examples=["## Idées clés\n- ...\n## Pistes d'action\n- ..."],
+    )
     body_en: str | None = Field(default=None, max_length=100_000, description="Markdown, in English.")
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 from cercle_shared.contracts import sessions as events
+from cercle_shared.domain import check_version
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cercle_shared.principal import Principal
-from cercle_shared.web.etag import check_version
 
 from ..domain import model
 from . import access, commands
@@ -48,8 +47,12 @@ def schedule_session(
         _check_people(uow, community.id, cmd.co_facilitators)
         cycle_id = _check_theme(uow, community.id, cmd.theme_id)
         session = model.Session(
-            id=model.new_id(), status="draft" if cmd.draft else "scheduled", created_at=at, updated_at=at,
-            cycle_id=cycle_id, **fields,
+            id=model.new_id(),
+            status="draft" if cmd.draft else "scheduled",
+            created_at=at,
+            updated_at=at,
+            cycle_id=cycle_id,
+            **fields,
         )
         if not cmd.draft and session.starts_at <= at:
             raise InvalidInput("a session is scheduled in the future", field="starts_at")
@@ -310,9 +313,7 @@ def record_attendance(
         return session
 
 
-def check_in(
-    cmd: commands.CheckIn, uow: SessionsUnitOfWork, principal: Principal, at: datetime
-) -> model.Session:
+def check_in(cmd: commands.CheckIn, uow: SessionsUnitOfWork, principal: Principal, at: datetime) -> model.Session:
     with uow:
         session, registration = _own_registration(uow, cmd, principal, "you may check yourself in only")
         session.check_in(registration, at)

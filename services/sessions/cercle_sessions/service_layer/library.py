@@ -28,15 +28,25 @@ def publish_summary(
         session.ensure_started(at, "a summary note")
         previous = uow.summaries.versions(session.id)
         summary = library.Summary(
-            id=model.new_id(), session_id=session.id, version=len(previous) + 1, body_fr=cmd.body_fr,
-            body_en=cmd.body_en, published_by=principal.member_id or principal.subject, published_at=at,
+            id=model.new_id(),
+            session_id=session.id,
+            version=len(previous) + 1,
+            body_fr=cmd.body_fr,
+            body_en=cmd.body_en,
+            published_by=principal.member_id or principal.subject,
+            published_at=at,
         )
         uow.summaries.add(summary)
         uow.session.flush()
-        uow.publish(events.SessionSummaryPublished(
-            session_id=session.id, community_id=session.community_id, version=summary.version,
-            languages=summary.languages, published_at=at,
-        ))
+        uow.publish(
+            events.SessionSummaryPublished(
+                session_id=session.id,
+                community_id=session.community_id,
+                version=summary.version,
+                languages=summary.languages,
+                published_at=at,
+            )
+        )
         uow.commit()
         return summary
 
@@ -69,18 +79,35 @@ def share_resource(
             context.append(theme.title)
         tags = sorted({t.strip().lower() for t in cmd.tags if t.strip()})
         resource = library.Resource(
-            id=model.new_id(), community_id=community.id, title=cmd.title, kind=cmd.kind, language=cmd.language,
-            description=cmd.description, url=cmd.url, tags=tags, session_id=cmd.session_id, theme_id=cmd.theme_id,
-            shared_by=principal.member_id or principal.subject, shared_at=at,
+            id=model.new_id(),
+            community_id=community.id,
+            title=cmd.title,
+            kind=cmd.kind,
+            language=cmd.language,
+            description=cmd.description,
+            url=cmd.url,
+            tags=tags,
+            session_id=cmd.session_id,
+            theme_id=cmd.theme_id,
+            shared_by=principal.member_id or principal.subject,
+            shared_at=at,
         )
         resource.index(*context)
         uow.resources.add(resource)
         uow.session.flush()
-        uow.publish(events.ResourceShared(
-            resource_id=resource.id, community_id=community.id, session_id=resource.session_id,
-            theme_id=resource.theme_id, kind=resource.kind, title=resource.title, language=resource.language,
-            tags=resource.tags, shared_at=at,
-        ))
+        uow.publish(
+            events.ResourceShared(
+                resource_id=resource.id,
+                community_id=community.id,
+                session_id=resource.session_id,
+                theme_id=resource.theme_id,
+                kind=resource.kind,
+                title=resource.title,
+                language=resource.language,
+                tags=resource.tags,
+                shared_at=at,
+            )
+        )
         uow.commit()
         return resource
 
@@ -108,8 +135,16 @@ def community_feed(community_id: str, uow: SessionsUnitOfWork, principal: Princi
     with uow:
         access.ensure_sees(principal, access.community(uow, community_id), uow)
         token = secrets.token_urlsafe(32)
-        uow.feeds.add(library.CalendarFeed(id=model.new_id(), kind="community", token_hash=_hash(token),
-                                           community_id=community_id, member_id=principal.member_id, created_at=at))
+        uow.feeds.add(
+            library.CalendarFeed(
+                id=model.new_id(),
+                kind="community",
+                token_hash=_hash(token),
+                community_id=community_id,
+                member_id=principal.member_id,
+                created_at=at,
+            )
+        )
         uow.commit()
         return token
 
@@ -122,8 +157,11 @@ def member_feed(uow: SessionsUnitOfWork, principal: Principal, at: datetime) -> 
         for old in uow.feeds.find("member", member_id=principal.member_id):
             uow.feeds.delete(old)
         token = secrets.token_urlsafe(32)
-        uow.feeds.add(library.CalendarFeed(id=model.new_id(), kind="member", token_hash=_hash(token),
-                                           member_id=principal.member_id, created_at=at))
+        uow.feeds.add(
+            library.CalendarFeed(
+                id=model.new_id(), kind="member", token_hash=_hash(token), member_id=principal.member_id, created_at=at
+            )
+        )
         uow.commit()
         return token
 
@@ -141,8 +179,5 @@ def feed_sessions(token: str, uow: SessionsUnitOfWork) -> tuple[str, list[model.
             sessions = [s for s in uow.sessions.of_community(community.id) if s.status != "draft"]
             return community.name_fr, sessions, frozenset()
         sessions = [s for s in uow.sessions.registered(feed.member_id) if s.status != "draft"]
-        waiting = frozenset(s.id for s in sessions
-                            if s.current_registration(feed.member_id).status == "waitlisted")
+        waiting = frozenset(s.id for s in sessions if s.current_registration(feed.member_id).status == "waitlisted")
         return "Mes rencontres Cercle", sessions, waiting
-
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-
 from cercle_shared.contracts import sessions as events
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cercle_shared.principal import Principal, Role
@@ -28,17 +27,27 @@ def open_cycle(cmd: commands.OpenCycle, uow: SessionsUnitOfWork, principal: Prin
         access.ensure_manages(principal, community, uow)
         community.ensure_active()
         cycle = program.Cycle(id=model.new_id(), created_at=at, **cmd.__dict__)
-        if any(c.starts_on <= cycle.ends_on and cycle.starts_on <= c.ends_on
-               for c in uow.cycles.of_community(community.id)):
+        if any(
+            c.starts_on <= cycle.ends_on and cycle.starts_on <= c.ends_on for c in uow.cycles.of_community(community.id)
+        ):
             raise Conflict("this community already has a cycle over these dates", field="starts_on")
         uow.cycles.add(cycle)
         uow.session.flush()
-        uow.publish(events.ProgramCycleOpened(
-            cycle_id=cycle.id, community_id=cycle.community_id, starts_on=cycle.starts_on, ends_on=cycle.ends_on,
-            proposals_open_at=cycle.proposals_open_at, proposals_close_at=cycle.proposals_close_at,
-            voting_opens_at=cycle.voting_opens_at, voting_closes_at=cycle.voting_closes_at,
-            themes_to_retain=cycle.themes_to_retain, sessions_per_theme=cycle.sessions_per_theme, opened_at=at,
-        ))
+        uow.publish(
+            events.ProgramCycleOpened(
+                cycle_id=cycle.id,
+                community_id=cycle.community_id,
+                starts_on=cycle.starts_on,
+                ends_on=cycle.ends_on,
+                proposals_open_at=cycle.proposals_open_at,
+                proposals_close_at=cycle.proposals_close_at,
+                voting_opens_at=cycle.voting_opens_at,
+                voting_closes_at=cycle.voting_closes_at,
+                themes_to_retain=cycle.themes_to_retain,
+                sessions_per_theme=cycle.sessions_per_theme,
+                opened_at=at,
+            )
+        )
         uow.commit()
         return cycle
 
@@ -62,12 +71,21 @@ def propose_theme(
     with uow:
         cycle = _cycle(uow, cmd.cycle_id)
         access.ensure_sees(principal, access.community(uow, cycle.community_id), uow)
-        theme = cycle.propose(title=cmd.title, need=cmd.need, description=cmd.description,
-                              proposer_id=principal.member_id, at=at)
+        theme = cycle.propose(
+            title=cmd.title, need=cmd.need, description=cmd.description, proposer_id=principal.member_id, at=at
+        )
         uow.themes.add(theme)
         uow.session.flush()
-        uow.publish(events.ThemeProposed(theme_id=theme.id, cycle_id=cycle.id, community_id=cycle.community_id,
-                                         title=theme.title, need=theme.need, proposed_at=at))
+        uow.publish(
+            events.ThemeProposed(
+                theme_id=theme.id,
+                cycle_id=cycle.id,
+                community_id=cycle.community_id,
+                title=theme.title,
+                need=theme.need,
+                proposed_at=at,
+            )
+        )
         uow.commit()
         return theme
 
@@ -94,8 +112,15 @@ def merge_theme(cmd: commands.MergeTheme, uow: SessionsUnitOfWork, principal: Pr
         into = _theme_of(uow, cycle, cmd.into_theme_id, "into_theme_id")
         cycle.merge(duplicate, into, at)
         uow.session.flush()
-        uow.publish(events.ThemeMerged(theme_id=duplicate.id, into_theme_id=into.id, cycle_id=cycle.id,
-                                       community_id=cycle.community_id, merged_at=at))
+        uow.publish(
+            events.ThemeMerged(
+                theme_id=duplicate.id,
+                into_theme_id=into.id,
+                cycle_id=cycle.id,
+                community_id=cycle.community_id,
+                merged_at=at,
+            )
+        )
         uow.commit()
         return duplicate
 
@@ -110,8 +135,11 @@ def cast_vote(cmd: commands.CastVote, uow: SessionsUnitOfWork, principal: Princi
         vote = cycle.cast(theme, principal.member_id, uow.votes.of_voter(cycle.id, principal.member_id), at)
         uow.votes.add(vote)
         uow.session.flush()
-        uow.publish(events.VoteCast(vote_id=vote.id, theme_id=theme.id, cycle_id=cycle.id,
-                                    community_id=cycle.community_id, cast_at=at))
+        uow.publish(
+            events.VoteCast(
+                vote_id=vote.id, theme_id=theme.id, cycle_id=cycle.id, community_id=cycle.community_id, cast_at=at
+            )
+        )
         uow.commit()
         return vote
 
@@ -155,11 +183,18 @@ def _retain(uow: SessionsUnitOfWork, cycle: program.Cycle, at: datetime) -> None
     votes = uow.votes.of_cycle(cycle.id)
     retained = cycle.close_vote(uow.themes.of_cycle(cycle.id), votes, at)
     uow.session.flush()
-    uow.publish(events.ThemesRetained(
-        cycle_id=cycle.id, community_id=cycle.community_id, total_votes=len(votes), retained_at=at,
-        themes=[events.RetainedTheme(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1)
-                for i, t in enumerate(retained)],
-    ))
+    uow.publish(
+        events.ThemesRetained(
+            cycle_id=cycle.id,
+            community_id=cycle.community_id,
+            total_votes=len(votes),
+            retained_at=at,
+            themes=[
+                events.RetainedTheme(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1)
+                for i, t in enumerate(retained)
+            ],
+        )
+    )
 
 
 def propose_plan(cmd: commands.ProposePlan, uow: SessionsUnitOfWork, principal: Principal) -> program.Cycle:
@@ -169,9 +204,14 @@ def propose_plan(cmd: commands.ProposePlan, uow: SessionsUnitOfWork, principal: 
         if not cycle.retained:
             raise Conflict("close the vote first: the plan is drawn from the retained themes", field="cycle_id")
         plan = program.plan_year(
-            cycle.retained, starts_on=cycle.starts_on, ends_on=cycle.ends_on,
-            sessions_per_theme=cycle.sessions_per_theme, weekday=cmd.weekday, start_time=cmd.start_time,
-            duration=timedelta(minutes=cmd.duration_minutes), timezone=cmd.timezone,
+            cycle.retained,
+            starts_on=cycle.starts_on,
+            ends_on=cycle.ends_on,
+            sessions_per_theme=cycle.sessions_per_theme,
+            weekday=cmd.weekday,
+            start_time=cmd.start_time,
+            duration=timedelta(minutes=cmd.duration_minutes),
+            timezone=cmd.timezone,
             blackout_dates=set(cmd.blackout_dates),
         )
         cycle.propose_plan(plan)
@@ -187,7 +227,8 @@ def confirm_plan(
         cycle = _cycle(uow, cmd.cycle_id, lock=True)
         community = access.community(uow, cycle.community_id)
         if principal.role not in (Role.OPERATOR, Role.COORDINATOR) or not principal.covers_community(
-                community.id, community.regions):
+            community.id, community.regions
+        ):
             raise Forbidden("a coordinator of the community's region confirms the year plan")
         community.ensure_active()
         items = cmd.items if cmd.items is not None else cycle.plan
@@ -203,16 +244,27 @@ def confirm_plan(
                 raise InvalidInput("a planned session starts in the future", field=f"items[{i}].starts_at")
             try:
                 session = model.Session(
-                    id=model.new_id(), community_id=community.id, cycle_id=cycle.id, theme_id=item["theme_id"],
-                    title=item.get("title") or retained[item["theme_id"]]["title"], starts_at=starts, ends_at=ends,
-                    capacity=cmd.capacity, mode=cmd.mode, location=cmd.location, link=cmd.link,
-                    timezone=cmd.timezone, created_at=at, updated_at=at,
+                    id=model.new_id(),
+                    community_id=community.id,
+                    cycle_id=cycle.id,
+                    theme_id=item["theme_id"],
+                    title=item.get("title") or retained[item["theme_id"]]["title"],
+                    starts_at=starts,
+                    ends_at=ends,
+                    capacity=cmd.capacity,
+                    mode=cmd.mode,
+                    location=cmd.location,
+                    link=cmd.link,
+                    timezone=cmd.timezone,
+                    created_at=at,
+                    updated_at=at,
                 )
             except InvalidInput as exc:
                 raise InvalidInput(exc.detail, field=f"items[{i}].{exc.field}") from exc
             created.append(session)
-        cycle.plan = [program.plan_item(program.PlannedSession(s.theme_id, s.title, s.starts_at, s.ends_at))
-                      for s in created]
+        cycle.plan = [
+            program.plan_item(program.PlannedSession(s.theme_id, s.title, s.starts_at, s.ends_at)) for s in created
+        ]
         cycle.confirm_plan()
         for session in created:
             uow.sessions.add(session)

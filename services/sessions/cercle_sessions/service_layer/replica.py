@@ -18,15 +18,15 @@ from . import erasure
 def community_upserted(db: DbSession, event: reg.CommunityCreated | reg.CommunityUpdated, ctx: EventContext) -> None:
     communities = CommunityRepository(db)
     community = communities.get(event.community_id)
-    details = dict(
-        name_fr=event.name_fr,
-        name_en=event.name_en,
-        regions=list(event.regions),
-        province_wide=event.province_wide,
-        cadence=event.cadence,
-        status=event.status,
-        updated_at=ctx.time,
-    )
+    details = {
+        "name_fr": event.name_fr,
+        "name_en": event.name_en,
+        "regions": list(event.regions),
+        "province_wide": event.province_wide,
+        "cadence": event.cadence,
+        "status": event.status,
+        "updated_at": ctx.time,
+    }
     if community is None:
         communities.add(model.Community(id=event.community_id, **details))
     else:

@@ -1,8 +1,16 @@
 from cercle_shared.uow import UnitOfWork
 
 from ..adapters.repository import (
-    CommunityRepository, CycleRepository, ErasureRepository, FeedRepository, MembershipRepository,
-    ResourceRepository, SessionRepository, SummaryRepository, ThemeRepository, VoteRepository,
+    CommunityRepository,
+    CycleRepository,
+    ErasureRepository,
+    FeedRepository,
+    MembershipRepository,
+    ResourceRepository,
+    SessionRepository,
+    SummaryRepository,
+    ThemeRepository,
+    VoteRepository,
 )
 
 

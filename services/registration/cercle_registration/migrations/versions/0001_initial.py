@@ -84,8 +84,12 @@ def upgrade() -> None:
     op.create_index("ix_memberships_member", "memberships", ["member_id"])
     current = sa.text("left_at IS NULL")
     op.create_index(
-        "ux_memberships_current", "memberships", ["community_id", "member_id"], unique=True,
-        postgresql_where=current, sqlite_where=current,
+        "ux_memberships_current",
+        "memberships",
+        ["community_id", "member_id"],
+        unique=True,
+        postgresql_where=current,
+        sqlite_where=current,
     )
 
 
