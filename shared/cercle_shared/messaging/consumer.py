@@ -149,6 +149,15 @@ class IdempotentConsumer:
                 log.warning("%s: attempt %d failed (%s); retrying in %.2fs", self.name, attempt, exc, delay)
                 await asyncio.sleep(delay)
 
+    def apply_now(self, record: Record) -> bool:
+        """Apply one record synchronously, once, raising what the handler raises (tests and replays).
+        False when this service does not handle it."""
+        work = self._prepare(record)
+        if work is None:
+            return False
+        self._apply(*work)
+        return True
+
     def _prepare(self, record: Record):
         key = record.key.decode() if record.key else ""
         if record.value is None:
