@@ -7,7 +7,7 @@ COMMUNITIES ?=
 MEMBER ?=
 ORGANIZATION ?=
 
-.PHONY: help install kafka-jars up down status token lint format test test-unit test-integration test-e2e bench schemas docs clean
+.PHONY: help install kafka-jars postgres-bin up down status token lint format test test-unit test-integration test-e2e bench schemas docs clean
 
 help:
 	@echo "make install   - install the shared package, the four services and the test tools"
@@ -19,10 +19,13 @@ help:
 	@echo "make bench     - throughput and latency figures of the messaging plumbing and the API"
 
 install:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e shared $(addprefix -e services/,$(SERVICES)) -r requirements-dev.txt
+	@$(PYTHON) -m devtools.setup packages
 
-kafka-jars:
+kafka-jars: install
 	$(PYTHON) -m devtools.kafka fetch
+
+postgres-bin:
+	@$(PYTHON) -m devtools.setup postgres
 
 up: install kafka-jars
 	$(PYTHON) -m devtools.stack up
@@ -33,12 +36,12 @@ down:
 status:
 	$(PYTHON) -m devtools.stack status
 
-token:
+token: install
 	@$(PYTHON) -m cercle_shared.auth --role $(ROLE) --regions "$(REGIONS)" --communities "$(COMMUNITIES)" \
 		$(if $(MEMBER),--member-id $(MEMBER)) $(if $(ORGANIZATION),--organization-id $(ORGANIZATION)) \
 		--secret-file .data/jwt-secret
 
-lint:
+lint: install
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy
@@ -48,16 +51,16 @@ format:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-test: kafka-jars
+test: kafka-jars postgres-bin
 	$(PYTHON) -m pytest
 
-test-unit:
+test-unit: install
 	$(PYTHON) -m pytest -m "not integration and not e2e"
 
-test-integration: kafka-jars
+test-integration: kafka-jars postgres-bin
 	$(PYTHON) -m pytest -m integration
 
-test-e2e: kafka-jars
+test-e2e: kafka-jars postgres-bin
 	$(PYTHON) -m pytest -m e2e
 
 bench: kafka-jars
