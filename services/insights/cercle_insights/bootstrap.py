@@ -11,16 +11,28 @@ from cercle_shared.service import ServiceRuntime, create_app
 from .adapters import orm
 from .config import Settings
 from .entrypoints.consumers import subscriptions
-from .entrypoints.http import ROUTERS
+from .entrypoints.jobs import jobs
+from .entrypoints.routes import ROUTERS
 from .service_layer.unit_of_work import InsightsUnitOfWork
 
 NAME = "insights"
 MIGRATIONS = "cercle_insights:migrations"
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 def build_runtime(settings: Settings) -> ServiceRuntime:
     orm.start_mappers()
-    return ServiceRuntime.build(NAME, settings, orm.metadata, subscriptions())
+    return ServiceRuntime.build(
+        NAME,
+        settings,
+        orm.metadata,
+        # Insights publishes nothing: its unit of work has no outbox.
+        unit_of_work=lambda db_factory, _outbox: InsightsUnitOfWork(db_factory),
+        subscriptions=subscriptions(),
+    )
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -33,6 +45,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         description="Aggregate indicators of communities and regions, projected from the other services' events. "
         "Counts only: no member-level data.",
     )
-    app.state.uow_factory = lambda: InsightsUnitOfWork(runtime.sessions, runtime.outbox)
-    app.state.clock = lambda: datetime.now(UTC)
+    app.state.clock = now
+    runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))
     return app

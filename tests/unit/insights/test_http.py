@@ -3,31 +3,16 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from cercle_insights.bootstrap import build_app
-from cercle_insights.config import Settings
-from tests.support.services import JWT_SECRET, auth
+from tests.support.services import auth
 
 from . import events as ev
-from .conftest import NOW, project_with
 
 LAVAL, LAURENTIDES = "13", "15"
 
 
 @pytest.fixture
-def app(db_url):
-    app = build_app(Settings(database_url=db_url, jwt_secret=JWT_SECRET))
-    app.state.clock = lambda: NOW
-    return app
-
-
-@pytest.fixture
-def api(app) -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)  # not entered: the lifespan (Kafka) does not start
-
-
-@pytest.fixture
-def project(app):
-    return project_with(app.state.runtime.sessions)
+def api(insights) -> TestClient:
+    return insights.api  # not entered: the lifespan (Kafka) does not start
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from cercle_insights.adapters import orm
-from cercle_insights.service_layer import queries
+from cercle_insights.service_layer import views
 from cercle_shared.errors import NotFound
 from cercle_shared.privacy import erasure_key
 
@@ -130,7 +130,7 @@ def test_corrected_attendance_replaces_the_first_record(project, stats, communit
     assert (attendance.sessions_recorded, attendance.present, attendance.absent, attendance.rate) == (1, 8, 2, 0.8)
 
 
-def test_erasure_ends_memberships_and_drops_the_member_id_but_keeps_the_counts(project, stats, sessions, community):
+def test_erasure_ends_memberships_and_drops_the_member_id_but_keeps_the_counts(project, stats, db_factory, community):
     session = ev.new_id()
     erased_member = ev.joined(community, "gone", at=ev.day(0))
     project(erased_member, ev.joined(community, "stays", at=ev.day(0)))
@@ -142,10 +142,10 @@ def test_erasure_ends_memberships_and_drops_the_member_id_but_keeps_the_counts(p
     assert (figures.members.active, figures.members.joined_to_date, figures.members.left_to_date) == (1, 2, 1)
     assert figures.members.average_tenure_days == 70.0  # (40 + 100) / 2: the erased tenure still counts
     assert (figures.registrations.confirmed, figures.registrations.waitlisted) == (1, 1)
-    with sessions() as s:
+    with db_factory() as db:
         for table in (orm.memberships, orm.session_registrations):
-            assert s.scalars(select(table.c.id).where(table.c.member_id == "gone")).all() == []
-        assert s.scalars(select(orm.erased_members.c.key)).all() == [erasure_key("gone")]  # a digest, not the id
+            assert db.scalars(select(table.c.id).where(table.c.member_id == "gone")).all() == []
+        assert db.scalars(select(orm.erased_members.c.key)).all() == [erasure_key("gone")]  # a digest, not the id
 
 
 def test_a_late_leave_after_erasure_keeps_the_earlier_real_end(project, stats, community):
@@ -156,23 +156,23 @@ def test_a_late_leave_after_erasure_keeps_the_earlier_real_end(project, stats, c
     assert (members.active, members.left_to_date, members.average_tenure_days) == (0, 1, 30.0)
 
 
-def test_events_of_an_erased_member_arriving_late_are_kept_anonymous(project, stats, sessions, community):
+def test_events_of_an_erased_member_arriving_late_are_kept_anonymous(project, stats, db_factory, community):
     project(ev.erased("gone", at=ev.day(40)))
     project(ev.joined(community, "gone", at=ev.day(0)), ev.confirmed(community, ev.new_id(), "gone"))
 
     figures = stats(community, now=ev.day(100))
     assert (figures.members.active, figures.members.joined_to_date, figures.members.left_to_date) == (0, 1, 1)
     assert figures.registrations.confirmed == 1
-    with sessions() as s:
-        assert s.scalars(select(orm.memberships.c.member_id)).all() == [None]
-        assert s.scalars(select(orm.session_registrations.c.member_id)).all() == [None]
+    with db_factory() as db:
+        assert db.scalars(select(orm.memberships.c.member_id)).all() == [None]
+        assert db.scalars(select(orm.session_registrations.c.member_id)).all() == [None]
 
 
 def test_an_update_moves_the_community_between_regions(project, uow, community):
     project(ev.joined(community, "m1"), ev.community_updated(community, regions=["15"], status="paused"))
 
-    laval = queries.region_stats(uow(), OPERATOR, "13", NOW)
-    laurentides = queries.region_stats(uow(), OPERATOR, "15", NOW)
+    laval = views.region_stats(uow(), OPERATOR, "13", NOW)
+    laurentides = views.region_stats(uow(), OPERATOR, "15", NOW)
     assert laval.communities["total"] == 0
     assert (laurentides.communities["total"], laurentides.communities["paused"]) == (1, 1)
     assert laurentides.figures.members.active == 1
@@ -181,4 +181,10 @@ def test_an_update_moves_the_community_between_regions(project, uow, community):
 def test_a_status_change_is_projected(project, uow, community):
     project(ev.reg.CommunityStatusChanged(community_id=community, status="closed", changed_at=ev.day(1)))
 
-    assert queries.community_stats(uow(), OPERATOR, community, NOW).community.status == "closed"
+    assert views.community_stats(uow(), OPERATOR, community, NOW).community.status == "closed"
+
+
+def test_projecting_events_publishes_nothing(insights, project, community):
+    project(ev.joined(community, "m1"), ev.erased("m1", at=ev.day(1)))
+
+    assert insights.published() == []

@@ -1,4 +1,3 @@
-from cercle_insights.adapters import orm
 from cercle_insights.entrypoints.consumers import subscriptions
 from cercle_shared.messaging import Envelope, IdempotentConsumer, Record
 
@@ -10,7 +9,7 @@ def _record(envelope: Envelope, offset: int) -> Record:
     return Record("cercle.sessions.registrations", 0, offset, key, value, {k: v.encode() for k, v in headers.items()})
 
 
-async def test_a_redelivered_event_changes_nothing_even_after_later_events(sessions, project, stats):
+async def test_a_redelivered_event_changes_nothing_even_after_later_events(insights, project, stats):
     dead_letters = []
 
     async def publish_dead_letter(*args):
@@ -18,8 +17,8 @@ async def test_a_redelivered_event_changes_nothing_even_after_later_events(sessi
 
     consumer = IdempotentConsumer(
         name="insights",
-        session_factory=sessions,
-        tables=orm.messaging,
+        uow_factory=insights.uow,
+        tables=insights.runtime.tables,
         subscriptions=subscriptions(),
         dead_letter_topic="cercle.deadletter.insights",
         publish_dead_letter=publish_dead_letter,

@@ -2,18 +2,51 @@
 
 Insights holds aggregates' raw material only: opaque member ids (dropped on erasure), never a name
 or an email. Events of different topics arrive in any order, so every row may first exist as a
-placeholder that a later event fills in.
+placeholder that a later event fills in. These are replicas, not aggregates: they record no events
+(insights publishes nothing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-COMMUNITY_STATUSES = ("active", "paused", "closed")
-MEMBERSHIP_ROLES = ("participant", "facilitator", "coordinator")
-SESSION_STATUSES = ("scheduled", "held", "cancelled")
-REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
+
+class CommunityKind(StrEnum):
+    COMMUNITY_OF_PRACTICE = "community_of_practice"
+    CO_DEVELOPMENT_GROUP = "co_development_group"
+    COMMUNITY_OF_INTEREST = "community_of_interest"
+
+
+class CommunityStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class MembershipRole(StrEnum):
+    PARTICIPANT = "participant"
+    FACILITATOR = "facilitator"
+    COORDINATOR = "coordinator"
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class SessionMode(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    HYBRID = "hybrid"
+
+
+class RegistrationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
 
 
 @dataclass(eq=False)
@@ -21,11 +54,11 @@ class Community:
     id: str
     name_fr: str | None = None
     name_en: str | None = None
-    kind: str | None = None
+    kind: CommunityKind | None = None
     domain: str | None = None
     regions: list[str] = field(default_factory=list)
     province_wide: bool = False
-    status: str | None = None
+    status: CommunityStatus | None = None
     created_at: datetime | None = None
 
     @property
@@ -38,15 +71,18 @@ class Community:
         *,
         name_fr: str,
         name_en: str,
-        kind: str,
+        kind: CommunityKind,
         domain: str | None,
         regions: list[str],
         province_wide: bool,
-        status: str,
+        status: CommunityStatus,
     ) -> None:
         self.name_fr, self.name_en, self.kind, self.domain = name_fr, name_en, kind, domain
         self.regions = sorted(set(regions))
         self.province_wide = province_wide
+        self.status = status
+
+    def change_status(self, status: CommunityStatus) -> None:
         self.status = status
 
 
@@ -55,7 +91,7 @@ class Membership:
     id: str
     community_id: str
     member_id: str | None = None  # None once the member is erased
-    role: str | None = None
+    role: MembershipRole | None = None
     joined_at: datetime | None = None  # None while a placeholder (a later event arrived first)
     left_at: datetime | None = None
 
@@ -63,12 +99,18 @@ class Membership:
     def active(self) -> bool:
         return self.joined_at is not None and self.left_at is None
 
-    def join(self, member_id: str | None, role: str, at: datetime) -> None:
+    def join(self, member_id: str | None, role: MembershipRole, at: datetime) -> None:
         if self.joined_at is not None:
             return  # the same join told twice
         self.joined_at = at
         self.role = self.role or role
         if self.member_id is None and self.left_at is None:
+            self.member_id = member_id
+
+    def change_role(self, role: MembershipRole, member_id: str | None) -> None:
+        """`member_id` is None when the member is erased; a placeholder learns whose membership it is."""
+        self.role = role
+        if self.member_id is None and self.joined_at is None:
             self.member_id = member_id
 
     def end(self, at: datetime) -> None:
@@ -88,25 +130,25 @@ class Membership:
 class CommunitySession:
     id: str
     community_id: str
-    status: str | None = None  # None while a placeholder (e.g. attendance arrived before the schedule)
+    status: SessionStatus | None = None  # None while a placeholder (e.g. attendance arrived before the schedule)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    mode: str | None = None
+    mode: SessionMode | None = None
     capacity: int | None = None
     present: int | None = None
     absent: int | None = None
 
-    def schedule(self, *, starts_at: datetime, ends_at: datetime, mode: str, capacity: int) -> None:
+    def schedule(self, *, starts_at: datetime, ends_at: datetime, mode: SessionMode, capacity: int) -> None:
         self.starts_at, self.ends_at, self.mode, self.capacity = starts_at, ends_at, mode, capacity
         if self.status is None:
-            self.status = "scheduled"
+            self.status = SessionStatus.SCHEDULED
 
     def hold(self, starts_at: datetime) -> None:
-        self.status = "held"
+        self.status = SessionStatus.HELD
         self.starts_at = starts_at
 
     def cancel(self) -> None:
-        self.status = "cancelled"
+        self.status = SessionStatus.CANCELLED
 
     def record_attendance(self, present: int, absent: int) -> None:
         """Recorded or corrected: the latest counts replace the earlier ones."""
@@ -118,5 +160,12 @@ class SessionRegistration:
     id: str
     session_id: str
     community_id: str
-    status: str
+    status: RegistrationStatus
     member_id: str | None = None  # None once the member is erased
+
+    def change_status(self, status: RegistrationStatus) -> None:
+        # One registration's events share a partition (key: session_id), so the latest status is the truth.
+        self.status = status
+
+    def anonymize(self) -> None:
+        self.member_id = None

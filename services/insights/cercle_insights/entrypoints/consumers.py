@@ -1,4 +1,4 @@
-"""Every event insights consumes, and the projection that handles it: the one table to read."""
+"""Every event insights consumes, and the reaction (a projection) that handles it: the one table to read."""
 
 from __future__ import annotations
 
@@ -6,26 +6,26 @@ from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
 from cercle_shared.messaging import Subscriptions
 
-from ..service_layer import handlers
+from ..service_layer import reactions
 
 
 def subscriptions() -> Subscriptions:
     return (
         Subscriptions()
-        .on(reg.CommunityCreated, handlers.community_created)
-        .on(reg.CommunityUpdated, handlers.community_updated)
-        .on(reg.CommunityStatusChanged, handlers.community_status_changed)
-        .on(reg.MembershipJoined, handlers.membership_joined)
-        .on(reg.MembershipRoleChanged, handlers.membership_role_changed)
-        .on(reg.MembershipLeft, handlers.membership_left)
-        .on(reg.MemberErased, handlers.member_erased)
-        .on(ses.SessionScheduled, handlers.session_scheduled)
-        .on(ses.SessionRescheduled, handlers.session_rescheduled)
-        .on(ses.SessionHeld, handlers.session_held)
-        .on(ses.SessionCancelled, handlers.session_cancelled)
-        .on(ses.SessionAttendanceRecorded, handlers.attendance_recorded)
-        .on(ses.SessionRegistrationConfirmed, handlers.registration_confirmed)
-        .on(ses.SessionRegistrationWaitlisted, handlers.registration_waitlisted)
-        .on(ses.SessionRegistrationPromoted, handlers.registration_promoted)
-        .on(ses.SessionRegistrationCancelled, handlers.registration_cancelled)
+        .on(reg.CommunityCreated, reactions.community_created)
+        .on(reg.CommunityUpdated, reactions.community_updated)
+        .on(reg.CommunityStatusChanged, reactions.community_status_changed)
+        .on(reg.MembershipJoined, reactions.membership_joined)
+        .on(reg.MembershipRoleChanged, reactions.membership_role_changed)
+        .on(reg.MembershipLeft, reactions.membership_left)
+        .on(reg.MemberErased, reactions.member_erased)
+        .on(ses.SessionScheduled, reactions.session_scheduled)
+        .on(ses.SessionRescheduled, reactions.session_rescheduled)
+        .on(ses.SessionHeld, reactions.session_held)
+        .on(ses.SessionCancelled, reactions.session_cancelled)
+        .on(ses.SessionAttendanceRecorded, reactions.attendance_recorded)
+        .on(ses.SessionRegistrationConfirmed, reactions.registration_confirmed)
+        .on(ses.SessionRegistrationWaitlisted, reactions.registration_waitlisted)
+        .on(ses.SessionRegistrationPromoted, reactions.registration_promoted)
+        .on(ses.SessionRegistrationCancelled, reactions.registration_cancelled)
     )

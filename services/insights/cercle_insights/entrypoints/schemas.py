@@ -1,10 +1,15 @@
-"""HTTP response bodies: counts and community descriptions only, never a member-level row."""
+"""HTTP response bodies and their mapping: counts and community descriptions only, never a member-level row."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+
+from ..service_layer import views
+
+REGION_CODE = r"^(0[1-9]|1[0-7])$"
 
 
 class CommunityPublic(BaseModel):
@@ -88,3 +93,26 @@ class Headline(BaseModel):
 
 class CommunitySummary(CommunityPublic):
     headline: Headline
+
+
+def community_public(community: views.CommunityView) -> CommunityPublic:
+    return CommunityPublic(**asdict(community))
+
+
+def community_summary(listing: views.CommunityListing) -> CommunitySummary:
+    return CommunitySummary(**asdict(listing.community), headline=Headline(**asdict(listing.headline)))
+
+
+def community_stats_public(result: views.CommunityStats) -> CommunityStatsPublic:
+    return CommunityStatsPublic(
+        community=community_public(result.community), as_of=result.as_of, **asdict(result.figures)
+    )
+
+
+def region_stats_public(result: views.RegionStats) -> RegionStatsPublic:
+    return RegionStatsPublic(
+        region=result.region,
+        communities=CommunityCounts(**result.communities),
+        as_of=result.as_of,
+        **asdict(result.figures),
+    )

@@ -1,0 +1,15 @@
+"""Every timed job of insights: none, its read models change only when events arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from cercle_shared.jobs import Job
+from cercle_shared.service import ServiceRuntime
+
+from ..config import Settings
+
+
+def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
+    return []
