@@ -1,4 +1,5 @@
-"""Contacts, sessions, registrations and community replicas; preferences; deliveries; outbox and processed events.
+"""Contacts, sessions, registrations and community replicas; preferences; deliveries; outbox, processed events and
+erased members.
 
 Revision ID: 0001
 Revises:
@@ -8,18 +9,43 @@ Create Date: 2026-11-21
 import sqlalchemy as sa
 from alembic import op
 
-from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
-from cercle_shared.privacy import create_erased_members_table
-
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
 
+# Migrations are history: they inline their DDL rather than call helpers that may change later.
+
+
 def upgrade() -> None:
-    create_messaging_tables()
-    create_erased_members_table()
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=True),
+        sa.Column("value", sa.Text, nullable=True),
+        sa.Column("headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(200), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "erased_members",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    )
     op.create_table(
         "contacts",
         sa.Column("member_id", sa.String(36), primary_key=True),
@@ -99,4 +125,6 @@ def downgrade() -> None:
     op.drop_table("sessions")
     op.drop_table("contacts")
     op.drop_table("erased_members")
-    drop_messaging_tables()
+    op.drop_table("processed_events")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")
