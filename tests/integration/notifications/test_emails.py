@@ -164,8 +164,8 @@ def test_a_tombstone_removes_the_contact(api, producer):
     member, _ = member_with_contact(producer)
 
     def contact():
-        with api.app_state.uow_factory() as uow:
-            return uow.replicas.contact(member)
+        with api.app_state.runtime.uow() as uow:
+            return uow.contacts.get(member)
 
     wait_until(lambda: contact() is not None, TIMEOUT, message="the contact replica")
     producer.send(topics.MEMBER_CONTACTS.name, key=member.encode(), value=None).get(30)

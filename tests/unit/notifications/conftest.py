@@ -1,45 +1,27 @@
-"""A migrated SQLite database and helpers to feed the consumer handlers the way the idempotent consumer does."""
+"""The notifications service in process (tests/support/harness.py) and a helper to run one reaction the way
+the idempotent consumer does."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from cercle_notifications.adapters import orm
-from cercle_notifications.bootstrap import MIGRATIONS
 from cercle_notifications.service_layer.unit_of_work import NotificationsUnitOfWork
-from cercle_shared.db import make_engine, make_session_factory
-from cercle_shared.db.migrations import upgrade
-from cercle_shared.messaging import EventContext, Outbox
+from cercle_shared.messaging import EventContext
+from tests.support.harness import ServiceHarness, harness
 
 
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'notifications.db'}"
-    upgrade(MIGRATIONS, url)
-    return url
+def h(tmp_path, tmp_path_factory) -> Iterator[ServiceHarness]:
+    yield from harness("notifications", tmp_path, tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
-def sessions(db_url) -> sessionmaker[Session]:
-    orm.start_mappers()
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def outbox() -> Outbox:
-    return Outbox(orm.messaging, source="/cercle/notifications")
-
-
-@pytest.fixture
-def uow_factory(sessions, outbox) -> Callable[[], NotificationsUnitOfWork]:
-    return lambda: NotificationsUnitOfWork(sessions, outbox)
+def uow_factory(h) -> Callable[[], NotificationsUnitOfWork]:
+    return h.uow
 
 
 def context(event_id: str | None = None, topic: str = "test") -> EventContext:
@@ -54,13 +36,15 @@ def context(event_id: str | None = None, topic: str = "test") -> EventContext:
 
 
 @pytest.fixture
-def apply(sessions) -> Callable:
-    """apply(handler, payload, event_id=None): run a handler in its own transaction, as the consumer does."""
+def apply(uow_factory) -> Callable:
+    """apply(reaction, payload, event_id=None): run a reaction in its own unit of work, committed as the consumer
+    commits it (the processed-event record aside: `h.publish` goes through the whole consumer)."""
 
-    def run(handler, payload, event_id: str | None = None) -> EventContext:
+    def run(reaction, payload, event_id: str | None = None) -> EventContext:
         ctx = context(event_id)
-        with sessions.begin() as session:
-            handler(session, payload, ctx)
+        with uow_factory() as uow:
+            reaction(payload, uow, ctx)
+            uow.commit()
         return ctx
 
     return run

@@ -5,19 +5,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cercle_notifications.bootstrap import build_app
-from cercle_notifications.config import Settings
-from cercle_notifications.domain import model
-from cercle_notifications.service_layer import handlers
-from tests.support.services import JWT_SECRET, auth
+from cercle_notifications.domain.model import EmailKind
+from cercle_notifications.service_layer import reactions
+from tests.support.services import auth
 
 from .factories import confirmed, contact_changed, new_id, session_scheduled
 
 
 @pytest.fixture
-def api(db_url) -> TestClient:
-    settings = Settings(database_url=db_url, jwt_secret=JWT_SECRET, kafka_bootstrap="127.0.0.1:1")
-    return TestClient(build_app(settings), raise_server_exceptions=False)
+def api(h) -> TestClient:
+    return h.api
 
 
 @pytest.fixture
@@ -25,11 +22,11 @@ def two_members(apply):
     """Two members, each with a pending confirmation and one waiting for its session."""
     members = [new_id(), new_id()]
     session = new_id()
-    apply(handlers.on_session_scheduled, session_scheduled(session))
+    apply(reactions.session_scheduled, session_scheduled(session))
     for i, member in enumerate(members):
-        apply(handlers.on_contact_changed, contact_changed(member, email=f"member{i}@example.org"))
-        apply(handlers.on_registration_confirmed, confirmed(member, session))
-        apply(handlers.on_registration_confirmed, confirmed(member, new_id()))  # session unknown: waits
+        apply(reactions.contact_changed, contact_changed(member, email=f"member{i}@example.org"))
+        apply(reactions.registration_confirmed, confirmed(member, session))
+        apply(reactions.registration_confirmed, confirmed(member, new_id()))  # session unknown: waits
     return members
 
 
@@ -50,8 +47,8 @@ def test_deliveries_filter_by_member_status_and_kind(api, two_members):
     member = two_members[0]
     pending = api.get("/v1/deliveries", params={"member_id": member, "status": "pending"}, headers=auth("operator"))
     [item] = pending.json()["items"]
-    assert (item["member_id"], item["status"], item["kind"]) == (member, "pending", model.CONFIRMED)
-    waitlisted = api.get("/v1/deliveries", params={"kind": model.WAITLISTED}, headers=auth("operator"))
+    assert (item["member_id"], item["status"], item["kind"]) == (member, "pending", EmailKind.REGISTRATION_CONFIRMED)
+    waitlisted = api.get("/v1/deliveries", params={"kind": EmailKind.REGISTRATION_WAITLISTED}, headers=auth("operator"))
     assert waitlisted.json()["items"] == []
 
 
@@ -100,9 +97,14 @@ def test_preferences_default_to_the_profile_language_and_every_kind(api):
 def test_a_member_sets_their_own_preferences(api):
     member = new_id()
     url, headers = f"/v1/members/{member}/preferences", auth("member", member_id=member)
-    saved = api.put(url, json={"language": "en", "opt_out": [model.WAITLISTED]}, headers=headers)
+    saved = api.put(url, json={"language": "en", "opt_out": [EmailKind.REGISTRATION_WAITLISTED]}, headers=headers)
     assert saved.status_code == 200
-    assert saved.json() == {"member_id": member, "language": "en", "opt_out": [model.WAITLISTED], "version": 1}
+    assert saved.json() == {
+        "member_id": member,
+        "language": "en",
+        "opt_out": [EmailKind.REGISTRATION_WAITLISTED],
+        "version": 1,
+    }
     assert api.get(url, headers=headers).json()["language"] == "en"
     again = api.put(url, json={"opt_out": []}, headers={**headers, "If-Match": saved.headers["ETag"]})
     assert again.json()["version"] == 2

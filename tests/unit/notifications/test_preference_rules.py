@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cercle_notifications.domain import model
+from cercle_notifications.domain.model import EmailKind, SkipReason
 from cercle_shared.errors import InvalidInput
 
 
@@ -13,36 +14,39 @@ def contact(language="fr", **consents) -> model.Contact:
 
 
 def test_sends_in_the_profile_language_when_the_member_consented():
-    assert model.decide(model.CONFIRMED, contact("en", email=True), None) == model.Decision(True, "en")
+    assert model.decide(EmailKind.REGISTRATION_CONFIRMED, contact("en", email=True), None) == model.Decision(True, "en")
 
 
 def test_a_language_override_wins_over_the_profile():
     prefs = model.Preferences("m-1", language="en")
-    assert model.decide(model.CONFIRMED, contact("fr", email=True), prefs).language == "en"
+    assert model.decide(EmailKind.REGISTRATION_CONFIRMED, contact("fr", email=True), prefs).language == "en"
 
 
 def test_no_email_consent_means_no_email():
-    decision = model.decide(model.CONFIRMED, contact(email=False), None)
-    assert (decision.send, decision.reason) == (False, model.NO_EMAIL_CONSENT)
+    decision = model.decide(EmailKind.REGISTRATION_CONFIRMED, contact(email=False), None)
+    assert (decision.send, decision.reason) == (False, SkipReason.NO_EMAIL_CONSENT)
 
 
 def test_consent_never_recorded_counts_as_refused():
-    assert model.decide(model.CONFIRMED, contact(), None).reason == model.NO_EMAIL_CONSENT
+    assert model.decide(EmailKind.REGISTRATION_CONFIRMED, contact(), None).reason == SkipReason.NO_EMAIL_CONSENT
 
 
 def test_an_opted_out_kind_is_not_sent_but_other_kinds_are():
-    prefs = model.Preferences("m-1", opt_out=[model.WAITLISTED])
-    assert model.decide(model.WAITLISTED, contact(email=True), prefs).reason == model.OPTED_OUT
-    assert model.decide(model.CONFIRMED, contact(email=True), prefs).send
+    prefs = model.Preferences("m-1", opt_out=[EmailKind.REGISTRATION_WAITLISTED])
+    assert model.decide(EmailKind.REGISTRATION_WAITLISTED, contact(email=True), prefs).reason == SkipReason.OPTED_OUT
+    assert model.decide(EmailKind.REGISTRATION_CONFIRMED, contact(email=True), prefs).send
 
 
 def test_consent_is_checked_before_preferences():
-    prefs = model.Preferences("m-1", opt_out=[model.CONFIRMED])
-    assert model.decide(model.CONFIRMED, contact(email=False), prefs).reason == model.NO_EMAIL_CONSENT
+    prefs = model.Preferences("m-1", opt_out=[EmailKind.REGISTRATION_CONFIRMED])
+    assert (
+        model.decide(EmailKind.REGISTRATION_CONFIRMED, contact(email=False), prefs).reason
+        == SkipReason.NO_EMAIL_CONSENT
+    )
 
 
 def test_an_unknown_profile_language_falls_back_to_french():
-    assert model.decide(model.CONFIRMED, contact("de", email=True), None).language == "fr"
+    assert model.decide(EmailKind.REGISTRATION_CONFIRMED, contact("de", email=True), None).language == "fr"
 
 
 def test_preferences_reject_unknown_kinds_and_languages():

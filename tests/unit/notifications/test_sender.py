@@ -1,26 +1,27 @@
-"""The sender loop against a real SMTP server process (aiosmtpd), with a clock the test moves."""
+"""Sending rounds against a real SMTP server process (aiosmtpd), with the harness's clock, which the test moves."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from cercle_notifications.adapters import orm
 from cercle_notifications.adapters.smtp import PermanentFailure, SmtpMailer
 from cercle_notifications.adapters.templates import EmailTemplates
 from cercle_notifications.domain import model
-from cercle_notifications.service_layer import handlers
-from cercle_notifications.service_layer.sender import DeliverySender, SenderPolicy
+from cercle_notifications.domain.model import DeliveryStatus, EmailKind, SkipReason
+from cercle_notifications.service_layer import reactions
+from cercle_notifications.service_layer.sending import DeliverySender, SendingPolicy
 from cercle_shared.contracts.registration import CommunityCreated
 from devtools.ports import free_port
 from devtools.smtp import LocalSmtp
+from tests.support.harness import harness
 
 from .factories import confirmed, contact_changed, new_id, session_scheduled
 
 MAIL_FROM = "Cercle <no-reply@cercle.local>"
+POLICY = {"max_attempts": 3, "backoff_initial": 10, "backoff_max": 60, "wait_timeout": 3600, "lease": 60}
 
 
 @pytest.fixture(scope="module")
@@ -29,39 +30,36 @@ def smtp(tmp_path_factory):
         yield server
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+@pytest.fixture
+def h(smtp, tmp_path, tmp_path_factory):
+    """The service, its "send-emails" job configured as `make_sender` configures a sender."""
+    yield from harness(
+        "notifications",
+        tmp_path,
+        tmp_path_factory.getbasetemp(),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        mail_from=MAIL_FROM,
+        sender_max_attempts=POLICY["max_attempts"],
+        sender_backoff_initial=POLICY["backoff_initial"],
+        sender_backoff_max=POLICY["backoff_max"],
+        contact_wait_timeout=POLICY["wait_timeout"],
+    )
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(h):
+    return h.clock
 
 
 @pytest.fixture
 def make_sender(uow_factory, clock):
     def make(port: int, mailer=None, **policy) -> DeliverySender:
-        settings = {
-            "mail_from": MAIL_FROM,
-            "max_attempts": 3,
-            "backoff_initial": 10,
-            "backoff_max": 60,
-            "wait_timeout": 3600,
-            "lease": 60,
-        }
-        settings.update(policy)
         return DeliverySender(
             uow_factory,
             EmailTemplates(),
             mailer or SmtpMailer("127.0.0.1", port, timeout=5),
-            SenderPolicy(**settings),
+            SendingPolicy(mail_from=MAIL_FROM, **{**POLICY, **policy}),
             clock=clock,
         )
 
@@ -76,11 +74,11 @@ def confirmation(apply, uow_factory, clock):
         member, session, community = new_id(), new_id(), new_id()
         email = f"{member[:8]}@example.org"
         apply(
-            handlers.on_contact_changed,
+            reactions.contact_changed,
             contact_changed(member, email=email, language=language, email_consent=email_consent),
         )
         apply(
-            handlers.on_community_named,
+            reactions.community_named,
             CommunityCreated(
                 community_id=community,
                 name_fr="CoP SMET Laval",
@@ -92,8 +90,8 @@ def confirmation(apply, uow_factory, clock):
                 created_at=clock.now,
             ),
         )
-        apply(handlers.on_session_scheduled, session_scheduled(session, community_id=community))
-        apply(handlers.on_registration_confirmed, confirmed(member, session, community))
+        apply(reactions.session_scheduled, session_scheduled(session, community_id=community))
+        apply(reactions.registration_confirmed, confirmed(member, session, community))
         with uow_factory() as uow:
             [delivery] = uow.deliveries.of_member(member)
             delivery.created_at = delivery.next_attempt_at = clock.now  # on the test's clock
@@ -110,23 +108,20 @@ def to(smtp: LocalSmtp, email: str):
 def delivery(uow_factory, delivery_id: str) -> model.Delivery:
     with uow_factory() as uow:
         found = uow.deliveries.get(delivery_id)
-        uow.session.expunge_all()
+        uow.detach_all()
         return found
 
 
-def recorded_events(sessions) -> list[dict]:
-    with sessions() as session:
-        rows = session.execute(select(orm.messaging.outbox.c.value)).scalars().all()
-    return [json.loads(value) for value in rows]
+def recorded_events(h) -> list[dict]:
+    return [row["data"] for row in h.published()]
 
 
 def test_sends_a_due_delivery_once_with_a_message_id_derived_from_the_delivery(
-    smtp, make_sender, confirmation, uow_factory, sessions, clock
+    smtp, confirmation, uow_factory, h, clock
 ):
     member, email, delivery_id = confirmation(language="en")
-    sender = make_sender(smtp.port)
-    sender.run_once()
-    sender.run_once()
+    h.run_job("send-emails")
+    h.run_job("send-emails")
     [message] = to(smtp, email)
     assert message["Subject"] == "Registration confirmed: Nature et santé mentale"
     assert message["Message-ID"] == f"<{delivery_id}@cercle.local>"
@@ -135,12 +130,12 @@ def test_sends_a_due_delivery_once_with_a_message_id_derived_from_the_delivery(
     assert "Laval workplace health CoP" in body
     assert "1:30 PM" in body
     sent = delivery(uow_factory, delivery_id)
-    assert (sent.status, sent.recipient, sent.attempts, sent.sent_at) == (model.SENT, email, 1, clock.now)
-    [event] = recorded_events(sessions)
+    assert (sent.status, sent.recipient, sent.attempts, sent.sent_at) == (DeliveryStatus.SENT, email, 1, clock.now)
+    [event] = recorded_events(h)
     assert event == {
         "delivery_id": delivery_id,
         "member_id": member,
-        "kind": model.CONFIRMED,
+        "kind": EmailKind.REGISTRATION_CONFIRMED,
         "language": "en",
         "status": "sent",
         "occurred_at": event["occurred_at"],
@@ -148,32 +143,50 @@ def test_sends_a_due_delivery_once_with_a_message_id_derived_from_the_delivery(
     }
 
 
+def test_the_outcome_is_published_in_the_correlation_of_the_event_that_owed_the_email(
+    smtp, make_sender, apply, uow_factory, h, clock
+):
+    member, session = new_id(), new_id()
+    apply(reactions.contact_changed, contact_changed(member, email=f"{member[:8]}@example.org"))
+    apply(reactions.session_scheduled, session_scheduled(session))
+    owing = apply(reactions.registration_confirmed, confirmed(member, session))
+    with uow_factory() as uow:
+        [owed] = uow.deliveries.of_member(member)
+        owed.next_attempt_at = clock.now
+        uow.commit()
+    make_sender(smtp.port).send_due()
+    outbox = h.runtime.tables.outbox
+    with h.runtime.db_factory() as db:
+        [headers] = db.scalars(select(outbox.c.headers)).all()
+    assert headers["ce_correlationid"] == owing.event_id
+
+
 def test_an_unreachable_server_is_retried_with_back_off_then_the_delivery_fails(
-    make_sender, confirmation, uow_factory, sessions, clock
+    make_sender, confirmation, uow_factory, h, clock
 ):
     _, _, delivery_id = confirmation()
     sender = make_sender(free_port())  # nothing listens there
 
-    sender.run_once()
+    sender.send_due()
     first = delivery(uow_factory, delivery_id)
-    assert (first.status, first.attempts) == (model.PENDING, 1)
+    assert (first.status, first.attempts) == (DeliveryStatus.PENDING, 1)
     assert first.next_attempt_at == clock.now + timedelta(seconds=10)
     assert "Connection" in first.last_error or "refused" in first.last_error.lower()
 
-    sender.run_once()  # not due yet
+    sender.send_due()  # not due yet
     assert delivery(uow_factory, delivery_id).attempts == 1
 
-    clock.advance(10)
-    sender.run_once()
+    clock.advance(seconds=10)
+    sender.send_due()
     second = delivery(uow_factory, delivery_id)
     assert (second.attempts, second.next_attempt_at) == (2, clock.now + timedelta(seconds=20))
-    assert recorded_events(sessions) == []
+    assert recorded_events(h) == []
 
-    clock.advance(20)
-    sender.run_once()
+    clock.advance(seconds=20)
+    sender.send_due()
     failed = delivery(uow_factory, delivery_id)
-    assert (failed.status, failed.attempts, failed.next_attempt_at) == (model.FAILED, 3, None)
-    [event] = recorded_events(sessions)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (DeliveryStatus.FAILED, 3, None)
+    [event] = recorded_events(h)
     assert event["status"] == "failed"
     assert event["delivery_id"] == delivery_id
 
@@ -182,12 +195,12 @@ def test_a_retry_succeeds_once_the_server_is_back(make_sender, confirmation, uow
     _, email, delivery_id = confirmation()
     server = LocalSmtp(tmp_path / "late-mail")
     sender = make_sender(server.port)
-    sender.run_once()
-    assert delivery(uow_factory, delivery_id).status == model.PENDING
+    sender.send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.PENDING
     with server:
-        clock.advance(10)
-        sender.run_once()
-        assert delivery(uow_factory, delivery_id).status == model.SENT
+        clock.advance(seconds=10)
+        sender.send_due()
+        assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENT
         assert len(to(server, email)) == 1
 
 
@@ -197,20 +210,24 @@ def test_a_refusal_for_good_fails_at_once(make_sender, confirmation, uow_factory
             raise PermanentFailure("550 mailbox unavailable")
 
     _, _, delivery_id = confirmation()
-    make_sender(0, mailer=Refusing()).run_once()
+    make_sender(0, mailer=Refusing()).send_due()
     failed = delivery(uow_factory, delivery_id)
-    assert (failed.status, failed.attempts, failed.last_error) == (model.FAILED, 1, "550 mailbox unavailable")
+    assert (failed.status, failed.attempts, failed.last_error) == (DeliveryStatus.FAILED, 1, "550 mailbox unavailable")
 
 
 def test_without_email_consent_nothing_is_sent_and_the_delivery_is_skipped(
-    smtp, make_sender, confirmation, uow_factory, sessions
+    smtp, make_sender, confirmation, uow_factory, h
 ):
     _, email, delivery_id = confirmation(email_consent=False)
-    make_sender(smtp.port).run_once()
+    make_sender(smtp.port).send_due()
     skipped = delivery(uow_factory, delivery_id)
-    assert (skipped.status, skipped.reason, skipped.attempts) == (model.SKIPPED, model.NO_EMAIL_CONSENT, 0)
+    assert (skipped.status, skipped.reason, skipped.attempts) == (
+        DeliveryStatus.SKIPPED,
+        SkipReason.NO_EMAIL_CONSENT,
+        0,
+    )
     assert to(smtp, email) == []
-    assert recorded_events(sessions) == []
+    assert recorded_events(h) == []
 
 
 def test_preferences_apply_when_sending(smtp, make_sender, confirmation, uow_factory):
@@ -218,15 +235,15 @@ def test_preferences_apply_when_sending(smtp, make_sender, confirmation, uow_fac
     with uow_factory() as uow:
         uow.preferences.add(model.Preferences(member, language="en"))
         uow.commit()
-    make_sender(smtp.port).run_once()
+    make_sender(smtp.port).send_due()
     assert to(smtp, email)[0]["Subject"].startswith("Registration confirmed")
 
     other, other_email, other_delivery = confirmation()
     with uow_factory() as uow:
-        uow.preferences.add(model.Preferences(other, opt_out=[model.CONFIRMED]))
+        uow.preferences.add(model.Preferences(other, opt_out=[EmailKind.REGISTRATION_CONFIRMED]))
         uow.commit()
-    make_sender(smtp.port).run_once()
-    assert delivery(uow_factory, other_delivery).reason == model.OPTED_OUT
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, other_delivery).reason == SkipReason.OPTED_OUT
     assert to(smtp, other_email) == []
 
 
@@ -235,12 +252,12 @@ def test_a_delivery_claimed_by_a_sender_that_died_is_sent_after_its_lease_with_t
 ):
     _, email, delivery_id = confirmation()
     sender = make_sender(smtp.port)
-    sender._claim(delivery_id)  # claimed, then the process "dies" before sending
-    assert delivery(uow_factory, delivery_id).status == model.SENDING
-    sender.run_once()
+    sender.claim(delivery_id)  # claimed, then the process "dies" before sending
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENDING
+    sender.send_due()
     assert to(smtp, email) == []  # the lease still holds
-    clock.advance(60)
-    sender.run_once()
+    clock.advance(seconds=60)
+    sender.send_due()
     [message] = to(smtp, email)
     assert message["Message-ID"] == f"<{delivery_id}@cercle.local>"
     assert delivery(uow_factory, delivery_id).attempts == 2
@@ -248,20 +265,20 @@ def test_a_delivery_claimed_by_a_sender_that_died_is_sent_after_its_lease_with_t
 
 def test_a_delivery_waiting_for_its_contact_expires_after_the_bound(make_sender, apply, uow_factory, clock):
     member, session = new_id(), new_id()
-    apply(handlers.on_session_scheduled, session_scheduled(session))
-    apply(handlers.on_registration_confirmed, confirmed(member, session))
+    apply(reactions.session_scheduled, session_scheduled(session))
+    apply(reactions.registration_confirmed, confirmed(member, session))
     with uow_factory() as uow:
         [waiting] = uow.deliveries.of_member(member)
         waiting.created_at = clock.now
         uow.commit()
         delivery_id = waiting.id
     sender = make_sender(0)
-    clock.advance(3599)
-    sender.run_once()
-    assert delivery(uow_factory, delivery_id).status == model.WAITING_CONTACT
-    clock.advance(2)
-    sender.run_once()
-    assert delivery(uow_factory, delivery_id).status == model.EXPIRED
+    clock.advance(seconds=3599)
+    sender.send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.WAITING_CONTACT
+    clock.advance(seconds=2)
+    sender.send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.EXPIRED
 
 
 def test_a_delivery_that_cannot_be_rendered_does_not_hold_up_the_others(
@@ -274,9 +291,9 @@ def test_a_delivery_that_cannot_be_rendered_does_not_hold_up_the_others(
         broken.kind = "no_such_template"
         broken.next_attempt_at = clock.now - timedelta(seconds=1)  # first in line
         uow.commit()
-    make_sender(smtp.port).run_once()
-    assert delivery(uow_factory, good_id).status == model.SENT
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, good_id).status == DeliveryStatus.SENT
     assert len(to(smtp, email)) == 1
     retried = delivery(uow_factory, broken_id)
-    assert (retried.status, retried.attempts) == (model.PENDING, 1)
+    assert (retried.status, retried.attempts) == (DeliveryStatus.PENDING, 1)
     assert "no_such_template" in retried.last_error

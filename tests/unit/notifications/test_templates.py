@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cercle_notifications.adapters.templates import EmailTemplates
-from cercle_notifications.domain.model import CONFIRMED, KINDS, PROMOTED, RESCHEDULED, SESSION_CANCELLED, WAITLISTED
+from cercle_notifications.domain.model import EmailKind
 from cercle_notifications.domain.when import format_span
 
 from .factories import ENDS, STARTS
@@ -31,7 +31,7 @@ def templates() -> EmailTemplates:
 
 
 def test_confirmation_in_french_names_the_session_the_time_and_the_place(templates):
-    email = templates.render(CONFIRMED, "fr", context())
+    email = templates.render(EmailKind.REGISTRATION_CONFIRMED, "fr", context())
     assert email.subject == "Inscription confirmée : Nature et santé mentale"
     assert email.text.startswith("Bonjour Marie Tremblay,")
     assert "Votre place est confirmée" in email.text
@@ -44,7 +44,7 @@ def test_confirmation_in_french_names_the_session_the_time_and_the_place(templat
 
 def test_confirmation_in_english(templates):
     when = "Tuesday, March 3, 2026, 1:30 PM – 4:00 PM (Eastern Time)"
-    email = templates.render(CONFIRMED, "en", context(when=when))
+    email = templates.render(EmailKind.REGISTRATION_CONFIRMED, "en", context(when=when))
     assert email.subject == "Registration confirmed: Nature et santé mentale"
     assert email.text.startswith("Hello Marie Tremblay,")
     assert "Your seat is confirmed" in email.text
@@ -55,12 +55,18 @@ def test_confirmation_in_english(templates):
 
 @pytest.mark.parametrize("language", [None, "de", ""])
 def test_french_is_the_default_language(templates, language):
-    assert templates.render(CONFIRMED, language, context()).subject.startswith("Inscription confirmée")
+    assert templates.render(EmailKind.REGISTRATION_CONFIRMED, language, context()).subject.startswith(
+        "Inscription confirmée"
+    )
 
 
 def test_a_virtual_session_gives_the_link(templates):
-    fr = templates.render(CONFIRMED, "fr", context(mode="virtual", location="https://meet.example.org/smet"))
-    en = templates.render(CONFIRMED, "en", context(mode="virtual", location="https://meet.example.org/smet"))
+    fr = templates.render(
+        EmailKind.REGISTRATION_CONFIRMED, "fr", context(mode="virtual", location="https://meet.example.org/smet")
+    )
+    en = templates.render(
+        EmailKind.REGISTRATION_CONFIRMED, "en", context(mode="virtual", location="https://meet.example.org/smet")
+    )
     assert "Lien : https://meet.example.org/smet" in fr.text
     assert "Link: https://meet.example.org/smet" in en.text
 
@@ -68,13 +74,13 @@ def test_a_virtual_session_gives_the_link(templates):
 def test_a_missing_place_is_announced_for_later(templates):
     assert (
         "Lieu : il vous sera communiqué avant la rencontre"
-        in templates.render(CONFIRMED, "fr", context(location=None)).text
+        in templates.render(EmailKind.REGISTRATION_CONFIRMED, "fr", context(location=None)).text
     )
 
 
 def test_waitlist_email_gives_the_position_in_both_languages(templates):
-    fr = templates.render(WAITLISTED, "fr", context(position=2))
-    en = templates.render(WAITLISTED, "en", context(position=2))
+    fr = templates.render(EmailKind.REGISTRATION_WAITLISTED, "fr", context(position=2))
+    en = templates.render(EmailKind.REGISTRATION_WAITLISTED, "en", context(position=2))
     assert fr.subject == "Liste d'attente : Nature et santé mentale"
     assert "Vous êtes sur la liste d'attente, en position 2." in fr.text
     assert en.subject == "Waitlist: Nature et santé mentale"
@@ -82,7 +88,7 @@ def test_waitlist_email_gives_the_position_in_both_languages(templates):
 
 
 def test_every_kind_has_a_subject_and_a_body_in_both_languages(templates):
-    for kind in KINDS:
+    for kind in EmailKind:
         for language in ("fr", "en"):
             email = templates.render(kind, language, context(position=1))
             assert email.subject
@@ -91,27 +97,35 @@ def test_every_kind_has_a_subject_and_a_body_in_both_languages(templates):
 
 
 def test_promotion_says_the_seat_is_now_confirmed(templates):
-    assert "une place s'est libérée" in templates.render(PROMOTED, "fr", context()).text
-    assert templates.render(PROMOTED, "en", context()).subject == "A seat opened up: Nature et santé mentale"
+    assert "une place s'est libérée" in templates.render(EmailKind.REGISTRATION_PROMOTED, "fr", context()).text
+    assert (
+        templates.render(EmailKind.REGISTRATION_PROMOTED, "en", context()).subject
+        == "A seat opened up: Nature et santé mentale"
+    )
 
 
 def test_a_rescheduled_session_gives_the_new_and_the_previous_time(templates):
     previous = "lundi 2 mars 2026, de 9 h à 11 h (heure de l'Est)"
-    email = templates.render(RESCHEDULED, "fr", context(previous_when=previous))
+    email = templates.render(EmailKind.SESSION_RESCHEDULED, "fr", context(previous_when=previous))
     assert "Quand : mardi 3 mars 2026, de 13 h 30 à 16 h" in email.text
     assert "(Auparavant : lundi 2 mars 2026, de 9 h à 11 h (heure de l'Est))" in email.text
-    assert "Previously" not in templates.render(RESCHEDULED, "en", context()).text
+    assert "Previously" not in templates.render(EmailKind.SESSION_RESCHEDULED, "en", context()).text
 
 
 def test_a_cancelled_session_gives_the_reason_when_there_is_one(templates):
-    cancelled = templates.render(SESSION_CANCELLED, "fr", context(reason="Tempête de neige"))
+    cancelled = templates.render(EmailKind.SESSION_CANCELLED, "fr", context(reason="Tempête de neige"))
     assert "Motif : Tempête de neige" in cancelled.text
-    assert "Reason" not in templates.render(SESSION_CANCELLED, "en", context()).text
-    assert templates.render(SESSION_CANCELLED, "en", context()).subject == "Session cancelled: Nature et santé mentale"
+    assert "Reason" not in templates.render(EmailKind.SESSION_CANCELLED, "en", context()).text
+    assert (
+        templates.render(EmailKind.SESSION_CANCELLED, "en", context()).subject
+        == "Session cancelled: Nature et santé mentale"
+    )
 
 
 def test_html_alternative_escapes_what_members_typed(templates):
-    email = templates.render(CONFIRMED, "fr", context(session_title="<script>x</script>", location="<b>salle</b>"))
+    email = templates.render(
+        EmailKind.REGISTRATION_CONFIRMED, "fr", context(session_title="<script>x</script>", location="<b>salle</b>")
+    )
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
     assert "<b>salle</b>" not in email.html
@@ -119,7 +133,7 @@ def test_html_alternative_escapes_what_members_typed(templates):
 
 
 def test_subject_stays_on_one_line_whatever_the_title(templates):
-    assert templates.render(CONFIRMED, "fr", context(session_title="Deux\nlignes")).subject == (
+    assert templates.render(EmailKind.REGISTRATION_CONFIRMED, "fr", context(session_title="Deux\nlignes")).subject == (
         "Inscription confirmée : Deux lignes"
     )
 

@@ -1,9 +1,12 @@
+"""Repositories: the only place that queries the database."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
@@ -11,84 +14,90 @@ from cercle_shared.privacy import ErasureLedger
 
 from ..domain.model import (
     ACTIVE_REGISTRATION,
-    PENDING,
-    SENDING,
+    CLAIMABLE,
     UNSENT,
     WAITING,
     Community,
     Contact,
     Delivery,
+    DeliveryStatus,
+    EmailKind,
     Preferences,
     Registration,
     ScheduledSession,
 )
 from .orm import erased_members
 
+T = TypeVar("T")
 
-class Replicas:
-    """What this service keeps of other services' data: contacts, sessions, community names."""
 
-    def __init__(self, session: Session) -> None:
-        self._s = session
+class _Repository(Generic[T]):
+    """get / add / delete of one aggregate by its id."""
 
-    def contact(self, member_id: str) -> Contact | None:
-        return self._s.get(Contact, member_id)
+    model: type[T]
 
-    def session(self, session_id: str) -> ScheduledSession | None:
-        return self._s.get(ScheduledSession, session_id)
+    def __init__(self, db: Session) -> None:
+        self._db = db
 
-    def community(self, community_id: str) -> Community | None:
-        return self._s.get(Community, community_id)
+    def get(self, key: str) -> T | None:
+        return self._db.get(self.model, key)
 
-    def registration(self, registration_id: str) -> Registration | None:
-        return self._s.get(Registration, registration_id)
+    def add(self, aggregate: T) -> None:
+        self._db.add(aggregate)
 
-    def active_registrations(self, session_id: str) -> Sequence[Registration]:
-        return self._s.scalars(
+    def delete(self, aggregate: T) -> None:
+        self._db.delete(aggregate)
+
+
+class ContactRepository(_Repository[Contact]):
+    """Replicas of members' contact data."""
+
+    model = Contact
+
+
+class SessionRepository(_Repository[ScheduledSession]):
+    """Replicas of sessions."""
+
+    model = ScheduledSession
+
+
+class CommunityRepository(_Repository[Community]):
+    """Replicas of community names."""
+
+    model = Community
+
+
+class RegistrationRepository(_Repository[Registration]):
+    """Replicas of registrations: who hears about a session's changes."""
+
+    model = Registration
+
+    def active_of_session(self, session_id: str) -> Sequence[Registration]:
+        return self._db.scalars(
             select(Registration)
             .where(Registration.session_id == session_id, Registration.status.in_(ACTIVE_REGISTRATION))
             .order_by(Registration.registration_id)
         ).all()
 
-    def registrations_of_member(self, member_id: str) -> Sequence[Registration]:
-        return self._s.scalars(select(Registration).where(Registration.member_id == member_id)).all()
-
-    def add(self, replica: Contact | ScheduledSession | Community | Registration) -> None:
-        self._s.add(replica)
-
-    def delete(self, replica: Contact | Registration) -> None:
-        self._s.delete(replica)
+    def of_member(self, member_id: str) -> Sequence[Registration]:
+        return self._db.scalars(select(Registration).where(Registration.member_id == member_id)).all()
 
 
-class PreferencesRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
-
-    def get(self, member_id: str) -> Preferences | None:
-        return self._s.get(Preferences, member_id)
-
-    def add(self, preferences: Preferences) -> None:
-        self._s.add(preferences)
-
-    def delete(self, preferences: Preferences) -> None:
-        self._s.delete(preferences)
+class PreferencesRepository(_Repository[Preferences]):
+    model = Preferences
 
 
-class DeliveryRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+class DeliveryRepository(_Repository[Delivery]):
+    model = Delivery
 
-    def add(self, delivery: Delivery) -> None:
-        self._s.add(delivery)
-
-    def get(self, delivery_id: str, *, lock: bool = False, skip_locked: bool = False) -> Delivery | None:
+    def get(self, key: str, *, lock: bool = False, skip_locked: bool = False) -> Delivery | None:
         """lock: SELECT ... FOR UPDATE (PostgreSQL), so that an erasure and the sender never overwrite each other."""
         if not lock:
-            return self._s.get(Delivery, delivery_id)
-        return self._s.get(Delivery, delivery_id, with_for_update={"skip_locked": skip_locked})
+            return self._db.get(Delivery, key)
+        return self._db.get(Delivery, key, with_for_update={"skip_locked": skip_locked})
 
-    def by_source(self, source_event_id: str, kind: str, member_id: str) -> Delivery | None:
-        return self._s.scalars(
+    def by_source(self, source_event_id: str, kind: EmailKind, member_id: str) -> Delivery | None:
+        return self._db.scalars(
             select(Delivery).where(
                 Delivery.source_event_id == source_event_id, Delivery.kind == kind, Delivery.member_id == member_id
             )
@@ -98,10 +107,10 @@ class DeliveryRepository:
         stmt = select(Delivery).where(Delivery.member_id == member_id)
         if lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return self._s.scalars(stmt).all()
+        return self._db.scalars(stmt).all()
 
     def unsent_of_member(self, member_id: str) -> Sequence[Delivery]:
-        return self._s.scalars(
+        return self._db.scalars(
             select(Delivery).where(Delivery.member_id == member_id, Delivery.status.in_(UNSENT))
         ).all()
 
@@ -111,20 +120,19 @@ class DeliveryRepository:
             stmt = stmt.where(Delivery.member_id == member_id)
         if session_id is not None:
             stmt = stmt.where(Delivery.session_id == session_id)
-        return self._s.scalars(stmt).all()
+        return self._db.scalars(stmt).all()
 
     def waiting_since_before(self, cutoff: datetime) -> Sequence[Delivery]:
-        return self._s.scalars(select(Delivery).where(Delivery.status.in_(WAITING), Delivery.created_at < cutoff)).all()
+        return self._db.scalars(
+            select(Delivery).where(Delivery.status.in_(WAITING), Delivery.created_at < cutoff)
+        ).all()
 
     def due_ids(self, at: datetime, limit: int) -> list[str]:
         """Pending deliveries whose time has come, and claimed ones whose sender's lease ran out."""
         return list(
-            self._s.scalars(
+            self._db.scalars(
                 select(Delivery.id)
-                .where(
-                    or_(Delivery.status == PENDING, Delivery.status == SENDING),
-                    Delivery.next_attempt_at <= at,
-                )
+                .where(Delivery.status.in_(CLAIMABLE), Delivery.next_attempt_at <= at)
                 .order_by(Delivery.next_attempt_at, Delivery.id)
                 .limit(limit)
             ).all()
@@ -134,11 +142,12 @@ class DeliveryRepository:
         self,
         *,
         member_id: str | None,
-        status: str | None,
-        kind: str | None,
+        status: DeliveryStatus | None,
+        kind: EmailKind | None,
         cursor: str | None,
         limit: int,
     ) -> tuple[Sequence[Delivery], str | None]:
+        """Newest first."""
         stmt = select(Delivery)
         if member_id is not None:
             stmt = stmt.where(Delivery.member_id == member_id)
@@ -146,9 +155,19 @@ class DeliveryRepository:
             stmt = stmt.where(Delivery.status == status)
         if kind is not None:
             stmt = stmt.where(Delivery.kind == kind)
-        return Keyset(Delivery.created_at, Delivery.id, descending=True).page(self._s, stmt, cursor=cursor, limit=limit)
+        return Keyset(Delivery.created_at, Delivery.id, descending=True).page(
+            self._db, stmt, cursor=cursor, limit=limit
+        )
 
 
-def erasures(session: Session) -> ErasureLedger:
+class ErasedMembers:
     """Digests of erased members, so that their late events are dropped rather than stored."""
-    return ErasureLedger(session, erased_members)
+
+    def __init__(self, db: Session) -> None:
+        self._ledger = ErasureLedger(db, erased_members)
+
+    def add(self, member_id: str, at: datetime) -> None:
+        self._ledger.record(member_id, at)
+
+    def __contains__(self, member_id: str) -> bool:
+        return member_id in self._ledger

@@ -1,47 +1,79 @@
-"""Contacts, sessions, preferences and deliveries: the rules, with no framework in sight."""
+"""Contacts, sessions, preferences and deliveries: the rules, with no framework in sight.
+
+Every root the service loads by its id is an Aggregate; Delivery and Preferences record what happens to them.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
+from cercle_shared.domain import Aggregate
 from cercle_shared.errors import InvalidInput
+
+from . import events
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 
-CONFIRMED = "session_registration_confirmed"
-WAITLISTED = "session_registration_waitlisted"
-PROMOTED = "session_registration_promoted"
-REGISTRATION_CANCELLED = "session_registration_cancelled"
-RESCHEDULED = "session_rescheduled"
-SESSION_CANCELLED = "session_cancelled"
-KINDS = (CONFIRMED, WAITLISTED, PROMOTED, REGISTRATION_CANCELLED, RESCHEDULED, SESSION_CANCELLED)
 
-# Delivery statuses. Final: sent, skipped, failed, expired.
-WAITING_CONTACT = "waiting_contact"
-WAITING_SESSION = "waiting_session"
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-SKIPPED = "skipped"
-FAILED = "failed"
-EXPIRED = "expired"
-STATUSES = (WAITING_CONTACT, WAITING_SESSION, PENDING, SENDING, SENT, SKIPPED, FAILED, EXPIRED)
-UNSENT = (WAITING_CONTACT, WAITING_SESSION, PENDING, SENDING)
-WAITING = (WAITING_CONTACT, WAITING_SESSION)
+class EmailKind(StrEnum):
+    """Which email: one template set per kind (templates/<language>/<kind>.*.j2)."""
 
-# Why a delivery was skipped.
-NO_EMAIL_CONSENT = "no_email_consent"
-OPTED_OUT = "opted_out"
-CONTACT_REMOVED = "contact_removed"
-MEMBER_ERASED = "member_erased"
-SESSION_WAS_CANCELLED = "session_cancelled"
+    REGISTRATION_CONFIRMED = "session_registration_confirmed"
+    REGISTRATION_WAITLISTED = "session_registration_waitlisted"
+    REGISTRATION_PROMOTED = "session_registration_promoted"
+    REGISTRATION_CANCELLED = "session_registration_cancelled"
+    SESSION_RESCHEDULED = "session_rescheduled"
+    SESSION_CANCELLED = "session_cancelled"
 
-# Registration replica statuses; members with an active registration hear about changes to the session.
-REGISTERED, WAITLIST, CANCELLED = "confirmed", "waitlisted", "cancelled"
-ACTIVE_REGISTRATION = (REGISTERED, WAITLIST)
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery is in its life. Final: sent, skipped, failed, expired."""
+
+    WAITING_CONTACT = "waiting_contact"
+    WAITING_SESSION = "waiting_session"
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+UNSENT = (
+    DeliveryStatus.WAITING_CONTACT,
+    DeliveryStatus.WAITING_SESSION,
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+)
+WAITING = (DeliveryStatus.WAITING_CONTACT, DeliveryStatus.WAITING_SESSION)
+CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)  # sending: its sender's lease may have run out
+
+
+class SkipReason(StrEnum):
+    """Why a delivery was skipped."""
+
+    NO_EMAIL_CONSENT = "no_email_consent"
+    OPTED_OUT = "opted_out"
+    CONTACT_REMOVED = "contact_removed"
+    MEMBER_ERASED = "member_erased"
+    SESSION_CANCELLED = "session_cancelled"
+
+
+class RegistrationStatus(StrEnum):
+    """A registration as the sessions service last announced it."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+# Members with an active registration hear about changes to the session.
+ACTIVE_REGISTRATION = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 
 
 def new_id() -> str:
@@ -53,7 +85,7 @@ def now() -> datetime:
 
 
 @dataclass(eq=False)
-class Contact:
+class Contact(Aggregate):
     """The replica of a member's contact data (from registration's internal contacts topic)."""
 
     member_id: str
@@ -77,7 +109,7 @@ class Contact:
 
 
 @dataclass(eq=False)
-class ScheduledSession:
+class ScheduledSession(Aggregate):
     """The replica of a session, as much as an email needs."""
 
     session_id: str
@@ -102,19 +134,41 @@ class ScheduledSession:
             location,
         )
 
+    def update(
+        self,
+        *,
+        community_id: str,
+        title: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        timezone: str,
+        mode: str,
+        location: str | None,
+    ) -> None:
+        self.community_id, self.title = community_id, title
+        self.starts_at, self.ends_at, self.timezone = starts_at, ends_at, timezone
+        self.mode, self.location = mode, location
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
 
 @dataclass(eq=False)
-class Registration:
+class Registration(Aggregate):
     """Who is registered to which session, so that they can be told when the session changes."""
 
     registration_id: str
     session_id: str
     member_id: str
-    status: str
+    status: RegistrationStatus
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_REGISTRATION
 
 
 @dataclass(eq=False)
-class Community:
+class Community(Aggregate):
     community_id: str
     name_fr: str
     name_en: str
@@ -122,9 +176,12 @@ class Community:
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_fr
 
+    def rename(self, name_fr: str, name_en: str) -> None:
+        self.name_fr, self.name_en = name_fr, name_en
+
 
 @dataclass(eq=False)
-class Preferences:
+class Preferences(Aggregate):
     """What a member chose: a language for emails (overriding their profile's) and the kinds they do not want."""
 
     member_id: str
@@ -133,22 +190,24 @@ class Preferences:
     updated_at: datetime = field(default_factory=now)
     version: int = 1
 
-    def change(self, *, language: str | None, opt_out: list[str]) -> None:
+    def change(self, *, language: str | None, opt_out: list[str], at: datetime | None = None) -> None:
         if language is not None and language not in LANGUAGES:
             raise InvalidInput(f"language must be one of {LANGUAGES}", field="language")
-        unknown = sorted(set(opt_out) - set(KINDS))
+        known = [str(kind) for kind in EmailKind]
+        unknown = sorted(set(opt_out) - set(known))
         if unknown:
-            raise InvalidInput(f"unknown kinds {unknown}; known: {list(KINDS)}", field="opt_out")
+            raise InvalidInput(f"unknown kinds {unknown}; known: {known}", field="opt_out")
         self.language = language
-        self.opt_out = sorted(set(opt_out))
-        self.updated_at = now()
+        self.opt_out = sorted({str(kind) for kind in opt_out})
+        self.updated_at = at or now()
+        self.record(events.PreferencesChanged(self.member_id, self.language, tuple(self.opt_out)))
 
 
 @dataclass(frozen=True)
 class Decision:
     send: bool
     language: str
-    reason: str | None = None
+    reason: SkipReason | None = None
 
 
 def decide(
@@ -161,12 +220,12 @@ def decide(
     language = (preferences.language if preferences else None) or contact.language
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
-    if session is not None and session.cancelled and kind != SESSION_CANCELLED:
-        return Decision(False, language, SESSION_WAS_CANCELLED)
+    if session is not None and session.cancelled and kind != EmailKind.SESSION_CANCELLED:
+        return Decision(False, language, SkipReason.SESSION_CANCELLED)
     if not contact.accepts_email():
-        return Decision(False, language, NO_EMAIL_CONSENT)
+        return Decision(False, language, SkipReason.NO_EMAIL_CONSENT)
     if preferences is not None and kind in preferences.opt_out:
-        return Decision(False, language, OPTED_OUT)
+        return Decision(False, language, SkipReason.OPTED_OUT)
     return Decision(True, language)
 
 
@@ -175,20 +234,32 @@ def retry_delay(attempts: int, initial: float, maximum: float) -> timedelta:
     return timedelta(seconds=min(maximum, initial * 2 ** (attempts - 1)))
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often an email is tried, and how long to wait between tries."""
+
+    max_attempts: int = 6
+    backoff_initial: float = 30.0
+    backoff_max: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        return retry_delay(attempts, self.backoff_initial, self.backoff_max)
+
+
 @dataclass(eq=False)
-class Delivery:
+class Delivery(Aggregate):
     """One email owed to a member because of one event; its life from waiting to sent (or not)."""
 
     id: str
     source_event_id: str
-    kind: str
+    kind: EmailKind
     member_id: str | None
     session_id: str | None
-    status: str
+    status: DeliveryStatus
     created_at: datetime
     updated_at: datetime
-    details: dict = field(default_factory=dict)
-    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    reason: SkipReason | None = None
     language: str | None = None
     recipient: str | None = None
     message_id: str | None = None
@@ -199,14 +270,14 @@ class Delivery:
     anonymized: bool = False
 
     @classmethod
-    def record(
+    def create(
         cls,
         *,
         source_event_id: str,
-        kind: str,
+        kind: EmailKind,
         member_id: str,
         session_id: str,
-        details: dict,
+        details: dict[str, Any],
         contact_known: bool,
         session_known: bool,
         at: datetime | None = None,
@@ -218,7 +289,7 @@ class Delivery:
             kind=kind,
             member_id=member_id,
             session_id=session_id,
-            status=PENDING,
+            status=DeliveryStatus.PENDING,
             created_at=at,
             updated_at=at,
             details=dict(details),
@@ -231,50 +302,89 @@ class Delivery:
     def final(self) -> bool:
         return self.status not in UNSENT
 
+    def is_due(self, at: datetime) -> bool:
+        """Claimable now: pending and its time has come, or claimed by a sender whose lease ran out."""
+        return self.status in CLAIMABLE and (self.next_attempt_at is None or self.next_attempt_at <= at)
+
     def reconsider(self, *, contact_known: bool, session_known: bool, at: datetime | None = None) -> None:
         """A waiting (or pending) delivery moves on once what it needs is known."""
         if self.status not in UNSENT:
             return
-        status = WAITING_CONTACT if not contact_known else WAITING_SESSION if not session_known else PENDING
+        if not contact_known:
+            status = DeliveryStatus.WAITING_CONTACT
+        elif not session_known:
+            status = DeliveryStatus.WAITING_SESSION
+        else:
+            status = DeliveryStatus.PENDING
         if status != self.status:
             self.status = status
             self.next_attempt_at = at or now()
             self.updated_at = at or now()
 
     def expire(self, at: datetime) -> None:
-        self.status, self.next_attempt_at, self.updated_at = EXPIRED, None, at
+        self.status, self.next_attempt_at, self.updated_at = DeliveryStatus.EXPIRED, None, at
 
-    def skip(self, reason: str, at: datetime, language: str | None = None) -> None:
-        self.status, self.reason, self.next_attempt_at, self.updated_at = SKIPPED, reason, None, at
+    def skip(self, reason: SkipReason, at: datetime, language: str | None = None) -> None:
+        self.status, self.reason, self.next_attempt_at, self.updated_at = DeliveryStatus.SKIPPED, reason, None, at
         self.language = language or self.language
 
     def start_attempt(self, *, language: str, message_id: str, at: datetime, lease: timedelta) -> None:
         """Claimed for sending; if the sender dies mid-way the lease runs out and the delivery is due again."""
-        self.status, self.language, self.message_id = SENDING, language, message_id
+        self.status, self.language, self.message_id = DeliveryStatus.SENDING, language, message_id
         self.attempts += 1
         self.next_attempt_at = at + lease
         self.updated_at = at
 
     def mark_sent(self, recipient: str, at: datetime) -> None:
-        self.status, self.sent_at, self.next_attempt_at, self.updated_at = SENT, at, None, at
+        self.status, self.sent_at, self.next_attempt_at, self.updated_at = DeliveryStatus.SENT, at, None, at
         self.reason, self.last_error = None, None
         if not self.anonymized:
             self.recipient = recipient
+        self._record_outcome(at)
 
-    def mark_attempt_failed(
-        self, error: str, *, permanent: bool, max_attempts: int, retry_in: timedelta, at: datetime
-    ) -> None:
+    def mark_attempt_failed(self, error: str, *, permanent: bool, retry: RetryPolicy, at: datetime) -> None:
+        """The SMTP server refused (or could not be reached) for the attempt this delivery was claimed for."""
         self.last_error = error[:2000]
+        if self.status != DeliveryStatus.SENDING:
+            return  # erased (or otherwise settled) while the sender talked to the server: keep that outcome
+        self._fail_or_retry(permanent=permanent, retry=retry, at=at)
+
+    def mark_broken(self, error: str, *, retry: RetryPolicy, at: datetime) -> None:
+        """An unexpected error (not the SMTP server's answer) counts as a failed attempt, so it cannot loop forever."""
+        if self.status not in CLAIMABLE:
+            return
+        if self.status == DeliveryStatus.PENDING:
+            self.attempts += 1  # the attempt never got as far as being claimed
+        self.last_error = error[:2000]
+        self._fail_or_retry(permanent=False, retry=retry, at=at)
+
+    def _fail_or_retry(self, *, permanent: bool, retry: RetryPolicy, at: datetime) -> None:
         self.updated_at = at
-        if permanent or self.attempts >= max_attempts:
-            self.status, self.next_attempt_at = FAILED, None
+        if permanent or self.attempts >= retry.max_attempts:
+            self.status, self.next_attempt_at = DeliveryStatus.FAILED, None
+            self._record_outcome(at)
         else:
-            self.status, self.next_attempt_at = PENDING, at + retry_in
+            self.status, self.next_attempt_at = DeliveryStatus.PENDING, at + retry.delay(self.attempts)
+
+    def _record_outcome(self, at: datetime) -> None:
+        if self.member_id is None:
+            return  # erased meanwhile: nothing to say about whom
+        self.record(
+            events.EmailDeliveryRecorded(
+                delivery_id=self.id,
+                member_id=self.member_id,
+                kind=self.kind,
+                language=self.language or DEFAULT_LANGUAGE,
+                status=self.status,
+                occurred_at=at,
+                session_id=self.session_id,
+            )
+        )
 
     def anonymize(self, at: datetime) -> None:
         """Erasure: keep what happened (kind, status, counts), lose whom it was for."""
         if not self.final:
-            self.skip(MEMBER_ERASED, at)
+            self.skip(SkipReason.MEMBER_ERASED, at)
         self.member_id = None
         self.recipient = None
         self.anonymized = True

@@ -1,4 +1,4 @@
-"""HTTP request and response bodies."""
+"""HTTP request and response bodies, and the mapping of domain objects onto them."""
 
 from __future__ import annotations
 
@@ -9,22 +9,21 @@ from pydantic import BaseModel, Field
 
 from cercle_shared.web import StrictModel
 
-from ..domain.model import KINDS, STATUSES
+from ..domain import model
+from ..domain.model import DeliveryStatus, EmailKind
 
 Language = Literal["fr", "en"]
-Kind = Literal[KINDS]  # type: ignore[valid-type]
-Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 
 class PreferencesUpdate(StrictModel):
     language: Language | None = Field(
         default=None, description="Language of emails; null: the language of the member's profile."
     )
-    opt_out: list[Kind] = Field(
+    opt_out: list[EmailKind] = Field(
         default_factory=list,
-        max_length=len(KINDS),
+        max_length=len(EmailKind),
         description="Kinds of email the member does not want.",
-        examples=[["session_registration_waitlisted"]],
+        examples=[[EmailKind.REGISTRATION_WAITLISTED.value]],
     )
 
 
@@ -43,7 +42,7 @@ class DeliveryPublic(BaseModel):
     member_id: str | None = Field(description="Null once the member was erased.")
     anonymized: bool
     session_id: str | None
-    status: Status
+    status: DeliveryStatus
     reason: str | None = Field(description="Why it was skipped, if it was.")
     language: str | None
     recipient: str | None
@@ -52,3 +51,11 @@ class DeliveryPublic(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+def preferences_public(preferences: model.Preferences) -> PreferencesPublic:
+    return PreferencesPublic.model_validate(preferences, from_attributes=True)
+
+
+def delivery_public(delivery: model.Delivery) -> DeliveryPublic:
+    return DeliveryPublic.model_validate(delivery, from_attributes=True)

@@ -1,14 +1,39 @@
-from cercle_shared.uow import UnitOfWork
+from __future__ import annotations
 
-from ..adapters.repository import DeliveryRepository, PreferencesRepository, Replicas
+from cercle_shared.uow import PublishingUnitOfWork
+
+from ..adapters.repository import (
+    CommunityRepository,
+    ContactRepository,
+    DeliveryRepository,
+    ErasedMembers,
+    PreferencesRepository,
+    RegistrationRepository,
+    SessionRepository,
+)
+from . import integration_events
 
 
-class NotificationsUnitOfWork(UnitOfWork):
-    replicas: Replicas
+class NotificationsUnitOfWork(PublishingUnitOfWork):
+    translate = staticmethod(integration_events.translate)
+
+    contacts: ContactRepository
+    sessions: SessionRepository
+    communities: CommunityRepository
+    registrations: RegistrationRepository
     preferences: PreferencesRepository
     deliveries: DeliveryRepository
+    erased_members: ErasedMembers
 
     def _open(self) -> None:
-        self.replicas = Replicas(self.session)
-        self.preferences = PreferencesRepository(self.session)
-        self.deliveries = DeliveryRepository(self.session)
+        self.contacts = ContactRepository(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.communities = CommunityRepository(self.db)
+        self.registrations = RegistrationRepository(self.db)
+        self.preferences = PreferencesRepository(self.db)
+        self.deliveries = DeliveryRepository(self.db)
+        self.erased_members = ErasedMembers(self.db)
+
+    def detach_all(self) -> None:
+        """For reads: hand the loaded objects out as they are, rather than expired by the closing rollback."""
+        self.db.expunge_all()

@@ -1,0 +1,258 @@
+"""Reactions to the events this service consumes. They run in the idempotent consumer's transaction and only
+record state (replicas, deliveries owed): emails leave from the sending job (sending.py), never from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cercle_shared.contracts import registration as reg_events
+from cercle_shared.contracts import sessions as session_events
+from cercle_shared.messaging import EventContext
+
+from ..domain import model
+from ..domain.model import EmailKind, RegistrationStatus
+from .unit_of_work import NotificationsUnitOfWork
+
+# --- replicas -------------------------------------------------------------------------------------------------
+
+
+def contact_changed(event: reg_events.MemberContactChanged, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    if event.member_id in uow.erased_members:
+        return  # topics are not ordered with one another: a change can arrive after the erasure
+    incoming = model.Contact(
+        member_id=event.member_id,
+        email=event.email,
+        display_name=event.display_name,
+        language=event.language,
+        consents=dict(event.consents),
+        updated_at=event.updated_at,
+    )
+    current = uow.contacts.get(event.member_id)
+    if current is None:
+        uow.contacts.add(incoming)
+    else:
+        current.replace_with(incoming)
+    _release_waiting(uow, member_id=event.member_id)
+
+
+def contact_removed(member_id: str, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    """A tombstone on the contacts topic: registration erased the contact data, so do we."""
+    contact = uow.contacts.get(member_id)
+    if contact is not None:
+        uow.contacts.delete(contact)
+    for delivery in uow.deliveries.unsent_of_member(member_id):
+        delivery.skip(model.SkipReason.CONTACT_REMOVED, model.now())
+
+
+def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    """Law 25 erasure: forget the contact, preferences and registrations; deliveries keep only anonymous facts."""
+    at = model.now()
+    uow.erased_members.add(event.member_id, event.erased_at)
+    # Locked first, so that a sender recording an outcome at the same moment cannot write the address back.
+    for delivery in uow.deliveries.of_member(event.member_id, lock=True):
+        delivery.anonymize(at)
+    contact = uow.contacts.get(event.member_id)
+    if contact is not None:
+        uow.contacts.delete(contact)
+    for registration in uow.registrations.of_member(event.member_id):
+        uow.registrations.delete(registration)
+    preferences = uow.preferences.get(event.member_id)
+    if preferences is not None:
+        uow.preferences.delete(preferences)
+
+
+def community_named(
+    event: reg_events.CommunityCreated | reg_events.CommunityUpdated, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    current = uow.communities.get(event.community_id)
+    if current is None:
+        uow.communities.add(model.Community(event.community_id, event.name_fr, event.name_en))
+    else:
+        current.rename(event.name_fr, event.name_en)
+
+
+def session_scheduled(event: session_events.SessionScheduled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    _replicate_session(uow, event)
+    _release_waiting(uow, session_id=event.session_id)
+
+
+def session_rescheduled(
+    event: session_events.SessionRescheduled, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    """Everyone registered (or waiting) hears about a new time or place; a new capacity alone is not news."""
+    previous = uow.sessions.get(event.session_id)
+    details: dict[str, Any] = {}
+    if previous is not None:
+        if not previous.differs_for_attendees(
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            timezone=event.timezone,
+            mode=event.mode,
+            location=event.location,
+        ):
+            _replicate_session(uow, event)
+            return
+        details = {
+            "previous_starts_at": previous.starts_at.isoformat(),
+            "previous_ends_at": previous.ends_at.isoformat(),
+            "previous_timezone": previous.timezone,
+        }
+    _replicate_session(uow, event)
+    _release_waiting(uow, session_id=event.session_id)
+    for registration in uow.registrations.active_of_session(event.session_id):
+        _owe_email(
+            uow,
+            ctx,
+            EmailKind.SESSION_RESCHEDULED,
+            registration.member_id,
+            event.session_id,
+            {"registration_id": registration.registration_id, **details},
+        )
+
+
+def session_cancelled(event: session_events.SessionCancelled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    scheduled = uow.sessions.get(event.session_id)
+    if scheduled is not None:
+        scheduled.cancel()
+    for registration in uow.registrations.active_of_session(event.session_id):
+        _owe_email(
+            uow,
+            ctx,
+            EmailKind.SESSION_CANCELLED,
+            registration.member_id,
+            event.session_id,
+            {"registration_id": registration.registration_id, "reason": event.reason},
+        )
+
+
+def _replicate_session(
+    uow: NotificationsUnitOfWork, event: session_events.SessionScheduled | session_events.SessionRescheduled
+) -> None:
+    fields = {
+        "community_id": event.community_id,
+        "title": event.title,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "timezone": event.timezone,
+        "mode": event.mode,
+        "location": event.location,
+    }
+    current = uow.sessions.get(event.session_id)
+    if current is None:
+        uow.sessions.add(model.ScheduledSession(session_id=event.session_id, **fields))
+    else:
+        current.update(**fields)
+
+
+def _release_waiting(
+    uow: NotificationsUnitOfWork, *, member_id: str | None = None, session_id: str | None = None
+) -> None:
+    for delivery in uow.deliveries.waiting(member_id=member_id, session_id=session_id):
+        delivery.reconsider(
+            contact_known=delivery.member_id is not None and uow.contacts.get(delivery.member_id) is not None,
+            session_known=delivery.session_id is not None and uow.sessions.get(delivery.session_id) is not None,
+        )
+
+
+# --- emails owed because of a registration ---------------------------------------------------------------------
+
+
+def registration_confirmed(
+    event: session_events.SessionRegistrationConfirmed, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED)
+    _owe_email(
+        uow,
+        ctx,
+        EmailKind.REGISTRATION_CONFIRMED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id},
+    )
+
+
+def registration_waitlisted(
+    event: session_events.SessionRegistrationWaitlisted, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    _replicate_registration(uow, event, RegistrationStatus.WAITLISTED)
+    _owe_email(
+        uow,
+        ctx,
+        EmailKind.REGISTRATION_WAITLISTED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id, "position": event.position},
+    )
+
+
+def registration_promoted(
+    event: session_events.SessionRegistrationPromoted, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    # A promoted registration is a confirmed one from now on.
+    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED)
+    _owe_email(
+        uow,
+        ctx,
+        EmailKind.REGISTRATION_PROMOTED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id},
+    )
+
+
+def registration_cancelled(
+    event: session_events.SessionRegistrationCancelled, uow: NotificationsUnitOfWork, ctx: EventContext
+) -> None:
+    _replicate_registration(uow, event, RegistrationStatus.CANCELLED)
+    _owe_email(
+        uow,
+        ctx,
+        EmailKind.REGISTRATION_CANCELLED,
+        event.member_id,
+        event.session_id,
+        {"registration_id": event.registration_id, "was": event.was},
+    )
+
+
+RegistrationEvent = (
+    session_events.SessionRegistrationConfirmed
+    | session_events.SessionRegistrationWaitlisted
+    | session_events.SessionRegistrationPromoted
+    | session_events.SessionRegistrationCancelled
+)
+
+
+def _replicate_registration(uow: NotificationsUnitOfWork, event: RegistrationEvent, status: RegistrationStatus) -> None:
+    if event.member_id in uow.erased_members:
+        return
+    current = uow.registrations.get(event.registration_id)
+    if current is None:
+        uow.registrations.add(model.Registration(event.registration_id, event.session_id, event.member_id, status))
+    else:
+        current.status = status
+
+
+def _owe_email(
+    uow: NotificationsUnitOfWork,
+    ctx: EventContext,
+    kind: EmailKind,
+    member_id: str,
+    session_id: str,
+    details: dict[str, Any],
+) -> None:
+    """One delivery per event, kind and member, however often the event is delivered."""
+    if member_id in uow.erased_members:
+        return  # no email, and no trace of the member, for an event that arrived after their erasure
+    if uow.deliveries.by_source(ctx.event_id, kind, member_id) is not None:
+        return
+    uow.deliveries.add(
+        model.Delivery.create(
+            source_event_id=ctx.event_id,
+            kind=kind,
+            member_id=member_id,
+            session_id=session_id,
+            details=details,
+            contact_known=uow.contacts.get(member_id) is not None,
+            session_known=uow.sessions.get(session_id) is not None,
+        )
+    )
