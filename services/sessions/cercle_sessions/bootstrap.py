@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from fastapi import FastAPI
 
 from cercle_shared.service import ServiceRuntime, create_app
@@ -13,11 +10,9 @@ from .adapters import orm
 from .config import Settings
 from .domain.model import now
 from .entrypoints.consumers import subscriptions
-from .entrypoints.http import ROUTERS
-from .service_layer import program
+from .entrypoints.jobs import jobs
+from .entrypoints.routes import ROUTERS
 from .service_layer.unit_of_work import SessionsUnitOfWork
-
-log = logging.getLogger(__name__)
 
 NAME = "sessions"
 MIGRATIONS = "cercle_sessions:migrations"
@@ -25,36 +20,22 @@ MIGRATIONS = "cercle_sessions:migrations"
 
 def build_runtime(settings: Settings) -> ServiceRuntime:
     orm.start_mappers()
-    return ServiceRuntime.build(NAME, settings, orm.metadata, subscriptions())
+    return ServiceRuntime.build(
+        NAME, settings, orm.metadata, unit_of_work=SessionsUnitOfWork, subscriptions=subscriptions()
+    )
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = build_runtime(settings)
-
-    def uow_factory() -> SessionsUnitOfWork:
-        return SessionsUnitOfWork(runtime.sessions, runtime.outbox)
-
-    async def close_due_votes() -> None:
-        while True:
-            try:
-                closed = await asyncio.to_thread(program.close_due_votes, uow_factory(), app.state.clock())
-                if closed:
-                    log.info("closed the votes of cycles %s", closed)
-            except Exception:  # the database may be briefly away: try again next round
-                log.exception("closing due votes failed")
-            await asyncio.sleep(settings.vote_close_interval)
-
     app = create_app(
         runtime,
         ROUTERS,
         title="Cercle — sessions",
         description="A community's program year: theme votes, sessions, registrations and waitlists, attendance, "
         "summary notes, the resource library and calendar feeds.",
-        on_startup=[close_due_votes],
         public_paths={"/v1/calendars/{token}.ics"},  # its secret token is in the URL
     )
-    app.state.uow_factory = uow_factory
     app.state.clock = now
-    app.state.settings = settings
+    runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))
     return app

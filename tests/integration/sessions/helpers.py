@@ -39,8 +39,9 @@ def apply_directly(app_state, event) -> None:
         topic=spec.topic.name,
         key=spec.key_of(event),
     )
-    with app_state.runtime.sessions.begin() as db:
-        subscriptions().handler_for(spec.type)(db, event, ctx)
+    with app_state.runtime.uow() as uow:
+        subscriptions().handler_for(spec.type)(event, uow, ctx)
+        uow.commit()
 
 
 def wait_for_community(api, community_id: str, timeout: float = 30.0) -> None:

@@ -6,7 +6,6 @@ The replica is fed the real way: registration events written to Kafka as CloudEv
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,20 +14,13 @@ from kafka import KafkaProducer
 from cercle_shared.contracts import CATALOG, registration, sessions, topics
 from cercle_shared.messaging.envelope import Envelope
 from devtools.wait import wait_until
+from tests.support.harness import Clock
 from tests.support.kafka_reader import TopicReader
 from tests.support.services import auth, running_service
 
 from .helpers import wait_for_community
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def publish_registration_events(bootstrap: str, *events) -> None:

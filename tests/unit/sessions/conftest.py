@@ -1,66 +1,21 @@
-"""An app on a SQLite file, without its lifespan (no broker): events are read back from the outbox."""
+"""The sessions app in process (tests/support/harness.py), with the few steps its tests repeat: a community
+and its members arrive as registration's events; a session is scheduled through the API."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from cercle_sessions.bootstrap import MIGRATIONS, build_app
-from cercle_sessions.config import Settings
-from cercle_sessions.entrypoints.consumers import subscriptions
-from cercle_shared.contracts import CATALOG, registration
-from cercle_shared.db.migrations import upgrade
-from cercle_shared.messaging import EventContext
-from tests.support.services import JWT_SECRET, auth
-
-START = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+from cercle_shared.contracts import registration
+from tests.support.harness import Clock, ServiceHarness, migrated_sqlite
 
 
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-
-class Harness:
-    def __init__(self, app, clock: Clock) -> None:
-        self.app = app
-        self.clock = clock
-        self.api = TestClient(app, raise_server_exceptions=False)
-        self._subs = subscriptions()
-        self._delivered = 0
-
-    @property
-    def runtime(self):
-        return self.app.state.runtime
-
-    def deliver(self, event) -> None:
-        """Apply an event as the consumer would: handler and its effect in one transaction."""
-        spec = CATALOG.for_event(event)
-        self._delivered += 1
-        ctx = EventContext(
-            event_id=f"test-{self._delivered}",
-            event_type=spec.type,
-            source="/cercle/registration",
-            time=self.clock.now,
-            topic=spec.topic.name,
-            key=spec.key_of(event),
-        )
-        with self.runtime.sessions.begin() as db:
-            self._subs.handler_for(spec.type)(db, event, ctx)
-
+class SessionsHarness(ServiceHarness):
     def community(self, community_id: str = "c-1", regions=("13",), **extra) -> str:
-        self.deliver(
+        self.publish(
             registration.CommunityCreated(
                 community_id=community_id,
                 name_fr="CoP Laval",
@@ -71,34 +26,26 @@ class Harness:
                 status="active",
                 created_at=self.clock.now,
                 **extra,
-            )
+            ),
+            source="/cercle/registration",
         )
         return community_id
 
     def join(self, member_id: str, community_id: str = "c-1", role: str = "participant") -> str:
         membership_id = f"ms-{community_id}-{member_id}"
-        self.deliver(
+        self.publish(
             registration.MembershipJoined(
                 membership_id=membership_id,
                 community_id=community_id,
                 member_id=member_id,
                 role=role,
                 joined_at=self.clock.now,
-            )
+            ),
+            source="/cercle/registration",
         )
         return membership_id
 
-    def published(self, event_type: str | None = None) -> list[dict]:
-        outbox = self.runtime.tables.outbox
-        with self.runtime.sessions() as db:
-            rows = db.execute(select(outbox).order_by(outbox.c.seq)).all()
-        return [
-            {"type": r.event_type, "topic": r.topic, "key": r.key, **json.loads(r.value)}
-            for r in rows
-            if r.value is not None and (event_type is None or r.event_type == event_type)
-        ]
-
-    def schedule(self, community_id: str = "c-1", headers=None, **body) -> dict:
+    def schedule(self, community_id: str = "c-1", headers=None, **body) -> dict[str, Any]:
         payload = {
             "title": "Nature et santé mentale",
             "starts_at": (self.clock.now + timedelta(days=14)).isoformat(),
@@ -109,21 +56,23 @@ class Harness:
         }
         payload.update(body)
         response = self.api.post(
-            f"/v1/communities/{community_id}/sessions", json=payload, headers=headers or auth("operator")
+            f"/v1/communities/{community_id}/sessions", json=payload, headers=headers or self.as_operator()
         )
         assert response.status_code == 201, response.text
         return response.json()
 
+    def payloads(self, event_type: str) -> list[dict[str, Any]]:
+        """The data of the events of this type in the outbox, in order, each with its record key."""
+        return [{"key": row["key"], **row["data"]} for row in self.published(event_type)]
+
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def harness(tmp_path, tmp_path_factory) -> Iterator[SessionsHarness]:
+    h = SessionsHarness("sessions", migrated_sqlite("sessions", tmp_path, tmp_path_factory.getbasetemp()))
+    yield h
+    h.runtime.engine.dispose()
 
 
 @pytest.fixture
-def harness(tmp_path, clock) -> Harness:
-    url = f"sqlite:///{tmp_path / 'sessions.db'}"
-    upgrade(MIGRATIONS, url)
-    app = build_app(Settings(database_url=url, jwt_secret=JWT_SECRET, kafka_bootstrap="127.0.0.1:9"))
-    app.state.clock = clock
-    return Harness(app, clock)
+def clock(harness) -> Clock:
+    return harness.clock

@@ -36,7 +36,7 @@ def test_summary_notes_come_after_the_start_and_every_edit_is_a_new_version(harn
     assert harness.api.get(url, headers=FACILITATOR).json()["version"] == 2
     versions = harness.api.get(f"{url}/versions", headers=FACILITATOR).json()
     assert next(v["body_fr"] for v in versions) == "## Idées clés\n- la nature soigne"
-    events = harness.published("org.cercle.sessions.summary.published.v1")
+    events = harness.payloads("org.cercle.sessions.summary.published.v1")
     assert [(e["version"], e["languages"]) for e in events] == [(1, ["fr"]), (2, ["fr", "en"])]
 
 
@@ -108,7 +108,7 @@ def test_resources_are_found_by_words_without_accents_only_in_visible_communitie
         ).status_code
         == 422
     )
-    events = harness.published("org.cercle.sessions.resource.shared.v1")
+    events = harness.payloads("org.cercle.sessions.resource.shared.v1")
     assert len(events) == 3
     assert events[0]["session_id"] == session["id"]
     assert events[0]["tags"] == ["enfance", "nature"]
@@ -188,5 +188,5 @@ def test_a_member_calendar_lists_their_registrations_and_a_new_url_revokes_the_o
     assert harness.api.get(old).status_code == 404
     assert harness.api.get(new).status_code == 200
     assert harness.api.post("/v1/me/calendar-feed", headers=auth()).status_code == 422
-    harness.deliver(registration.MemberErased(member_id="m-1", erased_at=harness.clock.now))
+    harness.publish(registration.MemberErased(member_id="m-1", erased_at=harness.clock.now))
     assert harness.api.get(new).status_code == 404

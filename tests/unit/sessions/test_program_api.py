@@ -1,8 +1,7 @@
 from datetime import datetime, timedelta
 
+from tests.support.harness import START
 from tests.support.services import auth
-
-from .conftest import START
 
 
 def member(member_id):
@@ -99,10 +98,10 @@ def test_a_year_from_proposals_to_votes_to_retained_themes_to_scheduled_sessions
         "Retour au travail",
         "Télétravail",
     ]
-    [retained_event] = harness.published("org.cercle.sessions.themes.retained.v1")
+    [retained_event] = harness.payloads("org.cercle.sessions.themes.retained.v1")
     assert [t["votes"] for t in retained_event["themes"]] == [2, 2, 2]
     assert retained_event["total_votes"] == 7
-    votes_cast = harness.published("org.cercle.sessions.vote.cast.v1")
+    votes_cast = harness.payloads("org.cercle.sessions.vote.cast.v1")
     assert len(votes_cast) == 7
     assert all("member_id" not in e for e in votes_cast)
 
@@ -140,7 +139,7 @@ def test_a_year_from_proposals_to_votes_to_retained_themes_to_scheduled_sessions
     assert body["cycle"]["plan_status"] == "confirmed"
     assert len(body["sessions"]) == 6
     assert datetime.fromisoformat(body["sessions"][0]["starts_at"]) == datetime.fromisoformat(items[0]["starts_at"])
-    scheduled = harness.published("org.cercle.sessions.session.scheduled.v1")
+    scheduled = harness.payloads("org.cercle.sessions.session.scheduled.v1")
     assert len(scheduled) == 6
     assert {e["theme_id"] for e in scheduled} == {t["theme_id"] for t in body["cycle"]["retained"]}
     again = harness.api.post(f"/v1/cycles/{cycle['id']}/plan/confirm", json={"capacity": 20}, headers=auth())
@@ -157,7 +156,7 @@ def test_proposals_only_while_open_and_only_from_the_community(harness, clock):
     clock.advance(days=10)
     assert harness.api.post(url, json={"title": "x", "need": "y"}, headers=member("m-1")).status_code == 409
     assert harness.published("org.cercle.sessions.theme.proposed.v1") == []
-    opened = harness.published("org.cercle.sessions.cycle.opened.v1")
+    opened = harness.payloads("org.cercle.sessions.cycle.opened.v1")
     assert opened[0]["cycle_id"] == cycle["id"]
     assert opened[0]["key"] == "c-1"
 
@@ -183,18 +182,16 @@ def test_bad_cycles_are_rejected(harness):
 
 
 def test_a_vote_whose_window_ended_is_closed_without_anyone_asking(harness, clock):
-    from cercle_sessions.service_layer.program import close_due_votes
-
     harness.community()
     harness.join("m-1")
     cycle = open_cycle(harness)
     theme = propose(harness, cycle, "m-1", "Télétravail")
     clock.now = START + timedelta(days=11)
     harness.api.post(f"/v1/cycles/{cycle['id']}/votes", json={"theme_id": theme["id"]}, headers=member("m-1"))
-    assert close_due_votes(harness.app.state.uow_factory(), clock.now) == []
+    assert harness.run_job("close-due-votes") == []
     clock.now = START + timedelta(days=20)
-    assert close_due_votes(harness.app.state.uow_factory(), clock.now) == [cycle["id"]]
-    assert close_due_votes(harness.app.state.uow_factory(), clock.now) == []
+    assert harness.run_job("close-due-votes") == [cycle["id"]]
+    assert harness.run_job("close-due-votes") == []
     read = harness.api.get(f"/v1/cycles/{cycle['id']}", headers=member("m-1")).json()
     assert read["status"] == "closed"
     assert read["retained"][0]["votes"] == 1
@@ -213,10 +210,10 @@ def test_an_erased_voter_still_counts_but_is_no_longer_linked_to_the_vote(harnes
     theme = propose(harness, cycle, "m-1", "Télétravail")
     clock.now = START + timedelta(days=11)
     harness.api.post(f"/v1/cycles/{cycle['id']}/votes", json={"theme_id": theme["id"]}, headers=member("m-1"))
-    harness.deliver(registration.MemberErased(member_id="m-1", erased_at=clock.now))
+    harness.publish(registration.MemberErased(member_id="m-1", erased_at=clock.now))
     results = harness.api.get(f"/v1/cycles/{cycle['id']}/results", headers=auth()).json()
     assert results["total_votes"] == 1
-    with harness.runtime.sessions() as db:
+    with harness.runtime.db_factory() as db:
         voters = db.scalars(select(orm.votes.c.member_id)).all()
         proposers = db.scalars(select(orm.themes.c.proposer_id)).all()
     assert voters

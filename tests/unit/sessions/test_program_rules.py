@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cercle_sessions.domain.program import Cycle, Theme, Vote, plan_year, rank
+from cercle_sessions.domain.program import ProgramCycle, Theme, Vote, plan_year, rank
 from cercle_shared.errors import Conflict, InvalidInput
 
 T0 = datetime(2026, 9, 1, 12, tzinfo=UTC)
 
 
-def a_cycle(**overrides) -> Cycle:
+def a_cycle(**overrides) -> ProgramCycle:
     fields = {
         "id": "cy",
         "community_id": "c",
@@ -26,7 +26,7 @@ def a_cycle(**overrides) -> Cycle:
         "voting_closes_at": T0 + timedelta(days=20),
     }
     fields.update(overrides)
-    return Cycle(**fields)
+    return ProgramCycle(**fields)
 
 
 def theme(theme_id: str, minutes: int = 0) -> Theme:

@@ -21,7 +21,7 @@ def test_a_facilitator_of_the_community_schedules_a_session_and_it_is_published(
     )
     assert session["status"] == "scheduled"
     assert session["timezone"] == "America/Toronto"
-    [event] = harness.published(SCHEDULED)
+    [event] = harness.payloads(SCHEDULED)
     assert event["session_id"] == session["id"]
     assert event["community_id"] == "c-1"
     assert event["capacity"] == 2
@@ -88,9 +88,9 @@ def test_members_register_until_the_session_is_full_then_wait_in_line(harness):
     statuses = [harness.api.post(url, json={}, headers=member(m)).json() for m in ("m-1", "m-2", "m-3", "m-4")]
     assert [s["status"] for s in statuses] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     assert [s["position"] for s in statuses] == [None, None, 1, 2]
-    assert [e["member_id"] for e in harness.published(CONFIRMED)] == ["m-1", "m-2"]
-    assert [(e["member_id"], e["position"]) for e in harness.published(WAITLISTED)] == [("m-3", 1), ("m-4", 2)]
-    assert all(e["key"] == session["id"] for e in harness.published(CONFIRMED))
+    assert [e["member_id"] for e in harness.payloads(CONFIRMED)] == ["m-1", "m-2"]
+    assert [(e["member_id"], e["position"]) for e in harness.payloads(WAITLISTED)] == [("m-3", 1), ("m-4", 2)]
+    assert all(e["key"] == session["id"] for e in harness.payloads(CONFIRMED))
     read = harness.api.get(f"/v1/sessions/{session['id']}", headers=member("m-1")).json()
     assert (read["confirmed"], read["waitlisted"]) == (2, 2)
 
@@ -105,8 +105,8 @@ def test_a_cancellation_promotes_the_first_on_the_waitlist(harness):
     response = harness.api.delete(f"{url}/{regs['m-1']['id']}", headers=member("m-1"))
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
-    assert [e["member_id"] for e in harness.published(PROMOTED)] == ["m-3"]
-    assert [(e["member_id"], e["was"]) for e in harness.published(CANCELLED)] == [("m-1", "confirmed")]
+    assert [e["member_id"] for e in harness.payloads(PROMOTED)] == ["m-3"]
+    assert [(e["member_id"], e["was"]) for e in harness.payloads(CANCELLED)] == [("m-1", "confirmed")]
     listed = {r["member_id"]: r for r in harness.api.get(url, headers=auth()).json()}
     assert listed["m-3"]["status"] == "confirmed"
     assert listed["m-4"]["position"] == 1
@@ -156,7 +156,7 @@ def test_a_manager_registers_a_member_on_their_behalf(harness):
 def test_a_member_who_left_can_no_longer_register(harness):
     harness.community()
     membership = harness.join("m-1")
-    harness.deliver(
+    harness.publish(
         registration.MembershipLeft(
             membership_id=membership, community_id="c-1", member_id="m-1", left_at=harness.clock.now
         )
@@ -170,7 +170,7 @@ def test_a_member_who_left_can_no_longer_register(harness):
 
 def test_sessions_of_a_closed_community_cannot_be_scheduled(harness):
     harness.community()
-    harness.deliver(
+    harness.publish(
         registration.CommunityStatusChanged(community_id="c-1", status="closed", changed_at=harness.clock.now)
     )
     body = {
@@ -201,10 +201,10 @@ def test_rescheduling_raises_the_sequence_and_capacity_cannot_drop_below_the_con
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "rescheduled"
     assert moved.json()["sequence"] == 1
-    [event] = harness.published("org.cercle.sessions.session.rescheduled.v1")
+    [event] = harness.payloads("org.cercle.sessions.session.rescheduled.v1")
     assert event["sequence"] == 1
     assert event["capacity"] == 3
-    assert [e["member_id"] for e in harness.published(PROMOTED)] == ["m-3"]
+    assert [e["member_id"] for e in harness.payloads(PROMOTED)] == ["m-3"]
     inverted = harness.api.patch(url, json={"ends_at": "2026-09-20T12:00:00-04:00"}, headers=auth())
     assert inverted.status_code == 422
     assert inverted.json()["errors"][0]["field"] == "ends_at"
@@ -224,7 +224,7 @@ def test_a_cancelled_session_cannot_be_edited_nor_registered_to(harness):
     url = f"/v1/sessions/{session['id']}"
     cancelled = harness.api.post(f"{url}/cancel", json={"reason": "tempête"}, headers=auth())
     assert cancelled.json()["status"] == "cancelled"
-    assert harness.published("org.cercle.sessions.session.cancelled.v1")[0]["reason"] == "tempête"
+    assert harness.payloads("org.cercle.sessions.session.cancelled.v1")[0]["reason"] == "tempête"
     assert harness.api.patch(url, json={"title": "autre"}, headers=auth()).status_code == 409
     assert harness.api.post(f"{url}/registrations", json={}, headers=member("m-1")).status_code == 409
 
@@ -257,7 +257,7 @@ def test_attendance_after_the_session_with_counts_and_check_in(harness, clock):
         headers=auth("facilitator", communities=["c-1"]),
     )
     assert recorded.json() == {"session_id": session["id"], "confirmed": 3, "present": 2, "absent": 1, "unrecorded": 0}
-    last = harness.published("org.cercle.sessions.attendance.recorded.v1")[-1]
+    last = harness.payloads("org.cercle.sessions.attendance.recorded.v1")[-1]
     assert (last["present"], last["absent"], last["confirmed"]) == (2, 1, 3)
     assert (
         harness.api.put(
@@ -267,7 +267,7 @@ def test_attendance_after_the_session_with_counts_and_check_in(harness, clock):
     )
     held = harness.api.post(f"{url}/held", headers=auth())
     assert held.json()["status"] == "held"
-    assert harness.published("org.cercle.sessions.session.held.v1")[0]["session_id"] == session["id"]
+    assert harness.payloads("org.cercle.sessions.session.held.v1")[0]["session_id"] == session["id"]
 
 
 def test_drafts_are_announced_only_when_scheduled(harness):
@@ -292,7 +292,7 @@ def test_erasure_keeps_the_counts_but_not_the_member(harness):
     session = harness.schedule()
     for m in ("m-1", "m-2"):
         harness.api.post(f"/v1/sessions/{session['id']}/registrations", json={}, headers=member(m))
-    harness.deliver(registration.MemberErased(member_id="m-1", erased_at=harness.clock.now))
+    harness.publish(registration.MemberErased(member_id="m-1", erased_at=harness.clock.now))
     listed = harness.api.get(f"/v1/sessions/{session['id']}/registrations", headers=auth()).json()
     assert len(listed) == 2
     assert "m-1" not in {r["member_id"] for r in listed}
@@ -336,7 +336,7 @@ def test_the_replica_follows_role_changes_and_community_updates(harness):
     }
     url = "/v1/communities/c-1/sessions"
     assert harness.api.post(url, json=body, headers=member("m-1")).status_code == 403
-    harness.deliver(
+    harness.publish(
         registration.MembershipRoleChanged(
             membership_id=membership,
             community_id="c-1",
@@ -346,7 +346,7 @@ def test_the_replica_follows_role_changes_and_community_updates(harness):
         )
     )
     assert harness.api.post(url, json=body, headers=member("m-1")).status_code == 201
-    harness.deliver(
+    harness.publish(
         registration.CommunityUpdated(
             community_id="c-1",
             name_fr="CoP Laval-Laurentides",

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event
 
-from ..domain.model import Session
+from ..domain.model import Session, SessionStatus
 
 PRODID = "-//Cercle//Sessions//FR"
 UID_DOMAIN = "sessions.cercle"
@@ -50,7 +50,7 @@ def _event(session: Session, generated_at: datetime, tentative: bool) -> Event:
     event.add("summary", session.title)
     event.add("dtstart", session.starts_at.astimezone(zone))
     event.add("dtend", session.ends_at.astimezone(zone))
-    status = "CANCELLED" if session.status == "cancelled" else "TENTATIVE" if tentative else "CONFIRMED"
+    status = "CANCELLED" if session.status == SessionStatus.CANCELLED else "TENTATIVE" if tentative else "CONFIRMED"
     event.add("status", status)
     where = ", ".join(p for p in (session.location, session.link) if p)
     if where:
@@ -59,7 +59,7 @@ def _event(session: Session, generated_at: datetime, tentative: bool) -> Event:
         event.add("url", session.link)
     if session.description:
         event.add("description", session.description)
-    if session.status != "cancelled":
+    if session.status != SessionStatus.CANCELLED:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", session.title)

@@ -1,33 +1,39 @@
+"""Repositories: the only place that speaks SQL."""
+
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, TypeVar
+
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import Session as Db
 
 from cercle_shared.privacy import ErasureLedger
 
-from ..domain.library import CalendarFeed, Resource, Summary
-from ..domain.model import Community, Membership, Registration, Session
-from ..domain.program import Cycle, Theme, Vote
-from .orm import erased_members
+from ..domain.library import CalendarFeed, FeedKind, Resource, Summary
+from ..domain.model import Community, Membership, Registration, RegistrationStatus, Session
+from ..domain.program import CycleStatus, ProgramCycle, Theme, Vote
+from . import orm
+
+T = TypeVar("T")
 
 
-def lock_row(db: DbSession, entity, row_id: str):
+def lock_row(db: Db, entity: type[T], row_id: str) -> T | None:
     """Read one row, locked until commit: concurrent writers of the same aggregate go one at a time.
 
     PostgreSQL: SELECT ... FOR UPDATE. SQLite ignores FOR UPDATE, so a no-op UPDATE first takes its
     database write lock (waiting for the busy timeout) before anything is read.
     """
+    key: Any = entity.id  # type: ignore[attr-defined]
     if db.get_bind().dialect.name == "sqlite":
-        db.execute(
-            update(entity).where(entity.id == row_id).values(id=entity.id).execution_options(synchronize_session=False)
-        )
+        db.execute(update(entity).where(key == row_id).values(id=key).execution_options(synchronize_session=False))
     return db.scalars(
-        select(entity).where(entity.id == row_id).with_for_update().execution_options(populate_existing=True)
+        select(entity).where(key == row_id).with_for_update().execution_options(populate_existing=True)
     ).first()
 
 
 class CommunityRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, community: Community) -> None:
@@ -41,7 +47,7 @@ class CommunityRepository:
 
 
 class MembershipRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, membership: Membership) -> None:
@@ -65,12 +71,12 @@ class MembershipRepository:
 
 
 class ErasureRepository(ErasureLedger):
-    def __init__(self, db: DbSession) -> None:
-        super().__init__(db, erased_members)
+    def __init__(self, db: Db) -> None:
+        super().__init__(db, orm.erased_members)
 
 
 class SessionRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, session: Session) -> None:
@@ -88,15 +94,10 @@ class SessionRepository:
             self._db.scalars(select(Session).where(Session.community_id == community_id).order_by(Session.starts_at))
         )
 
-    def of_communities(self, community_ids: list[str]) -> list[Session]:
-        return list(
-            self._db.scalars(select(Session).where(Session.community_id.in_(community_ids)).order_by(Session.starts_at))
-        )
-
     def registered(self, member_id: str) -> list[Session]:
         """Sessions where the member holds an active registration."""
         ids = select(Registration.session_id).where(
-            Registration.member_id == member_id, Registration.status != "cancelled"
+            Registration.member_id == member_id, Registration.status != RegistrationStatus.CANCELLED
         )
         return list(self._db.scalars(select(Session).where(Session.id.in_(ids)).order_by(Session.starts_at)))
 
@@ -106,26 +107,36 @@ class SessionRepository:
 
 
 class CycleRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
-    def add(self, cycle: Cycle) -> None:
+    def add(self, cycle: ProgramCycle) -> None:
         self._db.add(cycle)
 
-    def get(self, cycle_id: str, *, lock: bool = False) -> Cycle | None:
+    def get(self, cycle_id: str, *, lock: bool = False) -> ProgramCycle | None:
         if not lock:
-            return self._db.get(Cycle, cycle_id)
-        return lock_row(self._db, Cycle, cycle_id)
+            return self._db.get(ProgramCycle, cycle_id)
+        return lock_row(self._db, ProgramCycle, cycle_id)
 
-    def of_community(self, community_id: str) -> list[Cycle]:
-        return list(self._db.scalars(select(Cycle).where(Cycle.community_id == community_id).order_by(Cycle.starts_on)))
+    def of_community(self, community_id: str) -> list[ProgramCycle]:
+        return list(
+            self._db.scalars(
+                select(ProgramCycle).where(ProgramCycle.community_id == community_id).order_by(ProgramCycle.starts_on)
+            )
+        )
 
-    def due_for_closing(self, at) -> list[str]:
-        return list(self._db.scalars(select(Cycle.id).where(Cycle.status == "open", Cycle.voting_closes_at <= at)))
+    def due_for_closing(self, at: datetime) -> list[str]:
+        return list(
+            self._db.scalars(
+                select(ProgramCycle.id).where(
+                    ProgramCycle.status == CycleStatus.OPEN, ProgramCycle.voting_closes_at <= at
+                )
+            )
+        )
 
 
 class ThemeRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, theme: Theme) -> None:
@@ -137,9 +148,12 @@ class ThemeRepository:
     def of_cycle(self, cycle_id: str) -> list[Theme]:
         return list(self._db.scalars(select(Theme).where(Theme.cycle_id == cycle_id).order_by(Theme.proposed_at)))
 
+    def forget_proposer(self, member_id: str) -> None:
+        self._db.execute(update(orm.themes).where(orm.themes.c.proposer_id == member_id).values(proposer_id=None))
+
 
 class VoteRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, vote: Vote) -> None:
@@ -151,12 +165,13 @@ class VoteRepository:
     def of_voter(self, cycle_id: str, member_id: str) -> list[Vote]:
         return list(self._db.scalars(select(Vote).where(Vote.cycle_id == cycle_id, Vote.member_id == member_id)))
 
-    def move(self, from_theme: str, to_theme: str) -> None:
-        self._db.execute(update(Vote).where(Vote.theme_id == from_theme).values(theme_id=to_theme))
+    def reassign_voter(self, member_id: str, marker: str) -> None:
+        """Every vote of the member now counts under `marker`."""
+        self._db.execute(update(orm.votes).where(orm.votes.c.member_id == member_id).values(member_id=marker))
 
 
 class SummaryRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, summary: Summary) -> None:
@@ -165,9 +180,14 @@ class SummaryRepository:
     def versions(self, session_id: str) -> list[Summary]:
         return list(self._db.scalars(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version)))
 
+    def forget_author(self, member_id: str) -> None:
+        self._db.execute(
+            update(orm.summaries).where(orm.summaries.c.published_by == member_id).values(published_by="erased")
+        )
+
 
 class ResourceRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, resource: Resource) -> None:
@@ -204,9 +224,12 @@ class ResourceRepository:
             rows = [r for r in rows if tag in r.tags]
         return list(rows[:limit])
 
+    def forget_sharer(self, member_id: str) -> None:
+        self._db.execute(update(orm.resources).where(orm.resources.c.shared_by == member_id).values(shared_by=None))
+
 
 class FeedRepository:
-    def __init__(self, db: DbSession) -> None:
+    def __init__(self, db: Db) -> None:
         self._db = db
 
     def add(self, feed: CalendarFeed) -> None:
@@ -215,7 +238,9 @@ class FeedRepository:
     def by_token_hash(self, token_hash: str) -> CalendarFeed | None:
         return self._db.scalars(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash)).first()
 
-    def find(self, kind: str, *, community_id: str | None = None, member_id: str | None = None) -> list[CalendarFeed]:
+    def find(
+        self, kind: FeedKind, *, community_id: str | None = None, member_id: str | None = None
+    ) -> list[CalendarFeed]:
         return list(
             self._db.scalars(
                 select(CalendarFeed).where(
@@ -229,5 +254,5 @@ class FeedRepository:
     def delete(self, feed: CalendarFeed) -> None:
         self._db.delete(feed)
 
-    def of_member(self, member_id: str) -> list[CalendarFeed]:
-        return list(self._db.scalars(select(CalendarFeed).where(CalendarFeed.member_id == member_id)))
+    def delete_of_member(self, member_id: str) -> None:
+        self._db.execute(orm.calendar_feeds.delete().where(orm.calendar_feeds.c.member_id == member_id))

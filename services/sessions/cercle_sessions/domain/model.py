@@ -1,19 +1,74 @@
-"""Sessions, registrations and the community replica: the rules, with no framework in sight."""
+"""Sessions (a community's meetings) with their registrations, waitlist and attendance; and the replica of
+registration's communities and memberships. The rules, with no framework in sight.
+
+The program year is in `program`, summary notes, the library and calendar feeds in `library`. Aggregates record
+what happened to them (`events`); the unit of work publishes it at commit.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput
 
-MODES = ("in_person", "virtual", "hybrid")
-FORMATS = ("experience_sharing", "problem_solving", "collective_reflection", "co_construction", "invited_guest")
-SESSION_STATUSES = ("draft", "scheduled", "rescheduled", "cancelled", "held")
-OPEN_STATUSES = ("scheduled", "rescheduled")
-MANAGER_ROLES = ("facilitator", "coordinator")
+from . import events
+
+
+class Mode(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    HYBRID = "hybrid"
+
+
+class Format(StrEnum):
+    EXPERIENCE_SHARING = "experience_sharing"
+    PROBLEM_SOLVING = "problem_solving"
+    COLLECTIVE_REFLECTION = "collective_reflection"
+    CO_CONSTRUCTION = "co_construction"
+    INVITED_GUEST = "invited_guest"
+
+
+class SessionStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class RegistrationStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class Attendance(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class CommunityStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class MembershipRole(StrEnum):
+    PARTICIPANT = "participant"
+    FACILITATOR = "facilitator"
+    COORDINATOR = "coordinator"
+
+
+MODES = tuple(m.value for m in Mode)
+FORMATS = tuple(f.value for f in Format)
+OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.RESCHEDULED)
+MANAGER_ROLES = (MembershipRole.FACILITATOR, MembershipRole.COORDINATOR)
 ERASED_PREFIX = "erased-"
 
 
@@ -46,29 +101,33 @@ def check_aware(value: datetime, field_name: str) -> None:
 
 
 @dataclass(eq=False)
-class Community:
+class Community(Aggregate):
     id: str
     name_fr: str
     name_en: str
     regions: list[str]
     province_wide: bool = False
     cadence: int = 6
-    status: str = "active"
+    status: CommunityStatus = CommunityStatus.ACTIVE
     updated_at: datetime = field(default_factory=now)
 
     def ensure_active(self) -> None:
-        if self.status != "active":
+        if self.status != CommunityStatus.ACTIVE:
             raise Conflict(f"this community is {self.status}", field="community_id")
 
 
 @dataclass(eq=False)
-class Membership:
+class Membership(Aggregate):
     id: str
     community_id: str
     member_id: str
-    role: str
+    role: MembershipRole
     active: bool = True
     changed_at: datetime = field(default_factory=now)
+
+    @property
+    def manages(self) -> bool:
+        return self.role in MANAGER_ROLES
 
 
 # --- sessions and their registrations -----------------------------------------------------------------------
@@ -76,20 +135,22 @@ class Membership:
 
 @dataclass(eq=False)
 class Registration:
+    """A member's seat (or place in line) at a session; part of the Session aggregate."""
+
     id: str
     session_id: str
     member_id: str
-    status: str  # confirmed | waitlisted | cancelled
+    status: RegistrationStatus
     arrival: int  # order of arrival at this session: the waitlist is served in this order
     registered_at: datetime
     confirmed_at: datetime | None = None
     cancelled_at: datetime | None = None
-    attendance: str | None = None  # present | absent
+    attendance: Attendance | None = None
     checked_in_at: datetime | None = None
 
     @property
     def active(self) -> bool:
-        return self.status != "cancelled"
+        return self.status != RegistrationStatus.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -99,14 +160,16 @@ class Guest:
 
 
 @dataclass(eq=False)
-class Session:
+class Session(Aggregate):
+    """One meeting of a community, with its seats, waitlist and attendance."""
+
     id: str
     community_id: str
     title: str
     starts_at: datetime
     ends_at: datetime
     capacity: int
-    mode: str = "in_person"
+    mode: Mode = Mode.IN_PERSON
     timezone: str = "America/Toronto"
     location: str | None = None
     link: str | None = None
@@ -115,8 +178,8 @@ class Session:
     cycle_id: str | None = None
     formats: list[str] = field(default_factory=list)
     co_facilitators: list[str] = field(default_factory=list)
-    guests: list[dict] = field(default_factory=list)
-    status: str = "scheduled"
+    guests: list[dict[str, Any]] = field(default_factory=list)
+    status: SessionStatus = SessionStatus.SCHEDULED
     sequence: int = 0  # iCalendar SEQUENCE: raised on every reschedule
     arrivals: int = 0
     created_at: datetime = field(default_factory=now)
@@ -127,6 +190,22 @@ class Session:
     def __post_init__(self) -> None:
         self.validate()
 
+    @classmethod
+    def schedule(cls, *, at: datetime, draft: bool = False, **details: Any) -> Session:
+        """A new session; announced at once (registration opens) unless kept as a draft."""
+        session = cls(
+            id=new_id(),
+            status=SessionStatus.DRAFT if draft else SessionStatus.SCHEDULED,
+            created_at=at,
+            updated_at=at,
+            **details,
+        )
+        if not draft:
+            if session.starts_at <= at:
+                raise InvalidInput("a session is scheduled in the future", field="starts_at")
+            session._record_scheduled()
+        return session
+
     def validate(self) -> None:
         check_aware(self.starts_at, "starts_at")
         check_aware(self.ends_at, "ends_at")
@@ -134,21 +213,28 @@ class Session:
             raise InvalidInput("a session ends after it starts", field="ends_at")
         if self.mode not in MODES:
             raise InvalidInput(f"mode must be one of {MODES}", field="mode")
+        self.mode = Mode(self.mode)
         check_timezone(self.timezone)
         if self.capacity < 1:
             raise InvalidInput("capacity is at least 1", field="capacity")
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown:
             raise InvalidInput(f"unknown activity formats {unknown}; known: {FORMATS}", field="formats")
-        if self.mode == "in_person" and self.link and not self.location:
+        if self.mode == Mode.IN_PERSON and self.link and not self.location:
             raise InvalidInput("an in-person session needs a place", field="location")
+
+    @property
+    def place(self) -> str | None:
+        """Where it happens, as announced: the location, else the link."""
+        return self.location or self.link
 
     # counts
     def seated(self) -> list[Registration]:
-        return [r for r in self.registrations if r.status == "confirmed"]
+        return [r for r in self.registrations if r.status == RegistrationStatus.CONFIRMED]
 
     def waitlist(self) -> list[Registration]:
-        return sorted((r for r in self.registrations if r.status == "waitlisted"), key=lambda r: r.arrival)
+        waiting = (r for r in self.registrations if r.status == RegistrationStatus.WAITLISTED)
+        return sorted(waiting, key=lambda r: r.arrival)
 
     def position_of(self, registration: Registration) -> int:
         return self.waitlist().index(registration) + 1
@@ -159,57 +245,32 @@ class Session:
     def find_registration(self, registration_id: str) -> Registration | None:
         return next((r for r in self.registrations if r.id == registration_id), None)
 
-    # rules
+    def attendance_counts(self) -> dict[str, int]:
+        confirmed = self.seated()
+        return {
+            "confirmed": len(confirmed),
+            "present": sum(r.attendance == Attendance.PRESENT for r in confirmed),
+            "absent": sum(r.attendance == Attendance.ABSENT for r in confirmed),
+        }
+
+    # the session itself
     def ensure_editable(self) -> None:
-        if self.status == "cancelled":
+        if self.status == SessionStatus.CANCELLED:
             raise Conflict("this session is cancelled and can no longer change", field="status")
-        if self.status == "held":
+        if self.status == SessionStatus.HELD:
             raise Conflict("this session was held and can no longer change", field="status")
 
-    def register(self, member_id: str, at: datetime) -> Registration:
-        if self.status not in OPEN_STATUSES:
-            raise Conflict(f"registration is not open: the session is {self.status}", field="session_id")
-        if at >= self.starts_at:
-            raise Conflict("registration closed when the session started", field="session_id")
-        if self.current_registration(member_id) is not None:
-            raise Conflict("this member is already registered to this session", field="member_id")
-        self.arrivals += 1
-        seated = len(self.seated()) < self.capacity
-        registration = Registration(
-            id=new_id(),
-            session_id=self.id,
-            member_id=member_id,
-            status="confirmed" if seated else "waitlisted",
-            arrival=self.arrivals,
-            registered_at=at,
-            confirmed_at=at if seated else None,
-        )
-        self.registrations.append(registration)
-        return registration
+    def announce(self, at: datetime) -> None:
+        """A draft is scheduled: registration opens."""
+        if self.starts_at <= at:
+            raise Conflict("this draft starts in the past: move it first", field="starts_at")
+        if self.status != SessionStatus.DRAFT:
+            raise Conflict("only a draft session can be scheduled", field="status")
+        self.status = SessionStatus.SCHEDULED
+        self.updated_at = at
+        self._record_scheduled()
 
-    def cancel_registration(self, registration: Registration, at: datetime) -> list[Registration]:
-        """Cancel; return who was promoted from the waitlist (in arrival order) to fill the seats."""
-        if not registration.active:
-            raise Conflict("this registration is already cancelled", field="registration_id")
-        if at >= self.starts_at:
-            raise Conflict("the session has started: record attendance instead", field="registration_id")
-        registration.status = "cancelled"
-        registration.cancelled_at = at
-        return self._fill_seats(at)
-
-    def _fill_seats(self, at: datetime) -> list[Registration]:
-        promoted = []
-        if self.status not in OPEN_STATUSES:
-            return promoted
-        for waiting in self.waitlist():
-            if len(self.seated()) >= self.capacity:
-                break
-            waiting.status = "confirmed"
-            waiting.confirmed_at = at
-            promoted.append(waiting)
-        return promoted
-
-    def reschedule(self, at: datetime, **changes) -> tuple[bool, list[Registration]]:
+    def reschedule(self, at: datetime, **changes: Any) -> tuple[bool, list[Registration]]:
         """Apply changes; return (whether attendees must be told, who got a seat from a larger capacity)."""
         self.ensure_editable()
         capacity = changes.get("capacity")
@@ -224,67 +285,200 @@ class Session:
             setattr(self, name, value)
         self.validate()
         moved = before != (self.starts_at, self.ends_at, self.location, self.link, self.mode, self.timezone)
-        if moved and self.status != "draft":
+        if moved and self.status != SessionStatus.DRAFT:
             self.sequence += 1
-            self.status = "rescheduled"
+            self.status = SessionStatus.RESCHEDULED
         self.updated_at = at
+        if self.status != SessionStatus.DRAFT and (moved or "capacity" in changes):
+            self.record(
+                events.SessionRescheduled(
+                    session_id=self.id,
+                    community_id=self.community_id,
+                    title=self.title,
+                    starts_at=self.starts_at,
+                    ends_at=self.ends_at,
+                    timezone=self.timezone,
+                    mode=str(self.mode),
+                    place=self.place,
+                    capacity=self.capacity,
+                    sequence=self.sequence,
+                    rescheduled_at=at,
+                )
+            )
         return moved, self._fill_seats(at)
 
-    def publish(self, at: datetime) -> None:
-        if self.status != "draft":
-            raise Conflict("only a draft session can be scheduled", field="status")
-        self.status = "scheduled"
-        self.updated_at = at
-
-    def cancel(self, at: datetime) -> None:
+    def cancel(self, at: datetime, reason: str | None = None) -> None:
         self.ensure_editable()
-        self.status = "cancelled"
+        announced = self.status != SessionStatus.DRAFT
+        self.status = SessionStatus.CANCELLED
         self.sequence += 1
         self.updated_at = at
+        if announced:
+            self.record(
+                events.SessionCancelled(
+                    session_id=self.id, community_id=self.community_id, reason=reason, cancelled_at=at
+                )
+            )
 
     def mark_held(self, at: datetime) -> None:
         if self.status not in OPEN_STATUSES:
             raise Conflict(f"a {self.status} session cannot be marked held", field="status")
         if at < self.starts_at:
             raise Conflict("a session is held once it has started", field="status")
-        self.status = "held"
+        self.status = SessionStatus.HELD
         self.updated_at = at
+        self.record(
+            events.SessionHeld(
+                session_id=self.id,
+                community_id=self.community_id,
+                theme_id=self.theme_id,
+                starts_at=self.starts_at,
+                formats=tuple(self.formats),
+                held_at=at,
+            )
+        )
 
     def ensure_started(self, at: datetime, what: str) -> None:
-        if self.status == "cancelled":
+        if self.status == SessionStatus.CANCELLED:
             raise Conflict(f"this session is cancelled: no {what}", field="status")
         if at < self.starts_at:
             raise Conflict(f"{what} comes after the session has started", field="status")
 
+    # registrations
+    def register(self, member_id: str, at: datetime) -> Registration:
+        if self.status not in OPEN_STATUSES:
+            raise Conflict(f"registration is not open: the session is {self.status}", field="session_id")
+        if at >= self.starts_at:
+            raise Conflict("registration closed when the session started", field="session_id")
+        if self.current_registration(member_id) is not None:
+            raise Conflict("this member is already registered to this session", field="member_id")
+        self.arrivals += 1
+        seated = len(self.seated()) < self.capacity
+        registration = Registration(
+            id=new_id(),
+            session_id=self.id,
+            member_id=member_id,
+            status=RegistrationStatus.CONFIRMED if seated else RegistrationStatus.WAITLISTED,
+            arrival=self.arrivals,
+            registered_at=at,
+            confirmed_at=at if seated else None,
+        )
+        self.registrations.append(registration)
+        if seated:
+            self.record(
+                events.RegistrationConfirmed(
+                    registration_id=registration.id,
+                    session_id=self.id,
+                    community_id=self.community_id,
+                    member_id=member_id,
+                    confirmed_at=at,
+                )
+            )
+        else:
+            self.record(
+                events.RegistrationWaitlisted(
+                    registration_id=registration.id,
+                    session_id=self.id,
+                    community_id=self.community_id,
+                    member_id=member_id,
+                    position=self.position_of(registration),
+                    waitlisted_at=at,
+                )
+            )
+        return registration
+
+    def cancel_registration(self, registration: Registration, at: datetime) -> list[Registration]:
+        """Cancel; return who was promoted from the waitlist (in arrival order) to fill the seats."""
+        if not registration.active:
+            raise Conflict("this registration is already cancelled", field="registration_id")
+        if at >= self.starts_at:
+            raise Conflict("the session has started: record attendance instead", field="registration_id")
+        was = registration.status
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = at
+        self.record(
+            events.RegistrationCancelled(
+                registration_id=registration.id,
+                session_id=self.id,
+                community_id=self.community_id,
+                member_id=registration.member_id,
+                was=str(was),
+                cancelled_at=at,
+            )
+        )
+        return self._fill_seats(at)
+
+    def _fill_seats(self, at: datetime) -> list[Registration]:
+        promoted: list[Registration] = []
+        if self.status not in OPEN_STATUSES:
+            return promoted
+        for waiting in self.waitlist():
+            if len(self.seated()) >= self.capacity:
+                break
+            waiting.status = RegistrationStatus.CONFIRMED
+            waiting.confirmed_at = at
+            promoted.append(waiting)
+            self.record(
+                events.RegistrationPromoted(
+                    registration_id=waiting.id,
+                    session_id=self.id,
+                    community_id=self.community_id,
+                    member_id=waiting.member_id,
+                    promoted_at=at,
+                )
+            )
+        return promoted
+
+    # attendance
     def record_attendance(self, marks: dict[str, bool], at: datetime) -> None:
         self.ensure_started(at, "attendance")
-        for registration_id in marks:
+        marked: list[tuple[Registration, bool]] = []
+        for registration_id, present in marks.items():
             registration = self.find_registration(registration_id)
-            if registration is None or registration.status != "confirmed":
+            if registration is None or registration.status != RegistrationStatus.CONFIRMED:
                 raise InvalidInput(
                     f"{registration_id} is not a confirmed registration of this session", field="records"
                 )
-        for registration_id, present in marks.items():
-            self.find_registration(registration_id).attendance = "present" if present else "absent"
+            marked.append((registration, present))
+        for registration, present in marked:
+            registration.attendance = Attendance.PRESENT if present else Attendance.ABSENT
+        self._record_attendance(at)
 
     def check_in(self, registration: Registration, at: datetime) -> None:
-        if self.status == "cancelled" or registration.status != "confirmed":
+        if self.status == SessionStatus.CANCELLED or registration.status != RegistrationStatus.CONFIRMED:
             raise Conflict("only a confirmed registration can check in", field="registration_id")
         if not (self.starts_at.timestamp() - 3600 <= at.timestamp() <= self.ends_at.timestamp()):
             raise Conflict("check-in opens an hour before the start and closes at the end", field="registration_id")
-        registration.attendance = "present"
+        registration.attendance = Attendance.PRESENT
         registration.checked_in_at = at
+        self._record_attendance(at)
 
-    def attendance_counts(self) -> dict[str, int]:
-        confirmed = self.seated()
-        return {
-            "confirmed": len(confirmed),
-            "present": sum(r.attendance == "present" for r in confirmed),
-            "absent": sum(r.attendance == "absent" for r in confirmed),
-        }
-
+    # erasure
     def forget_member(self, member_id: str) -> None:
         for registration in self.registrations:
             if registration.member_id == member_id:
                 registration.member_id = anonymous_marker()
         self.co_facilitators = [m for m in self.co_facilitators if m != member_id]
+
+    def _record_scheduled(self) -> None:
+        self.record(
+            events.SessionScheduled(
+                session_id=self.id,
+                community_id=self.community_id,
+                title=self.title,
+                starts_at=self.starts_at,
+                ends_at=self.ends_at,
+                timezone=self.timezone,
+                mode=str(self.mode),
+                place=self.place,
+                capacity=self.capacity,
+                theme_id=self.theme_id,
+            )
+        )
+
+    def _record_attendance(self, at: datetime) -> None:
+        self.record(
+            events.AttendanceRecorded(
+                session_id=self.id, community_id=self.community_id, recorded_at=at, **self.attendance_counts()
+            )
+        )

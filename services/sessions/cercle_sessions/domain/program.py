@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from enum import StrEnum
+from typing import Any
 
+from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput
 
-from .model import check_aware, check_timezone, new_id, now
+from . import events
+from .model import Mode, Session, check_aware, check_timezone, new_id, now
+
+
+class CycleStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # the vote is counted
+
+
+class PlanStatus(StrEnum):
+    NONE = "none"
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+
+
+class ThemeStatus(StrEnum):
+    PROPOSED = "proposed"
+    MERGED = "merged"
+    RETAINED = "retained"
+    NOT_RETAINED = "not_retained"
 
 
 @dataclass(eq=False)
-class Theme:
+class Theme(Aggregate):
     id: str
     cycle_id: str
     community_id: str
@@ -22,11 +44,13 @@ class Theme:
     proposer_id: str | None = None
     proposed_at: datetime = field(default_factory=now)
     merged_into: str | None = None
-    status: str = "proposed"  # proposed | merged | retained | not_retained
+    status: ThemeStatus = ThemeStatus.PROPOSED
 
 
 @dataclass(eq=False)
 class Vote:
+    """One ballot of a member on a theme; part of the ProgramCycle aggregate."""
+
     id: str
     cycle_id: str
     theme_id: str
@@ -59,8 +83,21 @@ class PlannedSession:
     ends_at: datetime
 
 
+@dataclass(frozen=True)
+class SessionTerms:
+    """What the sessions of a confirmed plan share."""
+
+    capacity: int
+    mode: Mode = Mode.IN_PERSON
+    location: str | None = None
+    link: str | None = None
+    timezone: str = "America/Toronto"
+
+
 @dataclass(eq=False)
-class Cycle:
+class ProgramCycle(Aggregate):
+    """A community's program year: proposal and voting windows, the retained themes, the year plan."""
+
     id: str
     community_id: str
     label: str
@@ -74,10 +111,10 @@ class Cycle:
     sessions_per_theme: int = 2
     votes_per_member: int = 3
     max_votes_per_theme: int = 1
-    status: str = "open"  # open | closed (the vote is counted)
-    retained: list[dict] = field(default_factory=list)
-    plan: list[dict] = field(default_factory=list)
-    plan_status: str = "none"  # none | proposed | confirmed
+    status: CycleStatus = CycleStatus.OPEN
+    retained: list[dict[str, Any]] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    plan_status: PlanStatus = PlanStatus.NONE
     created_at: datetime = field(default_factory=now)
     version: int = 1
 
@@ -95,23 +132,66 @@ class Cycle:
         if self.max_votes_per_theme > self.votes_per_member:
             raise InvalidInput("at most votes_per_member votes on one theme", field="max_votes_per_theme")
 
+    @classmethod
+    def open(cls, *, at: datetime, **details: Any) -> ProgramCycle:
+        cycle = cls(id=new_id(), created_at=at, **details)
+        cycle.record(
+            events.ProgramCycleOpened(
+                cycle_id=cycle.id,
+                community_id=cycle.community_id,
+                starts_on=cycle.starts_on,
+                ends_on=cycle.ends_on,
+                proposals_open_at=cycle.proposals_open_at,
+                proposals_close_at=cycle.proposals_close_at,
+                voting_opens_at=cycle.voting_opens_at,
+                voting_closes_at=cycle.voting_closes_at,
+                themes_to_retain=cycle.themes_to_retain,
+                sessions_per_theme=cycle.sessions_per_theme,
+                opened_at=at,
+            )
+        )
+        return cycle
+
+    def overlaps(self, other: ProgramCycle) -> bool:
+        return other.starts_on <= self.ends_on and self.starts_on <= other.ends_on
+
     def propose(self, *, title: str, need: str, description: str, proposer_id: str | None, at: datetime) -> Theme:
         if not (self.proposals_open_at <= at < self.proposals_close_at):
             raise Conflict("theme proposals are not open now", field="cycle_id")
-        return Theme(new_id(), self.id, self.community_id, title, need, description, proposer_id, at)
+        theme = Theme(new_id(), self.id, self.community_id, title, need, description, proposer_id, at)
+        self.record(
+            events.ThemeProposed(
+                theme_id=theme.id,
+                cycle_id=self.id,
+                community_id=self.community_id,
+                title=theme.title,
+                need=theme.need,
+                proposed_at=at,
+            )
+        )
+        return theme
 
     def merge(self, duplicate: Theme, into: Theme, at: datetime) -> None:
-        if self.status != "open" or at >= self.voting_opens_at:
+        if self.status != CycleStatus.OPEN or at >= self.voting_opens_at:
             raise Conflict("themes are merged before voting opens", field="theme_id")
         if duplicate.id == into.id:
             raise InvalidInput("a theme cannot be merged into itself", field="into_theme_id")
         if duplicate.merged_into or into.merged_into:
             raise Conflict("this theme was already merged", field="theme_id")
         duplicate.merged_into = into.id
-        duplicate.status = "merged"
+        duplicate.status = ThemeStatus.MERGED
+        self.record(
+            events.ThemeMerged(
+                theme_id=duplicate.id,
+                into_theme_id=into.id,
+                cycle_id=self.id,
+                community_id=self.community_id,
+                merged_at=at,
+            )
+        )
 
     def cast(self, theme: Theme, member_id: str, own_votes: list[Vote], at: datetime) -> Vote:
-        if self.status != "open" or not (self.voting_opens_at <= at < self.voting_closes_at):
+        if self.status != CycleStatus.OPEN or not (self.voting_opens_at <= at < self.voting_closes_at):
             raise Conflict("voting is not open now", field="cycle_id")
         if theme.merged_into is not None:
             raise Conflict("this theme was merged into another: vote for that one", field="theme_id")
@@ -119,10 +199,19 @@ class Cycle:
             raise Conflict(f"each member has {self.votes_per_member} votes, all cast already", field="theme_id")
         if sum(v.theme_id == theme.id for v in own_votes) >= self.max_votes_per_theme:
             raise Conflict(f"at most {self.max_votes_per_theme} vote(s) per theme", field="theme_id")
-        return Vote(new_id(), self.id, theme.id, member_id, at)
+        vote = Vote(new_id(), self.id, theme.id, member_id, at)
+        self.record(
+            events.VoteCast(
+                vote_id=vote.id, theme_id=theme.id, cycle_id=self.id, community_id=self.community_id, cast_at=at
+            )
+        )
+        return vote
+
+    def is_due_for_closing(self, at: datetime) -> bool:
+        return self.status == CycleStatus.OPEN and self.voting_closes_at <= at
 
     def close_vote(self, themes: list[Theme], votes: list[Vote], at: datetime) -> list[Tally]:
-        if self.status != "open":
+        if self.status != CycleStatus.OPEN:
             raise Conflict("the vote of this cycle is already closed", field="cycle_id")
         if at < self.voting_opens_at:
             raise Conflict("voting has not opened yet", field="cycle_id")
@@ -131,29 +220,95 @@ class Cycle:
         ids = {t.theme_id for t in retained}
         for theme in themes:
             if theme.merged_into is None:
-                theme.status = "retained" if theme.id in ids else "not_retained"
-        self.status = "closed"
+                theme.status = ThemeStatus.RETAINED if theme.id in ids else ThemeStatus.NOT_RETAINED
+        self.status = CycleStatus.CLOSED
         self.voting_closes_at = min(self.voting_closes_at, at)
         self.retained = [
             {"theme_id": t.theme_id, "title": t.title, "votes": t.votes, "rank": i + 1} for i, t in enumerate(retained)
         ]
+        self.record(
+            events.ThemesRetained(
+                cycle_id=self.id,
+                community_id=self.community_id,
+                themes=tuple(
+                    events.RetainedTheme(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1)
+                    for i, t in enumerate(retained)
+                ),
+                total_votes=len(votes),
+                retained_at=at,
+            )
+        )
         return retained
 
-    def propose_plan(self, plan: list[PlannedSession]) -> None:
-        if self.plan_status == "confirmed":
+    def propose_plan(
+        self,
+        *,
+        weekday: int,
+        start_time: time,
+        duration: timedelta,
+        timezone: str,
+        blackout_dates: Iterable[date] = (),
+    ) -> None:
+        """Draw the year plan from the retained themes (see `plan_year`); the coordinator may adjust it."""
+        if not self.retained:
+            raise Conflict("close the vote first: the plan is drawn from the retained themes", field="cycle_id")
+        plan = plan_year(
+            self.retained,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            sessions_per_theme=self.sessions_per_theme,
+            weekday=weekday,
+            start_time=start_time,
+            duration=duration,
+            timezone=timezone,
+            blackout_dates=frozenset(blackout_dates),
+        )
+        if self.plan_status == PlanStatus.CONFIRMED:
             raise Conflict("the year plan is already confirmed", field="cycle_id")
         self.plan = [plan_item(p) for p in plan]
-        self.plan_status = "proposed"
+        self.plan_status = PlanStatus.PROPOSED
 
-    def confirm_plan(self) -> None:
-        if self.plan_status == "confirmed":
+    def confirm_plan(self, items: list[dict[str, Any]] | None, terms: SessionTerms, at: datetime) -> list[Session]:
+        """Confirm the plan, as proposed (`items` None) or adjusted: its sessions are scheduled."""
+        items = items if items is not None else self.plan
+        if not items:
+            raise Conflict("propose a plan first, or send the items", field="items")
+        retained = {t["theme_id"]: t for t in self.retained}
+        created = []
+        for i, item in enumerate(items):
+            if item["theme_id"] not in retained:
+                raise InvalidInput("not a retained theme of this cycle", field=f"items[{i}].theme_id")
+            starts, ends = _as_datetime(item["starts_at"]), _as_datetime(item["ends_at"])
+            if starts <= at:
+                raise InvalidInput("a planned session starts in the future", field=f"items[{i}].starts_at")
+            try:
+                session = Session.schedule(
+                    at=at,
+                    community_id=self.community_id,
+                    cycle_id=self.id,
+                    theme_id=item["theme_id"],
+                    title=item.get("title") or retained[item["theme_id"]]["title"],
+                    starts_at=starts,
+                    ends_at=ends,
+                    capacity=terms.capacity,
+                    mode=terms.mode,
+                    location=terms.location,
+                    link=terms.link,
+                    timezone=terms.timezone,
+                )
+            except InvalidInput as exc:
+                raise InvalidInput(exc.detail, field=f"items[{i}].{exc.field}") from exc
+            created.append(session)
+        self.plan = [plan_item(PlannedSession(s.theme_id or "", s.title, s.starts_at, s.ends_at)) for s in created]
+        if self.plan_status == PlanStatus.CONFIRMED:
             raise Conflict("the year plan is already confirmed", field="cycle_id")
         if not self.retained:
             raise Conflict("close the vote first: the plan is drawn from the retained themes", field="cycle_id")
-        self.plan_status = "confirmed"
+        self.plan_status = PlanStatus.CONFIRMED
+        return created
 
 
-def plan_item(p: PlannedSession) -> dict:
+def plan_item(p: PlannedSession) -> dict[str, Any]:
     return {
         "theme_id": p.theme_id,
         "title": p.title,
@@ -163,7 +318,7 @@ def plan_item(p: PlannedSession) -> dict:
 
 
 def plan_year(
-    retained: list[dict],
+    retained: list[dict[str, Any]],
     *,
     starts_on: date,
     ends_on: date,
@@ -172,7 +327,7 @@ def plan_year(
     start_time: time,
     duration: timedelta,
     timezone: str,
-    blackout_dates: set[date] = frozenset(),
+    blackout_dates: frozenset[date] | set[date] = frozenset(),
 ) -> list[PlannedSession]:
     """Spread the retained themes' sessions evenly across the cycle, theme by theme in rank order.
 
@@ -200,17 +355,17 @@ def plan_year(
     plan = []
     for i, day in enumerate(dates):
         theme = retained[i // sessions_per_theme]
-        starts = _at(day, start_time, zone)
+        starts = datetime.combine(day, start_time, tzinfo=zone)
         plan.append(PlannedSession(theme["theme_id"], theme["title"], starts, starts + duration))
     return plan
 
 
-def _days(first: date, last: date):
+def _days(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:
         yield day
         day += timedelta(days=1)
 
 
-def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone)
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

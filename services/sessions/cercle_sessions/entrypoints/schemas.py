@@ -1,4 +1,4 @@
-"""HTTP request and response bodies."""
+"""HTTP request and response bodies, and the mapping of domain objects onto the responses."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cercle_shared.web import StrictModel
+
+from ..domain.model import Registration, RegistrationStatus, Session
+from ..domain.program import ProgramCycle, Tally, Vote
 
 Mode = Literal["in_person", "virtual", "hybrid"]
 Format = Literal["experience_sharing", "problem_solving", "collective_reflection", "co_construction", "invited_guest"]
@@ -299,3 +302,53 @@ class ResourcePublic(Public):
 class FeedPublic(BaseModel):
     url: str = Field(description="Secret calendar URL: anyone who has it can read the calendar.")
     kind: Literal["community", "member"]
+
+
+# --- responses from domain objects -----------------------------------------------------------------------------
+
+
+def session_public(session: Session) -> SessionPublic:
+    counts = {"confirmed": len(session.seated()), "waitlisted": len(session.waitlist())}
+    fields = {name: getattr(session, name) for name in SessionPublic.model_fields if name not in counts}
+    return SessionPublic.model_validate({**fields, **counts})
+
+
+def registration_public(session: Session, registration: Registration) -> RegistrationPublic:
+    public = RegistrationPublic.model_validate(registration)
+    if registration.status == RegistrationStatus.WAITLISTED:
+        public.position = session.position_of(registration)
+    return public
+
+
+def my_session(session: Session, registration: Registration) -> MySession:
+    return MySession(session=session_public(session), registration=registration_public(session, registration))
+
+
+def attendance_public(session: Session) -> AttendancePublic:
+    counts = session.attendance_counts()
+    return AttendancePublic(
+        session_id=session.id, unrecorded=counts["confirmed"] - counts["present"] - counts["absent"], **counts
+    )
+
+
+def results_public(cycle: ProgramCycle, ranking: list[Tally], mine: list[Vote], *, voter: bool) -> ResultsPublic:
+    """`voter`: the caller has votes of their own (a member token)."""
+    return ResultsPublic(
+        cycle_id=cycle.id,
+        status=cycle.status,
+        total_votes=sum(t.votes for t in ranking),
+        retained=cycle.retained,
+        tallies=[
+            TallyPublic(theme_id=t.theme_id, title=t.title, votes=t.votes, rank=i + 1) for i, t in enumerate(ranking)
+        ],
+        my_votes=[v.theme_id for v in mine],
+        my_votes_left=cycle.votes_per_member - len(mine) if voter else None,
+    )
+
+
+def plan_confirmed(cycle: ProgramCycle, sessions: list[Session]) -> PlanConfirmed:
+    return PlanConfirmed(cycle=CyclePublic.model_validate(cycle), sessions=[session_public(s) for s in sessions])
+
+
+def feed_public(base_url: str, token: str, kind: Literal["community", "member"]) -> FeedPublic:
+    return FeedPublic(url=f"{base_url.rstrip('/')}/v1/calendars/{token}.ics", kind=kind)

@@ -1,4 +1,8 @@
-from cercle_shared.uow import UnitOfWork
+"""The sessions unit of work: one transaction, its repositories, and the outbox its aggregates' events go to."""
+
+from __future__ import annotations
+
+from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.repository import (
     CommunityRepository,
@@ -12,9 +16,12 @@ from ..adapters.repository import (
     ThemeRepository,
     VoteRepository,
 )
+from . import integration_events
 
 
-class SessionsUnitOfWork(UnitOfWork):
+class SessionsUnitOfWork(PublishingUnitOfWork):
+    translate = staticmethod(integration_events.translate)
+
     communities: CommunityRepository
     memberships: MembershipRepository
     erasures: ErasureRepository
@@ -27,19 +34,19 @@ class SessionsUnitOfWork(UnitOfWork):
     feeds: FeedRepository
 
     def _open(self) -> None:
-        self.communities = CommunityRepository(self.session)
-        self.memberships = MembershipRepository(self.session)
-        self.erasures = ErasureRepository(self.session)
-        self.sessions = SessionRepository(self.session)
-        self.cycles = CycleRepository(self.session)
-        self.themes = ThemeRepository(self.session)
-        self.votes = VoteRepository(self.session)
-        self.summaries = SummaryRepository(self.session)
-        self.resources = ResourceRepository(self.session)
-        self.feeds = FeedRepository(self.session)
+        self.communities = CommunityRepository(self.db)
+        self.memberships = MembershipRepository(self.db)
+        self.erasures = ErasureRepository(self.db)
+        self.sessions = SessionRepository(self.db)
+        self.cycles = CycleRepository(self.db)
+        self.themes = ThemeRepository(self.db)
+        self.votes = VoteRepository(self.db)
+        self.summaries = SummaryRepository(self.db)
+        self.resources = ResourceRepository(self.db)
+        self.feeds = FeedRepository(self.db)
 
-    def __exit__(self, *exc) -> None:
-        # Handlers return domain objects that the HTTP layer reads after the transaction ended:
+    def __exit__(self, *exc: object) -> None:
+        # Use cases return domain objects that the HTTP layer reads after the transaction ended:
         # detach them first, so that the closing rollback does not expire them.
-        self.session.expunge_all()
+        self.db.expunge_all()
         super().__exit__(*exc)

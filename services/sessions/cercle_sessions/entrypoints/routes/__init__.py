@@ -1,0 +1,14 @@
+"""Every HTTP route of the service, one module per resource."""
+
+from . import attendance, calendars, me, program, registrations, resources, sessions, summaries
+
+ROUTERS = [
+    sessions.router,
+    registrations.router,
+    attendance.router,
+    program.router,
+    summaries.router,
+    resources.router,
+    calendars.router,
+    me.router,
+]
