@@ -8,8 +8,6 @@ Create Date: 2026-11-21
 import sqlalchemy as sa
 from alembic import op
 
-from cercle_shared.db.migrations import create_messaging_tables, drop_messaging_tables
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -17,7 +15,29 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables()
+    # The outbox and processed-events tables, as they were when this revision was written.
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=True),
+        sa.Column("value", sa.Text, nullable=True),
+        sa.Column("headers", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(200), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
     op.create_table(
         "organizations",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -99,4 +119,6 @@ def downgrade() -> None:
     op.drop_table("consent_changes")
     op.drop_table("members")
     op.drop_table("organizations")
-    drop_messaging_tables()
+    op.drop_table("processed_events")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")
