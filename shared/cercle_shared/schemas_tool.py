@@ -69,10 +69,9 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             problems.append(f"field {name!r} removed or renamed")
             continue
         old_shape, new_shape = _shape(old, old_node), _shape(new, new_props[name])
-        if old_shape != new_shape:
-            # Adding values to an enum, or widening to accept null, stays compatible for readers of old data.
-            if not _widened(old_shape, new_shape):
-                problems.append(f"field {name!r} retyped: {old_shape} -> {new_shape}")
+        # Adding values to an enum, or widening to accept null, stays compatible for readers of old data.
+        if old_shape != new_shape and not _widened(old_shape, new_shape):
+            problems.append(f"field {name!r} retyped: {old_shape} -> {new_shape}")
     for name in set(new.get("required", [])) - set(old.get("required", [])):
         problems.append(f"new required field {name!r}" if name not in old_props else f"field {name!r} made required")
     return problems

@@ -74,7 +74,9 @@ def flow(api, stack):
     for key in ("ana", "luc"):
         member = api.auth("member", member_id=members[key])
         response = api.eventually(
-            lambda: api.sessions.post(f"/v1/sessions/{session_id}/registrations", headers=member, json={}),
+            lambda member=member: api.sessions.post(
+                f"/v1/sessions/{session_id}/registrations", headers=member, json={}
+            ),
             lambda r: r.status_code == 201,
             message=f"sessions to learn that {key} is a member",
         )

@@ -109,7 +109,7 @@ def test_a_year_of_a_community(api, stack, community):
     for who, themes in ballots.items():
         for theme in themes:
             api.eventually(
-                lambda: api.sessions.post(
+                lambda who=who, theme=theme: api.sessions.post(
                     f"/v1/cycles/{cycle['id']}/votes", headers=as_member[who], json={"theme_id": theme["id"]}
                 ),
                 lambda r: r.status_code == 201,

@@ -87,7 +87,8 @@ def build_context(service: dict) -> Path:
 def seconds(duration: str) -> float:
     units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
     parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
-    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    assert parts, duration
+    assert "".join(n + u for n, u in parts) == duration, duration
     return sum(float(n) * units[u] for n, u in parts)
 
 
@@ -287,7 +288,8 @@ def test_secrets_come_from_required_variables_never_literals():
     for name, svc in services().items():
         for key, value in environment(svc).items():
             if any(word in key.upper() for word in SECRET_WORDS):
-                assert value and REQUIRED_VARIABLE.match(value), f"{name}.{key} must be ${{VAR:?message}}"
+                assert value, f"{name}.{key} must be ${{VAR:?message}}"
+                assert REQUIRED_VARIABLE.match(value), f"{name}.{key} must be ${{VAR:?message}}"
             if value and "://" in value and "@" in value:
                 userinfo = value.split("://", 1)[1].rsplit("@", 1)[0]
                 if ":" in userinfo:
