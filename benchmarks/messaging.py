@@ -24,9 +24,10 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from cercle_shared.contracts import registration as r
 from cercle_shared.contracts.topics import MEMBERS, dead_letter_topic
 from cercle_shared.db import make_engine, make_session_factory, messaging_tables
-from cercle_shared.messaging import Messaging, Subscriptions
+from cercle_shared.messaging import Messaging, Outbox, Subscriptions
 from cercle_shared.messaging.admin import ensure_topics
 from cercle_shared.settings import ServiceSettings
+from cercle_shared.uow import UnitOfWork
 from devtools.kafka import LocalKafka
 from devtools.postgres import LocalPostgres
 
@@ -35,7 +36,7 @@ def _messaging(url: str, bootstrap: str, name: str, subscriptions: Subscriptions
     tables = messaging_tables(metadata)
     engine = make_engine(url)
     metadata.create_all(engine)
-    sessions = make_session_factory(engine)
+    db_factory = make_session_factory(engine)
     settings = ServiceSettings(
         database_url=url,
         kafka_bootstrap=bootstrap,
@@ -44,39 +45,48 @@ def _messaging(url: str, bootstrap: str, name: str, subscriptions: Subscriptions
         consumer_group=f"bench-{uuid.uuid4().hex[:6]}",
         relay_poll_interval=0.05,
     )
-    return Messaging(
-        service=name, settings=settings, session_factory=sessions, tables=tables, subscriptions=subscriptions
-    ), sessions
+    messaging = Messaging(
+        service=name,
+        settings=settings,
+        db_factory=db_factory,
+        tables=tables,
+        outbox=Outbox(tables, source=f"/cercle/{name}"),
+        uow_factory=lambda: UnitOfWork(db_factory),
+        subscriptions=subscriptions,
+    )
+    return messaging, db_factory
 
 
 async def bench_messaging(pg: LocalPostgres, kafka: LocalKafka, events: int) -> None:
     prefix = uuid.uuid4().hex[:6]
     producer_meta = MetaData()
-    producer, producer_sessions = _messaging(
+    producer, producer_db_factory = _messaging(
         pg.create_database(f"bench_out_{prefix}"), kafka.bootstrap, "registration", None, producer_meta
     )
     started = time.perf_counter()
     for batch in range(0, events, 100):
-        with producer_sessions.begin() as s:
+        with producer_db_factory.begin() as db:
             for n in range(batch, min(batch + 100, events)):
                 producer.outbox.add(
-                    s, r.MemberRegistered(member_id=f"{prefix}-{n}", language="fr", registered_at=datetime.now(UTC))
+                    db, r.MemberRegistered(member_id=f"{prefix}-{n}", language="fr", registered_at=datetime.now(UTC))
                 )
     written = time.perf_counter() - started
     print(f"outbox   {events / written:8.0f} events/s written ({events} events, 100 per transaction)")
 
     consumer_meta = MetaData()
     effects = Table("effects", consumer_meta, Column("id", Integer, primary_key=True), Column("k", String(60)))
-    subs = Subscriptions().on(r.MemberRegistered, lambda s, e, c: s.execute(effects.insert().values(k=e.member_id)))
+    subs = Subscriptions().on(
+        r.MemberRegistered, lambda event, uow, ctx: uow.db.execute(effects.insert().values(k=event.member_id))
+    )
     name = f"bench{prefix}"
     ensure_topics(kafka.bootstrap, [dead_letter_topic(name)])
-    consumer, consumer_sessions = _messaging(
+    consumer, consumer_db_factory = _messaging(
         pg.create_database(f"bench_in_{prefix}"), kafka.bootstrap, name, subs, consumer_meta
     )
 
     def applied() -> int:
-        with consumer_sessions() as s:
-            return s.scalar(select(func.count()).select_from(effects).where(effects.c.k.like(f"{prefix}-%")))
+        with consumer_db_factory() as db:
+            return db.scalar(select(func.count()).select_from(effects).where(effects.c.k.like(f"{prefix}-%")))
 
     await consumer.start()
     await asyncio.wait_for(consumer.connected.wait(), 60)

@@ -82,16 +82,20 @@ class JobRunner:
     async def _call(self, job: Job) -> object:
         job.runs.append(time.time())
         del job.runs[:-10]
-        if inspect.iscoroutinefunction(job.run):
-            work: Awaitable[object] = job.run()  # type: ignore[assignment]
-        else:
-            work = asyncio.to_thread(job.run)
         if job.timeout is None:
-            return await work
-        return await asyncio.wait_for(work, timeout=job.timeout)
+            return await _invoke(job.run)
+        return await asyncio.wait_for(_invoke(job.run), timeout=job.timeout)
 
     async def _pause(self, job: Job, seconds: float) -> None:
         wake = self._wake[job.name]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=seconds)
         wake.clear()
+
+
+async def _invoke(run: JobFunction) -> object:
+    is_async = inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(type(run).__call__)
+    result = run() if is_async else await asyncio.to_thread(run)
+    if inspect.isawaitable(result):  # also a plain callable around async work, e.g. `lambda: relay.flush()`
+        return await result
+    return result

@@ -34,16 +34,16 @@ def erased_members_table(metadata: MetaData) -> Table:
 
 
 class ErasureLedger:
-    def __init__(self, session: Session, table: Table) -> None:
-        self._s = session
+    def __init__(self, db: Session, table: Table) -> None:
+        self._db = db
         self._t = table
 
     def record(self, member_id: str, at: datetime) -> None:
         if self.erased_at(member_id) is None:
-            self._s.execute(self._t.insert().values(key=erasure_key(member_id), erased_at=at))
+            self._db.execute(self._t.insert().values(key=erasure_key(member_id), erased_at=at))
 
     def erased_at(self, member_id: str) -> datetime | None:
-        return self._s.execute(select(self._t.c.erased_at).where(self._t.c.key == erasure_key(member_id))).scalar()
+        return self._db.execute(select(self._t.c.erased_at).where(self._t.c.key == erasure_key(member_id))).scalar()
 
     def __contains__(self, member_id: str) -> bool:
         return self.erased_at(member_id) is not None

@@ -60,7 +60,7 @@ class ServiceRuntime:
         messaging = Messaging(
             service=name,
             settings=settings,
-            session_factory=db_factory,
+            db_factory=db_factory,
             tables=tables,
             outbox=outbox,
             uow_factory=lambda: unit_of_work(db_factory, outbox),
@@ -103,6 +103,28 @@ class ServiceRuntime:
             "CloudEvents 1.0 event in the Kafka protocol binding (binary mode: ce_* headers, JSON data).",
         ).to_specification()
         return document_consumed(json.loads(spec.to_json()), self.name, self.messaging.subscriptions)
+
+
+@dataclass(frozen=True)
+class AsyncAPIDocument:
+    """A finished AsyncAPI document in the shape of FastStream's `Specification`, for its HTML page to render."""
+
+    document: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return str(self.document.get("info", {}).get("title", ""))
+
+    def to_jsonable(self) -> Any:
+        return self.document
+
+    def to_json(self) -> str:
+        return json.dumps(self.document)
+
+    def to_yaml(self) -> str:
+        import yaml  # only when asked, as FastStream does
+
+        return str(yaml.safe_dump(self.document, sort_keys=False))
 
 
 def document_consumed(document: dict[str, Any], service: str, subscriptions: Subscriptions | None) -> dict[str, Any]:
@@ -185,15 +207,15 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "up"}
 
-    @app.get("/readyz", tags=["health"], summary="The database and the broker are reachable.")
-    async def readyz():
+    @app.get("/readyz", tags=["health"], summary="The database and the broker are reachable.", response_model=None)
+    async def readyz() -> dict[str, Any] | JSONResponse:
         database = await asyncio.to_thread(runtime.database_ok)
         broker = await runtime.messaging.ping(2.0)
         checks = {"database": "up" if database else "down", "broker": "up" if broker else "down"}
         if database and broker:
             return {"status": "ready", "checks": checks}
         response = problem(503, "Not ready", f"database: {checks['database']}, broker: {checks['broker']}")
-        body = json.loads(response.body)
+        body = json.loads(bytes(response.body))
         body["checks"] = checks
         return JSONResponse(body, status_code=503, media_type=response.media_type)
 
@@ -203,8 +225,7 @@ def create_app(
 
     @app.get("/asyncapi", tags=["docs"], summary="AsyncAPI document, rendered.", response_class=HTMLResponse)
     def asyncapi_html() -> str:
-        spec = AsyncAPI(runtime.messaging.broker, title=f"Cercle {runtime.name} events", version=version)
-        return get_asyncapi_html(spec.to_specification(), try_it_out_path=None)
+        return get_asyncapi_html(AsyncAPIDocument(runtime.asyncapi(version)), try_it_out_path=None)
 
     for router in routers:
         app.include_router(router)

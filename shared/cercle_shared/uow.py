@@ -9,9 +9,11 @@ integration events (one translation table per service) and adds to the outbox.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
+from sqlalchemy.event import listen
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -76,31 +78,26 @@ class UnitOfWork:
     def _before_commit(self) -> None:
         """Hook for subclasses, inside the error translation."""
 
-    def _translated(self) -> _Translation:
-        return _Translation(self)
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except StaleDataError as exc:  # a version_id_col mapping saw another writer first
+            raise StaleVersion("this changed while you were changing it; read it again", field="version") from exc
+        except IntegrityError as exc:
+            raise self._integrity_conflict(str(exc.orig).lower()) from exc
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise Unavailable("the database is busy; try again shortly", retry_after=2) from exc
+            raise
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         """Name the field behind a unique constraint a concurrent request won; services refine it."""
         return Conflict("this change conflicts with the current state; read it again")
 
 
-class _Translation:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None:
-            return False
-        if isinstance(exc, StaleDataError):  # a version_id_col mapping saw another writer first
-            raise StaleVersion("this changed while you were changing it; read it again", field="version") from exc
-        if isinstance(exc, IntegrityError):
-            raise self._uow._integrity_conflict(str(exc.orig).lower()) from exc
-        if isinstance(exc, OperationalError) and _is_busy(exc):
-            raise Unavailable("the database is busy; try again shortly", retry_after=2) from exc
-        return False
+_HOLD_ON = ("transient_to_pending", "loaded_as_persistent", "detached_to_persistent")
+"""Session events by which an object enters a unit of work's database session."""
 
 
 class PublishingUnitOfWork(UnitOfWork):
@@ -116,10 +113,19 @@ class PublishingUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> Self:
         self._seen = []
-        return super().__enter__()
+        entered = super().__enter__()
+        for name in _HOLD_ON:
+            listen(self.db, name, self._hold)
+        return entered
+
+    def _hold(self, _db: Session, instance: object) -> None:
+        # The session keeps unmodified (or flushed) objects only weakly: an aggregate whose events are still to
+        # be published must outlive its last use in the use case, until commit.
+        if isinstance(instance, Aggregate):
+            self._seen.append(instance)
 
     def track(self, aggregate: Aggregate) -> None:
-        """For an aggregate the session no longer holds (deleted and flushed), so its events are still collected."""
+        """For an aggregate `db` never held (one removed by a statement, say): its events are collected too."""
         self._seen.append(aggregate)
 
     def publish(self, event: IntegrationEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -48,7 +49,7 @@ class EventSpec:
     """One row of the event catalog: a CloudEvents type, its topic, key and payload model."""
 
     type: str
-    model: type[IntegrationEvent]
+    model: builtins.type[IntegrationEvent]  # `type` alone would name the field above
     topic: TopicSpec
     key: str  # the payload field whose value is the Kafka key (and the CloudEvents subject)
     description: str = ""

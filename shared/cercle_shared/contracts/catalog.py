@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from . import notifications, registration, sessions
 from .base import EventSpec, IntegrationEvent
@@ -20,7 +20,7 @@ class EventCatalog:
             self._by_type[spec.type] = spec
             self._by_model[spec.model] = spec
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[EventSpec]:
         return iter(self._by_type.values())
 
     def __len__(self) -> int:

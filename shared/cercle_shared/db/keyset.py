@@ -9,16 +9,22 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeDecorator
 
 from ..errors import InvalidInput
 from ..pagination import decode_cursor, encode_cursor
 
 
 def _python_type(attribute: InstrumentedAttribute[Any]) -> type | None:
+    """The column's Python type, or None when unknown (SQLAlchemy 2.1 says `object` where 2.0 raised)."""
     try:
-        return attribute.property.columns[0].type.python_type  # type: ignore[attr-defined,no-any-return]
+        column_type = attribute.property.columns[0].type
+        if isinstance(column_type, TypeDecorator):  # e.g. UtcDateTime: what it stores is its implementation's type
+            column_type = column_type.impl_instance
+        python_type: type = column_type.python_type
     except (NotImplementedError, AttributeError, IndexError):
         return None
+    return None if python_type is object else python_type
 
 
 def _fits(value: Any, expected: type | None) -> bool:

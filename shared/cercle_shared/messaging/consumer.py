@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from ..uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-E = TypeVar("E", bound=IntegrationEvent)
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Record:
 PublishDeadLetter = Callable[[str, bytes | None, bytes | None, dict[str, str]], Awaitable[None]]
 
 
-class Subscriptions(Generic[E]):
+class Subscriptions:
     """A service's event handlers: one explicit table, built in one place."""
 
     def __init__(self, catalog: EventCatalog = CATALOG) -> None:
@@ -158,7 +156,7 @@ class IdempotentConsumer:
         self._apply(*work)
         return True
 
-    def _prepare(self, record: Record):
+    def _prepare(self, record: Record) -> tuple[Handler, Any, EventContext] | None:
         key = record.key.decode() if record.key else ""
         if record.value is None:
             handler = self._subs.tombstone_handler(record.topic)
@@ -201,7 +199,7 @@ class IdempotentConsumer:
                 return
             correlation = getattr(uow, "correlation_id", None)
             if correlation is None and hasattr(uow, "correlation_id"):
-                uow.correlation_id = ctx.correlation_id or ctx.event_id  # type: ignore[attr-defined]
+                uow.correlation_id = ctx.correlation_id or ctx.event_id
             handler(payload, uow, ctx)
             uow.db.execute(
                 self._processed.insert().values(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
@@ -28,7 +28,7 @@ Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[Awaitab
 its delivery to await (or None when it is already delivered)."""
 
 
-def _ignore_outcome(future: asyncio.Future) -> None:
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()  # retrieved, so that asyncio does not log it as never retrieved
 
@@ -43,7 +43,7 @@ class Outbox:
 
     def add(
         self,
-        session: Session,
+        db: Session,
         event: IntegrationEvent,
         *,
         correlation_id: str | None = None,
@@ -58,7 +58,7 @@ class Outbox:
         )
         key, value, headers = envelope.to_kafka()
         spec = self._catalog.by_type(envelope.type)
-        session.execute(
+        db.execute(
             self._table.insert().values(
                 event_id=envelope.id,
                 topic=spec.topic.name,
@@ -72,9 +72,9 @@ class Outbox:
         )
         return envelope
 
-    def add_tombstone(self, session: Session, *, topic: str, key: str, event_id: str) -> None:
+    def add_tombstone(self, db: Session, *, topic: str, key: str, event_id: str) -> None:
         """A null-valued record on a compacted topic: compaction then deletes every older value of the key."""
-        session.execute(
+        db.execute(
             self._table.insert().values(
                 event_id=event_id,
                 topic=topic,
@@ -93,7 +93,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        db_factory: sessionmaker[Session],
         tables: MessagingTables,
         publish: Publish,
         *,
@@ -102,7 +102,7 @@ class OutboxRelay:
         batch_size: int = 100,
         max_backoff: float = 5.0,
     ) -> None:
-        self._sessions = session_factory
+        self._db_factory = db_factory
         self._table = tables.outbox
         self._publish = publish
         self._send_timeout = send_timeout
@@ -173,14 +173,13 @@ class OutboxRelay:
         return len(published)
 
     def pending_count(self) -> int:
-        with self._sessions() as session:
-            return session.scalar(
-                select(func.count()).select_from(self._table).where(self._table.c.published_at.is_(None))
-            )
+        with self._db_factory() as db:
+            count = db.scalar(select(func.count()).select_from(self._table).where(self._table.c.published_at.is_(None)))
+            return count or 0
 
-    def _fetch_batch(self):
-        with self._sessions() as session:
-            return session.execute(
+    def _fetch_batch(self) -> Sequence[Row[Any]]:
+        with self._db_factory() as db:
+            return db.execute(
                 select(self._table)
                 .where(self._table.c.published_at.is_(None))
                 .order_by(self._table.c.seq)
@@ -189,11 +188,11 @@ class OutboxRelay:
 
     def _mark(self, published: list[int], failed: int | None, error: str | None) -> None:
         now = datetime.now(UTC)
-        with self._sessions.begin() as session:
+        with self._db_factory.begin() as db:
             if published:
-                session.execute(update(self._table).where(self._table.c.seq.in_(published)).values(published_at=now))
+                db.execute(update(self._table).where(self._table.c.seq.in_(published)).values(published_at=now))
             if failed is not None:
-                session.execute(
+                db.execute(
                     update(self._table)
                     .where(self._table.c.seq == failed)
                     .values(attempts=self._table.c.attempts + 1, last_error=error)

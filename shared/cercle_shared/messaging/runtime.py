@@ -36,7 +36,7 @@ class Messaging:
         *,
         service: str,
         settings: ServiceSettings,
-        session_factory: sessionmaker[Session],
+        db_factory: sessionmaker[Session],
         tables: MessagingTables,
         outbox: Outbox,
         uow_factory: Callable[[], UnitOfWork],
@@ -56,7 +56,7 @@ class Messaging:
         self.outbox = outbox
         self.subscriptions = subscriptions
         self.relay = OutboxRelay(
-            session_factory,
+            db_factory,
             tables,
             self.enqueue,
             send_timeout=settings.send_timeout,
@@ -79,8 +79,8 @@ class Messaging:
             )
             self._subscribe(subscriptions)
         self._document_publications()
-        self._starter: asyncio.Task | None = None
-        self._relay_task: asyncio.Task | None = None
+        self._starter: asyncio.Task[None] | None = None
+        self._relay_task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
     def _subscribe(self, subscriptions: Subscriptions) -> None:
@@ -135,7 +135,7 @@ class Messaging:
 
     async def enqueue(
         self, topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]
-    ) -> asyncio.Future:
+    ) -> asyncio.Future[Any]:
         """Hand a record to the producer and return its delivery, for the relay to pipeline a batch."""
         return await self.broker.publish(value, topic=topic, key=key, headers=headers, no_confirm=True)
 

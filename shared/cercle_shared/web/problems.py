@@ -175,7 +175,8 @@ def document_problems(app: FastAPI, public_paths: set[str]) -> None:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(CercleError, _cercle)
-    app.add_exception_handler(StarletteHTTPException, _http)
+    # Starlette types a handler as taking any Exception, though it passes each only the class it is registered for.
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(CercleError, _cercle)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -12,9 +12,10 @@ from cercle_shared.contracts import registration as r
 from cercle_shared.contracts import topics
 from cercle_shared.contracts.topics import dead_letter_topic
 from cercle_shared.db import make_engine, make_session_factory, messaging_tables
-from cercle_shared.messaging import Envelope, Messaging, Subscriptions
+from cercle_shared.messaging import Envelope, Messaging, Outbox, Subscriptions
 from cercle_shared.messaging.admin import ensure_topics
 from cercle_shared.settings import ServiceSettings
+from cercle_shared.uow import UnitOfWork
 from devtools.wait import wait_until_async
 from tests.support.kafka_reader import TopicReader
 
@@ -32,7 +33,7 @@ class Harness:
         )
         self.engine = make_engine(pg_url)
         metadata.create_all(self.engine)
-        self.sessions = make_session_factory(self.engine)
+        self.db_factory = make_session_factory(self.engine)
         subscriptions = Subscriptions()
         if handler:
             subscriptions.on(r.MemberRegistered, handler(self))
@@ -48,14 +49,16 @@ class Harness:
         self.messaging = Messaging(
             service=self.service,
             settings=settings,
-            session_factory=self.sessions,
+            db_factory=self.db_factory,
             tables=self.tables,
+            outbox=Outbox(self.tables, source=f"/cercle/{self.service}"),
+            uow_factory=lambda: UnitOfWork(self.db_factory),
             subscriptions=subscriptions,
         )
 
     def effects_for(self, member_ids) -> int:
-        with self.sessions() as s:
-            return s.scalar(
+        with self.db_factory() as db:
+            return db.scalar(
                 select(func.count()).select_from(self.effects).where(self.effects.c.member_id.in_(list(member_ids)))
             )
 
@@ -74,8 +77,8 @@ def _event(member_id: str) -> r.MemberRegistered:
 
 
 def _recording_handler(harness):
-    def handle(session, event, ctx):
-        session.execute(harness.effects.insert().values(member_id=event.member_id))
+    def handle(event, uow, ctx):
+        uow.db.execute(harness.effects.insert().values(member_id=event.member_id))
 
     return handle
 
@@ -96,15 +99,15 @@ async def _produce(bootstrap: str, *envelopes: Envelope) -> None:
 async def test_the_relay_publishes_what_was_committed_in_commit_order_and_nothing_rolled_back(kafka, pg_url):
     ids = [f"relay-{uuid.uuid4().hex[:8]}" for _ in range(10)]
     async with Harness(pg_url, kafka.bootstrap) as h:
-        with h.sessions.begin() as s:
+        with h.db_factory.begin() as db:
             for member_id in ids[:5]:
-                h.messaging.outbox.add(s, _event(member_id))
-        with h.sessions() as s:
-            h.messaging.outbox.add(s, _event("never-committed"))
-            s.rollback()
-        with h.sessions.begin() as s:
+                h.messaging.outbox.add(db, _event(member_id))
+        with h.db_factory() as db:
+            h.messaging.outbox.add(db, _event("never-committed"))
+            db.rollback()
+        with h.db_factory.begin() as db:
             for member_id in ids[5:]:
-                h.messaging.outbox.add(s, _event(member_id))
+                h.messaging.outbox.add(db, _event(member_id))
         await wait_until_async(lambda: h.messaging.relay.pending_count() == 0, 30, message="outbox drained")
 
     with TopicReader(kafka.bootstrap, topics.MEMBERS.name) as reader:
@@ -134,11 +137,11 @@ async def test_a_failing_handler_dead_letters_the_record_after_n_attempts_and_th
     attempts = []
 
     def failing(harness):
-        def handle(session, event, ctx):
+        def handle(event, uow, ctx):
             if event.member_id == poison_id:
                 attempts.append(1)
                 raise RuntimeError("this member cannot be projected")
-            session.execute(harness.effects.insert().values(member_id=event.member_id))
+            uow.db.execute(harness.effects.insert().values(member_id=event.member_id))
 
         return handle
 
