@@ -56,8 +56,17 @@ def packages() -> None:
     for name in SERVICES:
         editable += ["-e", str(REPO_ROOT / "services" / name)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *editable,
-         "-r", str(REPO_ROOT / "requirements-dev.txt")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *editable,
+            "-r",
+            str(REPO_ROOT / "requirements-dev.txt"),
+        ],
         check=True,
     )
     stamp.write_text(digest + "\n")
@@ -76,7 +85,9 @@ def postgres() -> None:
     subprocess.run([*sudo, "apt-get", "update"], check=True, env=env, stdin=subprocess.DEVNULL)
     subprocess.run(
         [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
-        check=True, env=env, stdin=subprocess.DEVNULL,
+        check=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     if not _have_postgres():
         raise SystemExit("setup: PostgreSQL's initdb is still missing after apt-get install postgresql")
