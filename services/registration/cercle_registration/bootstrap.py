@@ -8,8 +8,11 @@ from cercle_shared.service import ServiceRuntime, create_app
 
 from .adapters import orm
 from .config import Settings
+from .domain.model import now
 from .domain.regions import RegionCatalog
-from .entrypoints.http import ROUTERS
+from .entrypoints.consumers import subscriptions
+from .entrypoints.jobs import jobs
+from .entrypoints.routes import ROUTERS
 from .service_layer.unit_of_work import RegistrationUnitOfWork
 
 NAME = "registration"
@@ -18,7 +21,9 @@ MIGRATIONS = "cercle_registration:migrations"
 
 def build_runtime(settings: Settings) -> ServiceRuntime:
     orm.start_mappers()
-    return ServiceRuntime.build(NAME, settings, orm.metadata)
+    return ServiceRuntime.build(
+        NAME, settings, orm.metadata, unit_of_work=RegistrationUnitOfWork, subscriptions=subscriptions()
+    )
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +35,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Cercle — registration",
         description="Members, organizations, communities, memberships, consent and erasure.",
     )
+    app.state.clock = now
     app.state.regions = RegionCatalog.from_setting(settings.enabled_regions)
-    app.state.uow_factory = lambda: RegistrationUnitOfWork(runtime.sessions, runtime.outbox)
+    runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))
     return app

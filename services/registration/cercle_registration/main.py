@@ -14,24 +14,37 @@ from .bootstrap import MIGRATIONS, NAME, build_app, build_runtime
 from .config import Settings
 from .domain.regions import RegionCatalog
 from .service_layer import importing
-from .service_layer.unit_of_work import RegistrationUnitOfWork
+
+# The commands every service has; `run_service_cli` parses their options.
+SERVICE_COMMANDS = {
+    "migrate": "Apply the database migrations.",
+    "serve": "Serve the HTTP API with its consumers and outbox relay.",
+    "asyncapi": "Write the AsyncAPI document.",
+}
 
 
-def import_command(argv: list[str]) -> int:
-    from tqdm import tqdm
-
-    parser = argparse.ArgumentParser(
-        prog=f"cercle-{NAME} import",
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"cercle-{NAME}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, summary in SERVICE_COMMANDS.items():
+        commands.add_parser(name, help=summary, add_help=False)
+    bulk = commands.add_parser(
+        "import",
+        help="Import members and memberships from a CSV file, all or nothing.",
         description="Import members and memberships from a CSV file into this service's database, all or nothing. "
         f"Columns: {', '.join(importing.COLUMNS)}.",
     )
-    parser.add_argument("file", type=Path, help="CSV file with a header line (UTF-8).")
-    parser.add_argument("--dry-run", action="store_true", help="Check every row; write nothing.")
-    args = parser.parse_args(argv)
+    bulk.add_argument("file", type=Path, help="CSV file with a header line (UTF-8).")
+    bulk.add_argument("--dry-run", action="store_true", help="Check every row; write nothing.")
+    return parser
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
 
     settings = Settings()
     runtime = build_runtime(settings)
-    uow = RegistrationUnitOfWork(runtime.sessions, runtime.outbox)
+    uow = runtime.uow()
     operator = Principal(subject="cli-import", role=Role.OPERATOR)
     try:
         text = args.file.read_text(encoding="utf-8-sig")
@@ -66,8 +79,12 @@ def import_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["import"]:
-        raise SystemExit(import_command(argv[1:]))
+    cli = parser()
+    args, rest = cli.parse_known_args(argv)  # the service commands' own options are left to run_service_cli
+    if args.command == "import":
+        if rest:
+            cli.error(f"unrecognized arguments: {' '.join(rest)}")
+        raise SystemExit(import_command(args))
     run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv)
 
 

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
 
-from ..domain.model import Community, Member, Membership, Organization
+from ..domain.model import Community, Member, Membership, MembershipRole, Organization
 
 
-def json_list_contains(session: Session, column, value: str) -> ColumnElement[bool]:
+def json_list_contains(db: Session, column, value: str) -> ColumnElement[bool]:
     """`value` is an element of the JSON list in `column` (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if db.get_bind().dialect.name == "postgresql":
         return column.cast(JSONB).contains([value])
     elements = func.json_each(column).table_valued("value")
     return exists(select(elements.c.value).where(elements.c.value == value))
@@ -44,26 +44,26 @@ MEMBER_SORTS = ("display_name", "registered_at")
 
 
 class OrganizationRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, db: Session) -> None:
+        self._db = db
 
     def add(self, organization: Organization) -> None:
-        self._s.add(organization)
+        self._db.add(organization)
 
     def get(self, organization_id: str) -> Organization | None:
-        return self._s.get(Organization, organization_id)
+        return self._db.get(Organization, organization_id)
 
     def delete(self, organization: Organization) -> None:
-        self._s.delete(organization)
+        self._db.delete(organization)
 
     def in_use(self, organization_id: str) -> bool:
-        return bool(self._s.scalar(select(exists().where(Member.organization_id == organization_id))))
+        return bool(self._db.scalar(select(exists().where(Member.organization_id == organization_id))))
 
     def names(self, ids: Iterable[str | None]) -> dict[str, str]:
         wanted = {i for i in ids if i}
         if not wanted:
             return {}
-        rows = self._s.execute(select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))
+        rows = self._db.execute(select(Organization.id, Organization.name).where(Organization.id.in_(wanted)))
         return dict(rows.tuples().all())
 
     def page(
@@ -74,25 +74,25 @@ class OrganizationRepository:
             stmt = stmt.where(Organization.region == region)
         if sector:
             stmt = stmt.where(func.lower(Organization.sector) == sector.lower())
-        return keyset(Organization, sort, ("name", "created_at")).page(self._s, stmt, cursor=cursor, limit=limit)
+        return keyset(Organization, sort, ("name", "created_at")).page(self._db, stmt, cursor=cursor, limit=limit)
 
 
 class MemberRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, db: Session) -> None:
+        self._db = db
 
     def add(self, member: Member) -> None:
-        self._s.add(member)
+        self._db.add(member)
 
     def get(self, member_id: str) -> Member | None:
-        return self._s.get(Member, member_id)
+        return self._db.get(Member, member_id)
 
     def by_email(self, email: str) -> Member | None:
-        with self._s.no_autoflush:  # a pending change of this very email must not hit the unique index first
-            return self._s.scalars(select(Member).where(Member.email == email)).first()
+        with self._db.no_autoflush:  # a pending change of this very email must not hit the unique index first
+            return self._db.scalars(select(Member).where(Member.email == email)).first()
 
     def delete(self, member: Member) -> None:
-        self._s.delete(member)
+        self._db.delete(member)
 
     def _select(self, query: MemberQuery):
         stmt = select(Member)
@@ -106,14 +106,14 @@ class MemberRepository:
         if query.organization_id:
             stmt = stmt.where(Member.organization_id == query.organization_id)
         if query.expertise:
-            stmt = stmt.where(json_list_contains(self._s, Member.expertise, query.expertise.strip().lower()))
+            stmt = stmt.where(json_list_contains(self._db, Member.expertise, query.expertise.strip().lower()))
         return stmt
 
     def page(self, query: MemberQuery, *, cursor: str | None, limit: int) -> tuple[Sequence[Member], str | None]:
-        return keyset(Member, query.sort, MEMBER_SORTS).page(self._s, self._select(query), cursor=cursor, limit=limit)
+        return keyset(Member, query.sort, MEMBER_SORTS).page(self._db, self._select(query), cursor=cursor, limit=limit)
 
     def all(self, query: MemberQuery) -> Sequence[Member]:
-        return self._s.scalars(self._select(query).order_by(Member.display_name, Member.id)).all()
+        return self._db.scalars(self._select(query).order_by(Member.display_name, Member.id)).all()
 
     def directory_page(
         self, community_id: str, *, expertise: str | None, cursor: str | None, limit: int
@@ -122,7 +122,7 @@ class MemberRepository:
         stmt = self._select(MemberQuery(communities=frozenset({community_id}), expertise=expertise)).where(
             Member.consents["directory"].as_boolean().is_(True)
         )
-        return keyset(Member, "display_name", MEMBER_SORTS).page(self._s, stmt, cursor=cursor, limit=limit)
+        return keyset(Member, "display_name", MEMBER_SORTS).page(self._db, stmt, cursor=cursor, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -136,43 +136,43 @@ class CommunityQuery:
 
 
 class CommunityRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, db: Session) -> None:
+        self._db = db
 
     def add(self, community: Community) -> None:
-        self._s.add(community)
+        self._db.add(community)
 
     def get(self, community_id: str) -> Community | None:
-        return self._s.get(Community, community_id)
+        return self._db.get(Community, community_id)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Community]:
         wanted = set(ids)
         if not wanted:
             return {}
-        return {c.id: c for c in self._s.scalars(select(Community).where(Community.id.in_(wanted)))}
+        return {c.id: c for c in self._db.scalars(select(Community).where(Community.id.in_(wanted)))}
 
     def page(self, query: CommunityQuery, *, cursor: str | None, limit: int) -> tuple[Sequence[Community], str | None]:
         stmt = select(Community)
         if query.region:
-            stmt = stmt.where(json_list_contains(self._s, Community.regions, query.region))
+            stmt = stmt.where(json_list_contains(self._db, Community.regions, query.region))
         for name in ("status", "kind", "domain"):
             if getattr(query, name):
                 stmt = stmt.where(getattr(Community, name) == getattr(query, name))
         if query.ids is not None:
             stmt = stmt.where(Community.id.in_(query.ids))
         ks = keyset(Community, query.sort, ("name_fr", "name_en", "created_at"))
-        return ks.page(self._s, stmt, cursor=cursor, limit=limit)
+        return ks.page(self._db, stmt, cursor=cursor, limit=limit)
 
 
 class MembershipRepository:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, db: Session) -> None:
+        self._db = db
 
     def add(self, membership: Membership) -> None:
-        self._s.add(membership)
+        self._db.add(membership)
 
     def current(self, community_id: str, member_id: str) -> Membership | None:
-        return self._s.scalars(
+        return self._db.scalars(
             select(Membership).where(
                 Membership.community_id == community_id,
                 Membership.member_id == member_id,
@@ -182,7 +182,7 @@ class MembershipRepository:
 
     def ever_joined(self, community_id: str, member_id: str) -> bool:
         return bool(
-            self._s.scalar(
+            self._db.scalar(
                 select(exists().where(Membership.community_id == community_id, Membership.member_id == member_id))
             )
         )
@@ -192,18 +192,18 @@ class MembershipRepository:
 
     def current_communities_of(self, member_id: str) -> set[str]:
         return set(
-            self._s.scalars(
+            self._db.scalars(
                 select(Membership.community_id).where(Membership.member_id == member_id, Membership.left_at.is_(None))
             )
         )
 
     def history_of(self, member_id: str) -> Sequence[Membership]:
-        return self._s.scalars(
+        return self._db.scalars(
             select(Membership).where(Membership.member_id == member_id).order_by(Membership.joined_at, Membership.id)
         ).all()
 
     def current_roles(self, community_id: str, member_ids: Iterable[str]) -> dict[str, str]:
-        rows = self._s.execute(
+        rows = self._db.execute(
             select(Membership.member_id, Membership.role).where(
                 Membership.community_id == community_id,
                 Membership.member_id.in_(set(member_ids)),
@@ -217,11 +217,11 @@ class MembershipRepository:
         out: dict[str, list[str]] = {c: [] for c in wanted}
         if not wanted:
             return out
-        rows = self._s.execute(
+        rows = self._db.execute(
             select(Membership.community_id, Membership.member_id)
             .where(
                 Membership.community_id.in_(wanted),
-                Membership.role == "facilitator",
+                Membership.role == MembershipRole.FACILITATOR,
                 Membership.left_at.is_(None),
             )
             .order_by(Membership.joined_at)
@@ -249,7 +249,7 @@ class MembershipRepository:
             stmt = stmt.where(Membership.left_at.is_(None) if active else Membership.left_at.is_not(None))
         if role:
             stmt = stmt.where(Membership.role == role)
-        return keyset(Membership, "joined_at", ("joined_at",)).page(self._s, stmt, cursor=cursor, limit=limit)
+        return keyset(Membership, "joined_at", ("joined_at",)).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def delete_all_of(self, member_id: str) -> int:
-        return self._s.execute(delete(Membership).where(Membership.member_id == member_id)).rowcount
+        return self._db.execute(delete(Membership).where(Membership.member_id == member_id)).rowcount

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from cercle_shared.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,16 @@ class RegionCatalog:
 
     def __contains__(self, code: object) -> bool:
         return code in self._regions
+
+    def check(self, code: str | None, field: str = "region") -> None:
+        """A region given as input must be one this deployment serves (None: no region)."""
+        if code is not None and code not in self:
+            raise InvalidInput(f"unknown or disabled region {code!r}", field=field)
+
+    def check_all(self, codes: Iterable[str]) -> None:
+        unknown = [code for code in codes if code not in self]
+        if unknown:
+            raise InvalidInput(f"unknown or disabled regions {unknown}", field="regions")
 
     def all(self) -> list[Region]:
         return list(self._regions.values())

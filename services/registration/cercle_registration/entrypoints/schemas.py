@@ -1,16 +1,24 @@
-"""HTTP request and response bodies: XCreate / XUpdate / XPublic per resource."""
+"""HTTP request and response bodies (XCreate / XUpdate / XPublic per resource) and the mapping of domain objects
+onto the responses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, EmailStr, Field
 
+from cercle_shared.errors import InvalidInput
 from cercle_shared.web import StrictModel
 from cercle_shared.web.pagination import Page
 
 from ..domain import model
+from ..domain.regions import Region
+from ..service_layer import views
+from ..service_layer.importing import ImportReport
+
+T = TypeVar("T")
 
 Language = Literal["fr", "en"]
 RegionCode = Annotated[
@@ -31,9 +39,6 @@ class RegionPublic(BaseModel):
     code: str = Field(examples=["06"])
     name_fr: str = Field(examples=["Montréal"])
     name_en: str = Field(examples=["Montreal"])
-
-
-# --- organizations -------------------------------------------------------------------------------
 
 
 class OrganizationCreate(StrictModel):
@@ -59,9 +64,6 @@ class OrganizationPublic(BaseModel):
     size_band: str | None
     created_at: datetime
     version: int
-
-
-# --- members -------------------------------------------------------------------------------------
 
 
 class Consents(StrictModel):
@@ -119,13 +121,6 @@ class MemberPublic(BaseModel):
     registered_at: datetime
     version: int
 
-    @classmethod
-    def of(cls, member: model.Member) -> MemberPublic:
-        return cls(
-            **{name: getattr(member, name) for name in cls.model_fields if name != "consents_changed_at"},
-            consents_changed_at=member.consents_changed_at(),
-        )
-
 
 class ConsentChangePublic(BaseModel):
     purpose: str
@@ -157,26 +152,6 @@ class MemberExport(BaseModel):
     consent_history: list[ConsentChangePublic]
     memberships: list[ExportedMembership] = Field(description="Every join and leave, the past ones included.")
 
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> MemberExport:
-        org = data["organization"]
-        return cls(
-            exported_at=model.now(),
-            profile=MemberPublic.of(data["member"]),
-            organization=OrganizationPublic.model_validate(org, from_attributes=True) if org else None,
-            consent_history=[
-                ConsentChangePublic.model_validate(c, from_attributes=True) for c in data["consent_history"]
-            ],
-            memberships=[
-                ExportedMembership(
-                    **MembershipPublic.model_validate(m, from_attributes=True).model_dump(),
-                    community_name_fr=c.name_fr if c else None,
-                    community_name_en=c.name_en if c else None,
-                )
-                for m, c in data["memberships"]
-            ],
-        )
-
 
 class DirectoryEntryPublic(BaseModel):
     member_id: str
@@ -202,9 +177,6 @@ class ImportReportPublic(BaseModel):
     members: int = Field(description="Members the valid rows create.")
     memberships: int = Field(description="Memberships the valid rows create.")
     errors: list[ImportRowError]
-
-
-# --- communities ---------------------------------------------------------------------------------
 
 
 class CommunityCreate(StrictModel):
@@ -255,12 +227,6 @@ class CommunityPublic(BaseModel):
     facilitators: list[str] = Field(description="Member ids of its current facilitators.")
     version: int
 
-    @classmethod
-    def of(cls, community: model.Community, facilitators: list[str]) -> CommunityPublic:
-        return cls(
-            **{n: getattr(community, n) for n in cls.model_fields if n != "facilitators"}, facilitators=facilitators
-        )
-
 
 class MembershipCreate(StrictModel):
     member_id: str = Field(min_length=1, max_length=36)
@@ -289,9 +255,6 @@ NOT_NULL = {
 }
 
 
-# --- pages ---------------------------------------------------------------------------------------
-
-
 class OrganizationsPublic(Page[OrganizationPublic]):
     """A page of organizations."""
 
@@ -310,3 +273,83 @@ class CommunitiesPublic(Page[CommunityPublic]):
 
 class DirectoryPublic(Page[DirectoryEntryPublic]):
     """A page of a community's peer directory."""
+
+
+def changes(body: BaseModel) -> dict[str, Any]:
+    """The fields the client sent, minus the version; an explicit null on a required field is refused."""
+    sent = body.model_dump(exclude_unset=True, exclude={"version", "consents"})
+    for name in NOT_NULL.get(type(body).__name__, ()):
+        if name in sent and sent[name] is None:
+            raise InvalidInput(f"{name} cannot be null", field=name)
+    return sent
+
+
+def page(result: views.PageOf, convert: Callable[[Any], T]) -> dict[str, Any]:
+    return {"items": [convert(item) for item in result.items], "next_cursor": result.next_cursor}
+
+
+def region_public(region: Region) -> RegionPublic:
+    return RegionPublic(code=region.code, name_fr=region.name_fr, name_en=region.name_en)
+
+
+def organization_public(organization: model.Organization) -> OrganizationPublic:
+    return OrganizationPublic.model_validate(organization, from_attributes=True)
+
+
+def member_public(member: model.Member) -> MemberPublic:
+    return MemberPublic(
+        **{name: getattr(member, name) for name in MemberPublic.model_fields if name != "consents_changed_at"},
+        consents_changed_at=member.consents_changed_at(),
+    )
+
+
+def membership_public(membership: model.Membership) -> MembershipPublic:
+    return MembershipPublic.model_validate(membership, from_attributes=True)
+
+
+def member_export(record: views.MemberRecord, exported_at: datetime) -> MemberExport:
+    return MemberExport(
+        exported_at=exported_at,
+        profile=member_public(record.member),
+        organization=organization_public(record.organization) if record.organization else None,
+        consent_history=[ConsentChangePublic.model_validate(c, from_attributes=True) for c in record.consent_history],
+        memberships=[
+            ExportedMembership(
+                **membership_public(m).model_dump(),
+                community_name_fr=c.name_fr if c else None,
+                community_name_en=c.name_en if c else None,
+            )
+            for m, c in record.memberships
+        ],
+    )
+
+
+def community_public(community: model.Community, facilitators: list[str]) -> CommunityPublic:
+    return CommunityPublic(
+        **{n: getattr(community, n) for n in CommunityPublic.model_fields if n != "facilitators"},
+        facilitators=facilitators,
+    )
+
+
+def directory_entry_public(entry: views.DirectoryEntry) -> DirectoryEntryPublic:
+    return DirectoryEntryPublic(
+        member_id=entry.member.id,
+        display_name=entry.member.display_name,
+        role=entry.role,
+        organization_id=entry.member.organization_id,
+        organization_name=entry.organization_name,
+        job_title=entry.member.job_title,
+        region=entry.member.region,
+        expertise=entry.member.expertise,
+    )
+
+
+def import_report_public(report: ImportReport) -> ImportReportPublic:
+    return ImportReportPublic(
+        dry_run=report.dry_run,
+        committed=report.committed,
+        rows=report.rows,
+        members=report.members,
+        memberships=report.memberships,
+        errors=[ImportRowError(row=e.row, field=e.field, message=e.message) for e in report.errors],
+    )

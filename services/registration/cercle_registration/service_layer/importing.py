@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cercle_shared.errors import CercleError, Forbidden, InvalidInput
-from cercle_shared.principal import Principal, Role
+from cercle_shared.principal import Principal
 
 from ..domain import model
 from ..domain.regions import RegionCatalog
-from . import commands, handlers, scopes
+from . import access
+from .members import RegisterMember, add_member
+from .memberships import add_membership
 from .unit_of_work import RegistrationUnitOfWork
 
 REQUIRED_COLUMNS = ("email", "display_name", "consent_processing")
@@ -111,11 +113,11 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(LIST_SEPARATOR) if part.strip()]
 
 
-def _command(row: Row) -> tuple[commands.RegisterMember, list[str], str]:
+def _command(row: Row) -> tuple[RegisterMember, list[str], str]:
     values = row.values
     if "__extra__" in values:
         raise InvalidInput("more cells than columns", field=None)
-    cmd = commands.RegisterMember(
+    cmd = RegisterMember(
         display_name=values["display_name"],
         email=values["email"],
         language=values.get("language") or "fr",
@@ -123,9 +125,9 @@ def _command(row: Row) -> tuple[commands.RegisterMember, list[str], str]:
         organization_id=values.get("organization_id") or None,
         job_title=values.get("job_title") or None,
         expertise=_split(values.get("expertise")),
-        consents={p: _flag(values, p) for p in model.CONSENT_PURPOSES},
+        consents={p.value: _flag(values, p.value) for p in model.ConsentPurpose},
     )
-    return cmd, _split(values.get("communities")), values.get("role") or "participant"
+    return cmd, _split(values.get("communities")), values.get("role") or model.MembershipRole.PARTICIPANT
 
 
 def _column(field_name: str | None) -> str | None:
@@ -143,10 +145,10 @@ def import_members(
     dry_run: bool,
     progress: Callable[[int], None] | None = None,
     rows: list[Row] | None = None,
+    clock: model.Clock = model.now,
 ) -> ImportReport:
     """Check every row; write everything (members, memberships, their events) only if no row is refused."""
-    if principal.role not in (Role.OPERATOR, Role.COORDINATOR):
-        raise Forbidden("coordinators and operators import members")
+    access.check_import_members(principal)
     rows = parse_csv(text) if rows is None else rows
     report = ImportReport(dry_run=dry_run, rows=len(rows))
     first_line_of: dict[str, int] = {}
@@ -159,10 +161,11 @@ def import_members(
                 if email in first_line_of:
                     raise InvalidInput(f"the same email is on line {first_line_of[email]}", field="email")
                 first_line_of[email] = row.line
-                handlers.check_region(cmd.region, regions)
+                regions.check(cmd.region)
                 if not principal.covers_region(cmd.region):
                     raise Forbidden("outside your regions", field="region")
-                member = handlers.add_member(cmd, uow)
+                at = clock()
+                member = add_member(cmd, uow, at)
                 report.members += 1
                 for community_id in community_ids:
                     if community_id not in communities:
@@ -170,10 +173,10 @@ def import_members(
                     community = communities[community_id]
                     if community is None:
                         raise InvalidInput(f"no such community {community_id!r}", field="communities")
-                    if not scopes.may_manage_community(principal, community):
+                    if not access.may_manage_community(principal, community):
                         raise Forbidden(f"you may not add members to community {community_id!r}", field="communities")
                     try:
-                        handlers.add_membership(community, member, role, uow)
+                        add_membership(community, member, role, uow, at)
                     except CercleError as exc:
                         raise type(exc)(f"community {community_id!r}: {exc.detail}", field=exc.field) from exc
                     report.memberships += 1

@@ -1,5 +1,11 @@
+"""One transaction of the registration database; the events its aggregates recorded reach the outbox at commit."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
 from cercle_shared.errors import CercleError, Conflict
-from cercle_shared.uow import UnitOfWork
+from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.repository import (
     CommunityRepository,
@@ -7,19 +13,29 @@ from ..adapters.repository import (
     MembershipRepository,
     OrganizationRepository,
 )
+from . import integration_events
+
+T = TypeVar("T")
 
 
-class RegistrationUnitOfWork(UnitOfWork):
+class RegistrationUnitOfWork(PublishingUnitOfWork):
+    translate = staticmethod(integration_events.translate)
+
     organizations: OrganizationRepository
     members: MemberRepository
     communities: CommunityRepository
     memberships: MembershipRepository
 
     def _open(self) -> None:
-        self.organizations = OrganizationRepository(self.session)
-        self.members = MemberRepository(self.session)
-        self.communities = CommunityRepository(self.session)
-        self.memberships = MembershipRepository(self.session)
+        self.organizations = OrganizationRepository(self.db)
+        self.members = MemberRepository(self.db)
+        self.communities = CommunityRepository(self.db)
+        self.memberships = MembershipRepository(self.db)
+
+    def detached(self, value: T) -> T:
+        """For reads: what was loaded stays readable once the transaction ends (it is rolled back on exit)."""
+        self.db.expunge_all()
+        return value
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         if "email" in cause:

@@ -1,4 +1,5 @@
-"""Reads: each checks the caller's scope, then returns domain objects detached from the session."""
+"""Reads answering the API: each checks the caller's scope, then returns domain objects that stay readable after
+the transaction."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cercle_shared.errors import Forbidden, InvalidInput, NotFound
+from cercle_shared.errors import InvalidInput, NotFound
 from cercle_shared.principal import Principal, Role
 
-from ..adapters.repository import CommunityQuery, MemberQuery
+from ..adapters.repository import CommunityQuery
 from ..domain import model
-from . import scopes
+from . import access
 from .unit_of_work import RegistrationUnitOfWork
 
 
@@ -24,18 +25,20 @@ class PageOf:
 
 
 @dataclass(frozen=True)
+class MemberRecord:
+    """Everything registration holds about one member."""
+
+    member: model.Member
+    organization: model.Organization | None
+    consent_history: list[model.ConsentChange]
+    memberships: list[tuple[model.Membership, model.Community | None]]  # every tenure, with its community
+
+
+@dataclass(frozen=True)
 class DirectoryEntry:
     member: model.Member
-    role: str
+    role: model.MembershipRole
     organization_name: str | None
-
-
-def _detached(uow: RegistrationUnitOfWork, value):
-    uow.session.expunge_all()  # loaded attributes stay readable once the read transaction ends
-    return value
-
-
-# --- organizations -------------------------------------------------------------------------------
 
 
 def organization(organization_id: str, uow: RegistrationUnitOfWork) -> model.Organization:
@@ -43,7 +46,7 @@ def organization(organization_id: str, uow: RegistrationUnitOfWork) -> model.Org
         found = uow.organizations.get(organization_id)
         if found is None:
             raise NotFound("no such organization", field="organization_id")
-        return _detached(uow, found)
+        return uow.detached(found)
 
 
 def organizations(
@@ -51,10 +54,7 @@ def organizations(
 ) -> PageOf:
     with uow:
         rows, next_cursor = uow.organizations.page(region=region, sector=sector, sort=sort, cursor=cursor, limit=limit)
-        return _detached(uow, PageOf(rows, next_cursor))
-
-
-# --- members -------------------------------------------------------------------------------------
+        return uow.detached(PageOf(rows, next_cursor))
 
 
 def member(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) -> model.Member:
@@ -62,33 +62,33 @@ def member(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) ->
         found = uow.members.get(member_id)
         if found is None:
             raise NotFound("no such member", field="member_id")
-        scopes.check_read_member(principal, found, uow)
-        return _detached(uow, found)
+        access.check_read_member(principal, found, uow)
+        return uow.detached(found)
 
 
-def scoped_member_query(
-    principal: Principal, *, region: str | None, community_id: str | None, **filters
-) -> MemberQuery:
-    """Narrow a member search to what the caller may see; asking for more is a 403, not an empty page."""
-    regions = frozenset({region}) if region else None
-    communities = frozenset({community_id}) if community_id else None
-    if principal.role is Role.COORDINATOR:
-        if region and region not in principal.regions:
-            raise Forbidden("coordinators see the members of their own regions only", field="region")
-        regions = regions or frozenset(principal.regions)
-    elif principal.role is Role.FACILITATOR:
-        if community_id and community_id not in principal.communities:
-            raise Forbidden("facilitators see the members of their own communities only", field="community_id")
-        communities = communities or frozenset(principal.communities)
-    elif not principal.is_operator:
-        raise Forbidden("members see their own profile (/v1/members/me) and their communities' directories")
-    return MemberQuery(regions=regions, communities=communities, **filters)
-
-
-def members(uow: RegistrationUnitOfWork, query: MemberQuery, *, cursor: str | None, limit: int) -> PageOf:
+def members(
+    uow: RegistrationUnitOfWork,
+    principal: Principal,
+    *,
+    region: str | None,
+    community_id: str | None,
+    organization_id: str | None,
+    expertise: str | None,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> PageOf:
+    query = access.visible_members(
+        principal,
+        region=region,
+        community_id=community_id,
+        organization_id=organization_id,
+        expertise=expertise,
+        sort=sort,
+    )
     with uow:
         rows, next_cursor = uow.members.page(query, cursor=cursor, limit=limit)
-        return _detached(uow, PageOf(rows, next_cursor))
+        return uow.detached(PageOf(rows, next_cursor))
 
 
 def member_memberships(
@@ -98,31 +98,30 @@ def member_memberships(
         found = uow.members.get(member_id)
         if found is None:
             raise NotFound("no such member", field="member_id")
-        scopes.check_read_member(principal, found, uow)
+        access.check_read_member(principal, found, uow)
         rows, next_cursor = uow.memberships.page(member_id=member_id, cursor=cursor, limit=limit)
         if principal.role is Role.FACILITATOR and not principal.is_member(member_id):
             rows = [m for m in rows if m.community_id in principal.communities]
-        return _detached(uow, PageOf(rows, next_cursor))
+        return uow.detached(PageOf(rows, next_cursor))
 
 
-def member_export(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) -> dict[str, Any]:
+def member_export(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) -> MemberRecord:
     """Everything registration holds about one member (Law 25 access right)."""
     with uow:
         found = uow.members.get(member_id)
         if found is None:
             raise NotFound("no such member", field="member_id")
-        scopes.check_personal(principal, found, "export a member's data")
+        access.check_personal(principal, found, "export a member's data")
         history = uow.memberships.history_of(member_id)
         communities = uow.communities.get_many(m.community_id for m in history)
         organization = uow.organizations.get(found.organization_id) if found.organization_id else None
-        return _detached(
-            uow,
-            {
-                "member": found,
-                "organization": organization,
-                "consent_history": list(found.consent_history),
-                "memberships": [(m, communities.get(m.community_id)) for m in history],
-            },
+        return uow.detached(
+            MemberRecord(
+                member=found,
+                organization=organization,
+                consent_history=list(found.consent_history),
+                memberships=[(m, communities.get(m.community_id)) for m in history],
+            )
         )
 
 
@@ -150,11 +149,10 @@ def _cell(value: str) -> str:
 
 def region_members_csv(region: str | None, uow: RegistrationUnitOfWork, principal: Principal) -> str:
     """The members of a region (or of all the caller's regions), as CSV, for their coordinator."""
-    if principal.role not in (Role.OPERATOR, Role.COORDINATOR):
-        raise Forbidden("coordinators and operators export members")
+    access.check_export_members(principal)
     if principal.is_operator and not region:
         raise InvalidInput("name the region to export", field="region")
-    query = scoped_member_query(principal, region=region, community_id=None)
+    query = access.visible_members(principal, region=region, community_id=None)
     with uow:
         rows = uow.members.all(query)
         names = uow.organizations.names(m.organization_id for m in rows)
@@ -179,23 +177,20 @@ def region_members_csv(region: str | None, uow: RegistrationUnitOfWork, principa
         return out.getvalue()
 
 
-# --- communities ---------------------------------------------------------------------------------
-
-
 def community(community_id: str, uow: RegistrationUnitOfWork) -> tuple[model.Community, list[str]]:
     with uow:
         found = uow.communities.get(community_id)
         if found is None:
             raise NotFound("no such community", field="community_id")
         facilitators = uow.memberships.facilitators([found.id])[found.id]
-        return _detached(uow, (found, facilitators))
+        return uow.detached((found, facilitators))
 
 
 def communities(uow: RegistrationUnitOfWork, query: CommunityQuery, *, cursor: str | None, limit: int) -> PageOf:
     with uow:
         rows, next_cursor = uow.communities.page(query, cursor=cursor, limit=limit)
         facilitators = uow.memberships.facilitators(c.id for c in rows)
-        return _detached(uow, PageOf([(c, facilitators[c.id]) for c in rows], next_cursor))
+        return uow.detached(PageOf([(c, facilitators[c.id]) for c in rows], next_cursor))
 
 
 def community_memberships(
@@ -212,11 +207,11 @@ def community_memberships(
         found = uow.communities.get(community_id)
         if found is None:
             raise NotFound("no such community", field="community_id")
-        scopes.check_manage_community(principal, found)
+        access.check_manage_community(principal, found)
         rows, next_cursor = uow.memberships.page(
             community_id=community_id, active=active, role=role, cursor=cursor, limit=limit
         )
-        return _detached(uow, PageOf(rows, next_cursor))
+        return uow.detached(PageOf(rows, next_cursor))
 
 
 def directory(
@@ -232,9 +227,12 @@ def directory(
         found = uow.communities.get(community_id)
         if found is None:
             raise NotFound("no such community", field="community_id")
-        scopes.check_see_directory(principal, found, uow)
+        access.check_see_directory(principal, found, uow)
         rows, next_cursor = uow.members.directory_page(community_id, expertise=expertise, cursor=cursor, limit=limit)
         roles = uow.memberships.current_roles(community_id, (m.id for m in rows))
         names = uow.organizations.names(m.organization_id for m in rows)
-        entries = [DirectoryEntry(m, roles.get(m.id, "participant"), names.get(m.organization_id or "")) for m in rows]
-        return _detached(uow, PageOf(entries, next_cursor))
+        entries = [
+            DirectoryEntry(m, roles.get(m.id, model.MembershipRole.PARTICIPANT), names.get(m.organization_id or ""))
+            for m in rows
+        ]
+        return uow.detached(PageOf(entries, next_cursor))

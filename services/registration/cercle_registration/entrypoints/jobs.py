@@ -1,0 +1,13 @@
+"""Registration's timed jobs: none yet."""
+
+from __future__ import annotations
+
+from cercle_shared.jobs import Job
+from cercle_shared.service import ServiceRuntime
+
+from ..config import Settings
+from ..domain.model import Clock
+
+
+def jobs(settings: Settings, runtime: ServiceRuntime, clock: Clock) -> list[Job]:
+    return []

@@ -1,0 +1,31 @@
+"""Erasure (Québec's Law 25): the member, or an operator on their behalf, has the personal data deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cercle_shared.principal import Principal
+
+from ..domain import model
+from . import access
+from .members import find_member
+from .unit_of_work import RegistrationUnitOfWork
+
+
+@dataclass(frozen=True)
+class EraseMember:
+    member_id: str
+
+
+def erase_member(
+    cmd: EraseMember, uow: RegistrationUnitOfWork, principal: Principal, clock: model.Clock = model.now
+) -> None:
+    """No row keeps the member's name or email; the other services follow MemberErased."""
+    with uow:
+        member = find_member(uow, cmd.member_id)
+        access.check_personal(principal, member, "erase a member")
+        member.erase(clock())
+        # Counts over time are the business of the services that consumed the membership events.
+        uow.memberships.delete_all_of(member.id)
+        uow.members.delete(member)
+        uow.commit()
