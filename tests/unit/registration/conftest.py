@@ -1,49 +1,48 @@
-"""Registration on SQLite, in process: the real app without its lifespan (no broker), outbox rows read back."""
+"""The registration service in process (tests/support/harness.py): the real app on a migrated SQLite database, no
+broker; `h.published(...)` reads back its outbox, `db` counts rows."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from cercle_registration.bootstrap import MIGRATIONS, build_app
-from cercle_registration.config import Settings
-from cercle_shared.db.migrations import upgrade
-from tests.support.services import JWT_SECRET, auth
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "registration.db"
-    upgrade(MIGRATIONS, f"sqlite:///{path}")
-    return path
+from tests.support.harness import ServiceHarness, harness, migrated_sqlite
+from tests.support.services import auth
 
 
 @pytest.fixture
-def db_url(tmp_path, migrated_template) -> str:
-    """A fresh database per test, copied from one migrated at the start of the run."""
-    path = tmp_path / "registration.db"
-    shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+def h(tmp_path, tmp_path_factory) -> Iterator[ServiceHarness]:
+    yield from harness("registration", tmp_path, tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
-def make_api(db_url) -> Callable[..., TestClient]:
-    def make(**overrides) -> TestClient:
-        settings = Settings(database_url=db_url, jwt_secret=JWT_SECRET, kafka_bootstrap="localhost:1", **overrides)
-        return TestClient(build_app(settings), raise_server_exceptions=False)
-
-    return make
+def db_url(h) -> str:
+    return h.database_url
 
 
 @pytest.fixture
-def api(make_api) -> TestClient:
-    return make_api()
+def make_api(tmp_path, tmp_path_factory) -> Iterator[Callable[..., TestClient]]:
+    """Another instance, with settings of its own, on a database of its own."""
+    made: list[ServiceHarness] = []
+
+    def make(**settings) -> TestClient:
+        directory = tmp_path / f"other-{len(made)}"
+        directory.mkdir()
+        url = migrated_sqlite("registration", directory, tmp_path_factory.getbasetemp())
+        made.append(ServiceHarness("registration", url, settings_overrides=settings))
+        return made[-1].api
+
+    yield make
+    for other in made:
+        other.runtime.engine.dispose()
+
+
+@pytest.fixture
+def api(h) -> TestClient:
+    return h.api
 
 
 class Db:
@@ -57,22 +56,6 @@ class Db:
     def rows(self, sql: str, **params) -> list:
         with self.engine.connect() as c:
             return c.execute(text(sql), params).all()
-
-    def events(self, event_type: str | None = None) -> list[dict]:
-        """Outbox rows in order: {'type', 'topic', 'key', 'data' (None for a tombstone)}."""
-        out = []
-        for row in self.rows("select event_type, topic, key, value from outbox order by seq"):
-            if event_type and row.event_type != f"org.cercle.registration.{event_type}.v1":
-                continue
-            out.append(
-                {
-                    "type": row.event_type,
-                    "topic": row.topic,
-                    "key": row.key,
-                    "data": json.loads(row.value) if row.value else None,
-                }
-            )
-        return out
 
 
 @pytest.fixture

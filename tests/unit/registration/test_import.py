@@ -27,7 +27,7 @@ def test_a_dry_run_checks_every_row_and_writes_nothing(api, db, found):
     assert db.count("outbox", "event_type like '%member.registered%'") == 0
 
 
-def test_a_valid_file_imports_members_memberships_and_their_events(api, db, found):
+def test_a_valid_file_imports_members_memberships_and_their_events(h, api, db, found):
     community = found()
     text = rows(
         f"A@Example.org,Alice,yes,06,ergonomie|sst,oui,{community['id']},facilitator", "b@example.org,Bruno,1,06,,,,"
@@ -38,8 +38,8 @@ def test_a_valid_file_imports_members_memberships_and_their_events(api, db, foun
     (alice,) = db.rows("select id, email, expertise, consents from members where display_name = 'Alice'")
     assert alice.email == "a@example.org"
     assert db.count("memberships", "member_id = :m and role = 'facilitator'", m=alice.id) == 1
-    assert len(db.events("member.registered")) == 2
-    assert len(db.events("membership.joined")) == 1
+    assert len(h.published("member.registered")) == 2
+    assert len(h.published("membership.joined")) == 1
 
 
 def test_any_bad_row_refuses_the_whole_file_with_a_report_per_row(api, db, register, found):
@@ -78,7 +78,7 @@ def test_any_bad_row_refuses_the_whole_file_with_a_report_per_row(api, db, regis
     assert db.count("outbox") == before
 
 
-def test_a_coordinator_imports_only_into_their_regions(api, db):
+def test_a_coordinator_imports_only_into_their_regions(api):
     text = rows("a@example.org,Alice,yes,06,,,,", "q@example.org,Québec,yes,03,,,,")
     response = api.post("/v1/members/import", content=text, headers={**auth("coordinator", regions=["06"]), **CSV})
     assert response.status_code == 422

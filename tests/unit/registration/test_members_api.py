@@ -6,13 +6,13 @@ COORD_06 = auth("coordinator", regions=["06"])
 COORD_03 = auth("coordinator", regions=["03"])
 
 
-def test_registering_publishes_registered_consents_and_contact_through_the_outbox(api, db, register):
+def test_registering_publishes_registered_consents_and_contact_through_the_outbox(h, api, db, register):
     member = register(expertise=["Ergonomie"])
-    types = [e["type"].split(".")[3:5] for e in db.events()]
+    types = [e["type"].split(".")[3:5] for e in h.published()]
     assert ["member", "registered"] in types
     assert ["member", "contact_changed"] in types
-    assert len(db.events("member.consent_changed")) == 4
-    (contact,) = db.events("member.contact_changed")
+    assert len(h.published("member.consent_changed")) == 4
+    (contact,) = h.published("member.contact_changed")
     assert contact["topic"] == "cercle.registration.member-contacts"
     assert contact["data"]["email"] == "marie@example.org"
     assert db.count("consent_changes", "member_id = :m", m=member["id"]) == 4
@@ -63,7 +63,7 @@ def test_partners_get_403_everywhere_here(api, register):
         assert api.get(path, headers=partner).status_code == 403, path
 
 
-def test_a_member_reads_and_updates_their_own_profile_and_consents(api, db, register):
+def test_a_member_reads_and_updates_their_own_profile_and_consents(h, api, db, register):
     member = register()
     me = auth("member", member_id=member["id"])
     read = api.get("/v1/members/me", headers=me)
@@ -79,10 +79,10 @@ def test_a_member_reads_and_updates_their_own_profile_and_consents(api, db, regi
     assert body["job_title"] == "Conseillère SST"
     assert body["version"] == 2
     assert body["consents"] == {"processing": True, "directory": True, "email": False, "surveys": False}
-    consent_events = [e["data"] for e in db.events("member.consent_changed")][4:]
+    consent_events = [e["data"] for e in h.published("member.consent_changed")][4:]
     assert {(e["purpose"], e["granted"]) for e in consent_events} == {("directory", True), ("email", False)}
-    assert db.events("member.profile_updated")[-1]["data"]["language"] == "en"
-    assert db.events("member.contact_changed")[-1]["data"]["consents"]["email"] is False
+    assert h.published("member.profile_updated")[-1]["data"]["language"] == "en"
+    assert h.published("member.contact_changed")[-1]["data"]["consents"]["email"] is False
     assert db.count("consent_changes", "member_id = :m", m=member["id"]) == 6
 
 
@@ -153,7 +153,7 @@ def test_coordinator_of_06_neither_reads_nor_changes_members_of_03(api, register
     assert api.get("/v1/members/export?region=03", headers=COORD_06).status_code == 403
 
 
-def test_members_list_is_paginated_filtered_and_sorted(api, register, db):
+def test_members_list_is_paginated_filtered_and_sorted(api, register):
     for i, name in enumerate(["Chloé", "Alice", "Béatrice", "Denis"]):
         register(f"p{i}@example.org", display_name=name, expertise=["ergonomie"] if i % 2 else ["sst"])
     first = api.get("/v1/members?limit=3", headers=OPERATOR).json()
@@ -186,7 +186,7 @@ def test_a_member_downloads_everything_held_about_them(api, register, found):
     assert api.get(f"/v1/members/{member['id']}/export", headers=COORD_06).status_code == 403
 
 
-def test_erasure_deletes_the_pii_and_publishes_erased_then_a_contact_tombstone(api, db, register, found):
+def test_erasure_deletes_the_pii_and_publishes_erased_then_a_contact_tombstone(h, api, db, register, found):
     member = register()
     community = found()
     api.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]}, headers=OPERATOR)
@@ -196,7 +196,7 @@ def test_erasure_deletes_the_pii_and_publishes_erased_then_a_contact_tombstone(a
     assert db.count("members") == 0
     assert db.count("consent_changes") == 0
     assert db.count("memberships") == 0
-    events = db.events()
+    events = h.published()
     erased = [e for e in events if e["type"] == "org.cercle.registration.member.erased.v1"]
     assert erased
     assert erased[0]["key"] == member["id"]
