@@ -47,15 +47,3 @@ class ErasureLedger:
 
     def __contains__(self, member_id: str) -> bool:
         return self.erased_at(member_id) is not None
-
-
-def create_erased_members_table() -> None:
-    """For a service's migrations."""
-    import sqlalchemy as sa
-    from alembic import op
-
-    op.create_table(
-        TABLE,
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
-    )

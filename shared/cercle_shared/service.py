@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -21,6 +22,7 @@ from .db import make_engine, make_session_factory, messaging_tables
 from .db.tables import MessagingTables
 from .jobs import Job, JobRunner
 from .messaging import Messaging, Outbox, Subscriptions
+from .messaging.outbox import purge_published
 from .settings import ServiceSettings
 from .uow import UnitOfWork
 from .web.problems import document_problems, install_problem_handlers, problem
@@ -231,3 +233,20 @@ def create_app(
         app.include_router(router)
     document_problems(app, public_paths={"/healthz", "/readyz", "/asyncapi.json", "/asyncapi", *public_paths})
     return app
+
+
+def housekeeping_jobs(runtime: ServiceRuntime) -> list[Job]:
+    """The jobs every service runs for its own plumbing; each service's `entrypoints/jobs.py` lists them."""
+    retention = timedelta(seconds=runtime.settings.outbox_retention)
+
+    def purge_outbox() -> int:
+        return purge_published(runtime.db_factory, runtime.tables, older_than=retention)
+
+    return [
+        Job(
+            "purge-published-outbox",
+            every=runtime.settings.housekeeping_interval,
+            run=purge_outbox,
+            description="Delete outbox rows published more than CERCLE_OUTBOX_RETENTION seconds ago.",
+        )
+    ]

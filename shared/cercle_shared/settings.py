@@ -28,4 +28,11 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval: float = Field(default=0.2, gt=0, description="Outbox relay poll interval (s).")
     send_timeout: float = Field(default=5.0, gt=0, description="Bound on every Kafka send (s).")
     shutdown_timeout: float = Field(default=15.0, gt=0, description="Bound on graceful shutdown (s).")
+    outbox_retention: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Seconds a published outbox row is kept before the housekeeping job deletes it (Kafka keeps the "
+        "event).",
+    )
+    housekeeping_interval: float = Field(default=300.0, gt=0, description="Seconds between housekeeping runs.")
     log_level: str = Field(default="INFO", description="Python logging level.")

@@ -59,6 +59,9 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # Use cases and views hand domain objects to the HTTP layer, which reads them after the transaction:
+        # detach them first, so that the closing rollback does not expire them.
+        self.db.expunge_all()
         self.db.rollback()  # no-op after commit; undoes everything otherwise
         self.db.close()
 

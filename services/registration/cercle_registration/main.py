@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cercle_shared.cli import run_service_cli
+from cercle_shared.cli import ExtraCommand, run_service_cli
 from cercle_shared.errors import CercleError
 from cercle_shared.principal import Principal, Role
 
@@ -15,28 +15,20 @@ from .config import Settings
 from .domain.regions import RegionCatalog
 from .service_layer import importing
 
-# The commands every service has; `run_service_cli` parses their options.
-SERVICE_COMMANDS = {
-    "migrate": "Apply the database migrations.",
-    "serve": "Serve the HTTP API with its consumers and outbox relay.",
-    "asyncapi": "Write the AsyncAPI document.",
-}
 
-
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"cercle-{NAME}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, summary in SERVICE_COMMANDS.items():
-        commands.add_parser(name, help=summary, add_help=False)
-    bulk = commands.add_parser(
-        "import",
-        help="Import members and memberships from a CSV file, all or nothing.",
-        description="Import members and memberships from a CSV file into this service's database, all or nothing. "
-        f"Columns: {', '.join(importing.COLUMNS)}.",
-    )
+def configure_import(bulk: argparse.ArgumentParser) -> None:
     bulk.add_argument("file", type=Path, help="CSV file with a header line (UTF-8).")
     bulk.add_argument("--dry-run", action="store_true", help="Check every row; write nothing.")
-    return parser
+
+
+IMPORT = ExtraCommand(
+    name="import",
+    help="Import members and memberships from a CSV file, all or nothing.",
+    description="Import members and memberships from a CSV file into this service's database, all or nothing. "
+    f"Columns: {', '.join(importing.COLUMNS)}.",
+    configure=configure_import,
+    run=lambda args: import_command(args),
+)
 
 
 def import_command(args: argparse.Namespace) -> int:
@@ -78,14 +70,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    cli = parser()
-    args, rest = cli.parse_known_args(argv)  # the service commands' own options are left to run_service_cli
-    if args.command == "import":
-        if rest:
-            cli.error(f"unrecognized arguments: {' '.join(rest)}")
-        raise SystemExit(import_command(args))
-    run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv)
+    run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv, extra_commands=(IMPORT,))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import TopicSpec, Visibility
 
+HOUR_MS = 60 * 60 * 1000
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
 
@@ -24,8 +25,16 @@ MEMBER_CONTACTS = TopicSpec(
     partitions=3,
     visibility=Visibility.INTERNAL,
     compacted=True,
-    # Tombstones must outlive the slowest consumer's restart, then go: erasure is final.
-    extra_config={"delete.retention.ms": str(7 * DAY_MS), "min.compaction.lag.ms": "0"},
+    # Erasure is final within a stated bound (README, privacy): a segment rolls within the hour, and the cleaner
+    # must compact it within 12 h, so an erased member's older values are gone in at most 13 h; the tombstone
+    # itself (a key, no personal data) stays one more day so that a consumer down meanwhile still sees it.
+    extra_config={
+        "segment.ms": str(HOUR_MS),
+        "max.compaction.lag.ms": str(12 * HOUR_MS),
+        "min.compaction.lag.ms": "0",
+        "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": str(DAY_MS),
+    },
     description="Latest contact data per member (email, name, language, consents); a tombstone on erasure. "
     "Internal: never relayed to partners. Key: member_id.",
 )

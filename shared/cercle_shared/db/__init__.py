@@ -2,6 +2,6 @@
 
 from .engine import make_engine, make_session_factory
 from .tables import messaging_tables
-from .types import UtcDateTime
+from .types import StrEnumType, UtcDateTime
 
-__all__ = ["UtcDateTime", "make_engine", "make_session_factory", "messaging_tables"]
+__all__ = ["StrEnumType", "UtcDateTime", "make_engine", "make_session_factory", "messaging_tables"]

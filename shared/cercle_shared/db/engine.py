@@ -17,6 +17,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         ) -> None:  # WAL lets the API read while a consumer writes
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten, not left in free pages
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
@@ -44,39 +43,3 @@ def run_env(target_metadata: MetaData) -> None:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
-
-
-def create_messaging_tables() -> None:
-    """For a service's first migration: the outbox and processed-events tables."""
-    from alembic import op
-
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("topic", sa.String(200), nullable=False),
-        sa.Column("key", sa.String(200), nullable=False),
-        sa.Column("event_type", sa.String(200), nullable=True),
-        sa.Column("value", sa.Text, nullable=True),
-        sa.Column("headers", sa.JSON, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_error", sa.Text, nullable=True),
-    )
-    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("event_id", sa.String(200), primary_key=True),
-        sa.Column("event_type", sa.String(200), nullable=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-    )
-
-
-def drop_messaging_tables() -> None:
-    from alembic import op
-
-    op.drop_table("processed_events")
-    op.drop_index("ix_outbox_unpublished", table_name="outbox")
-    op.drop_table("outbox")

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ..contracts.base import TopicSpec
@@ -22,7 +22,9 @@ def ensure_topics(
     replication_factor: int = 1,
     timeout: float = 60.0,
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created. Retries while the broker warms up."""
+    """Create the topics that do not exist yet and bring the configuration of the others up to the contracts'
+    (a bound on compaction may tighten after a topic was created); return the names created.
+    Retries while the broker warms up."""
     deadline = time.monotonic() + timeout
     wanted = {t.name: t for t in topics}
     while True:
@@ -41,6 +43,11 @@ def ensure_topics(
                         )
                         for t in missing
                     ]
+                )
+            existing = [t for t in wanted.values() if t not in missing and t.config()]
+            if existing:
+                admin.alter_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=t.config()) for t in existing]
                 )
             return [t.name for t in missing]
         except TopicAlreadyExistsError:

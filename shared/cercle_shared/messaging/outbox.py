@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
@@ -73,7 +73,11 @@ class Outbox:
         return envelope
 
     def add_tombstone(self, db: Session, *, topic: str, key: str, event_id: str) -> None:
-        """A null-valued record on a compacted topic: compaction then deletes every older value of the key."""
+        """A null-valued record on a compacted topic: compaction then deletes every older value of the key.
+
+        The outbox forgets them at once too, published or not: they may carry personal data (an erased member's
+        contact), and the tombstone supersedes every one of them on the topic anyway."""
+        db.execute(delete(self._table).where(self._table.c.topic == topic, self._table.c.key == key))
         db.execute(
             self._table.insert().values(
                 event_id=event_id,
@@ -86,6 +90,21 @@ class Outbox:
                 attempts=0,
             )
         )
+
+
+def purge_published(db_factory: sessionmaker[Session], tables: MessagingTables, *, older_than: timedelta) -> int:
+    """Delete the outbox rows published longer ago than `older_than`: Kafka keeps the events, the outbox need not
+    (and must not keep personal data longer than it needs to). On SQLite, also fold the write-ahead log back into
+    the database file, so that deleted rows do not linger in it."""
+    table = tables.outbox
+    cutoff = datetime.now(UTC) - older_than
+    with db_factory.begin() as db:
+        result = db.execute(delete(table).where(table.c.published_at.is_not(None), table.c.published_at < cutoff))
+        purged = int(getattr(result, "rowcount", 0) or 0)
+    with db_factory() as db:
+        if db.get_bind().dialect.name == "sqlite":
+            db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    return purged
 
 
 class OutboxRelay:

@@ -10,9 +10,7 @@ from .factories import confirmed, contact_changed, new_id, session_scheduled, wa
 
 def deliveries_of(uow_factory, member_id=None):
     with uow_factory() as uow:
-        rows = uow.deliveries.page(member_id=member_id, status=None, kind=None, cursor=None, limit=100)[0]
-        uow.detach_all()
-        return rows
+        return uow.deliveries.page(member_id=member_id, status=None, kind=None, cursor=None, limit=100)[0]
 
 
 def all_deliveries(uow_factory):

@@ -107,9 +107,7 @@ def to(smtp: LocalSmtp, email: str):
 
 def delivery(uow_factory, delivery_id: str) -> model.Delivery:
     with uow_factory() as uow:
-        found = uow.deliveries.get(delivery_id)
-        uow.detach_all()
-        return found
+        return uow.deliveries.get(delivery_id)
 
 
 def recorded_events(h) -> list[dict]:

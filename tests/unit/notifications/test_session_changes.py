@@ -21,7 +21,6 @@ from .factories import (
 def kinds_by_member(uow_factory, kind):
     with uow_factory() as uow:
         rows = uow.deliveries.page(member_id=None, status=None, kind=kind, cursor=None, limit=100)[0]
-        uow.detach_all()
     return {d.member_id: d for d in rows}
 
 

@@ -1,5 +1,7 @@
 """What each use case writes to the outbox, in order: the translation of the aggregates' domain events."""
 
+import json
+
 from tests.support.services import auth
 
 from .conftest import OPERATOR
@@ -69,11 +71,21 @@ def test_an_unchanged_update_publishes_nothing_and_keeps_the_version(h, api, reg
 def test_erasure_publishes_erased_then_a_tombstone_on_the_contacts_topic(h, api, register, found):
     member, community = register(), found()
     api.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": member["id"]}, headers=OPERATOR)
-    before = len(h.published())
     assert api.delete(f"/v1/members/{member['id']}", headers=OPERATOR).status_code == 204
-    rows = h.published()[before:]
+    rows = h.published()[-2:]
     assert short(rows) == ["member.erased", "tombstone:cercle.registration.member-contacts"]
     assert [r["key"] for r in rows] == [member["id"], member["id"]]
+
+
+def test_erasure_leaves_no_contact_of_the_member_in_the_outbox(h, api, register):
+    member = register(display_name="Ana Erased", email="ana.erased@example.org")
+    other = register(email="bruno@example.org")
+    assert [r["type"] for r in h.published() if r["type"] and "contact_changed" in r["type"]]
+    assert api.delete(f"/v1/members/{member['id']}", headers=OPERATOR).status_code == 204
+    contacts = [r for r in h.published() if r["topic"] == "cercle.registration.member-contacts"]
+    assert [r["data"] for r in contacts if r["key"] == member["id"]] == [None]  # the tombstone alone
+    assert any(r["key"] == other["id"] and r["data"] for r in contacts)  # others' contacts untouched
+    assert "ana.erased@example.org" not in json.dumps(h.published())
 
 
 def test_an_import_publishes_each_row_in_file_order(h, api, found):

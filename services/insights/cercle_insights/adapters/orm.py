@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import functools
-from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Dialect, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table
 from sqlalchemy.orm import registry
-from sqlalchemy.types import TypeDecorator
 
-from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.db import StrEnumType, UtcDateTime, messaging_tables
 from cercle_shared.privacy import erased_members_table
 
 from ..domain.model import (
@@ -26,24 +23,6 @@ from ..domain.model import (
     SessionStatus,
 )
 
-
-class EnumString(TypeDecorator[StrEnum]):
-    """A StrEnum stored as its plain value in a VARCHAR column (the schema stays the one the migrations create)."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum], length: int) -> None:
-        super().__init__(length)
-        self.enum = enum
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum(value)
-
-
 metadata = MetaData()
 messaging = messaging_tables(metadata)
 
@@ -54,11 +33,11 @@ communities = Table(
     # Null while a placeholder: another event named the community before its creation arrived.
     Column("name_fr", String(200), nullable=True),
     Column("name_en", String(200), nullable=True),
-    Column("kind", EnumString(CommunityKind, 40), nullable=True),
+    Column("kind", StrEnumType(CommunityKind, 40), nullable=True),
     Column("domain", String(100), nullable=True),
     Column("regions", JSON, nullable=False),
     Column("province_wide", Boolean, nullable=False),
-    Column("status", EnumString(CommunityStatus, 10), nullable=True),
+    Column("status", StrEnumType(CommunityStatus, 10), nullable=True),
     Column("created_at", UtcDateTime(), nullable=True),
     Index("ix_communities_name", "name_fr", "id"),
 )
@@ -78,7 +57,7 @@ memberships = Table(
     Column("id", String(64), primary_key=True),
     Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
     Column("member_id", String(64), nullable=True),  # null once erased
-    Column("role", EnumString(MembershipRole, 20), nullable=True),
+    Column("role", StrEnumType(MembershipRole, 20), nullable=True),
     Column("joined_at", UtcDateTime(), nullable=True),
     Column("left_at", UtcDateTime(), nullable=True),
     Index("ix_memberships_community", "community_id"),
@@ -90,10 +69,10 @@ sessions = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
-    Column("status", EnumString(SessionStatus, 10), nullable=True),
+    Column("status", StrEnumType(SessionStatus, 10), nullable=True),
     Column("starts_at", UtcDateTime(), nullable=True),
     Column("ends_at", UtcDateTime(), nullable=True),
-    Column("mode", EnumString(SessionMode, 10), nullable=True),
+    Column("mode", StrEnumType(SessionMode, 10), nullable=True),
     Column("capacity", Integer, nullable=True),
     Column("present", Integer, nullable=True),
     Column("absent", Integer, nullable=True),
@@ -107,7 +86,7 @@ session_registrations = Table(
     Column("session_id", String(64), nullable=False),
     Column("community_id", String(64), ForeignKey("communities.id"), nullable=False),
     Column("member_id", String(64), nullable=True),  # null once erased
-    Column("status", EnumString(RegistrationStatus, 10), nullable=False),
+    Column("status", StrEnumType(RegistrationStatus, 10), nullable=False),
     Index("ix_session_registrations_community", "community_id", "status"),
     Index("ix_session_registrations_member", "member_id"),
 )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import functools
-from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Dialect, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlalchemy.types import TypeDecorator
 
-from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.db import StrEnumType, UtcDateTime, messaging_tables
 from cercle_shared.privacy import erased_members_table
 
 from ..domain.model import (
@@ -25,33 +22,6 @@ from ..domain.model import (
     ScheduledSession,
     SkipReason,
 )
-
-
-class StrEnumString(TypeDecorator[Any]):
-    """A StrEnum stored as its plain string value (a VARCHAR, no database enum) and read back as a member.
-
-    A value this version does not know (written by a newer one, or by hand) is read as the string it is,
-    so that one row cannot break a whole list.
-    """
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum], length: int) -> None:
-        super().__init__(length)
-        self._enum = enum
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        try:
-            return self._enum(value)
-        except ValueError:
-            return value
-
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
@@ -88,7 +58,7 @@ registrations = Table(
     Column("registration_id", String(36), primary_key=True),
     Column("session_id", String(36), nullable=False),
     Column("member_id", String(36), nullable=False),
-    Column("status", StrEnumString(RegistrationStatus, 20), nullable=False),
+    Column("status", StrEnumType(RegistrationStatus, 20), nullable=False),
     Index("ix_registrations_session", "session_id", "status"),
     Index("ix_registrations_member", "member_id"),
 )
@@ -116,12 +86,12 @@ deliveries = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("source_event_id", String(200), nullable=False),
-    Column("kind", StrEnumString(EmailKind, 60), nullable=False),
+    Column("kind", StrEnumType(EmailKind, 60), nullable=False),
     Column("member_id", String(36), nullable=True),  # null once the member is erased
     Column("session_id", String(36), nullable=True),
     Column("details", JSON, nullable=False),
-    Column("status", StrEnumString(DeliveryStatus, 20), nullable=False),
-    Column("reason", StrEnumString(SkipReason, 40), nullable=True),
+    Column("status", StrEnumType(DeliveryStatus, 20), nullable=False),
+    Column("reason", StrEnumType(SkipReason, 40), nullable=True),
     Column("language", String(2), nullable=True),
     Column("recipient", String(320), nullable=True),
     Column("message_id", String(200), nullable=True),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cercle_shared.jobs import Job
-from cercle_shared.service import ServiceRuntime
+from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
@@ -48,6 +48,7 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
         return due
 
     return [
+        *housekeeping_jobs(runtime),
         Job(
             SEND_EMAILS,
             every=settings.sender_poll_interval,
@@ -55,5 +56,5 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
             # a round sends one batch, each conversation bounded by the SMTP timeout
             timeout=settings.sender_batch_size * settings.smtp_timeout + 60,
             description="Send the emails that are due, retry the failed ones, expire those that waited too long.",
-        )
+        ),
     ]

@@ -33,7 +33,3 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
         self.preferences = PreferencesRepository(self.db)
         self.deliveries = DeliveryRepository(self.db)
         self.erased_members = ErasedMembers(self.db)
-
-    def detach_all(self) -> None:
-        """For reads: hand the loaded objects out as they are, rather than expired by the closing rollback."""
-        self.db.expunge_all()

@@ -27,11 +27,9 @@ def list_deliveries(
     """A page of deliveries, newest first: operators see every one; a member their own; nobody else any."""
     member_id = access.deliveries_visible_to(principal, query.member_id)
     with uow:
-        page = uow.deliveries.page(
+        return uow.deliveries.page(
             member_id=member_id, status=query.status, kind=query.kind, cursor=query.cursor, limit=query.limit
         )
-        uow.detach_all()
-        return page
 
 
 def preferences_of(member_id: str, uow: NotificationsUnitOfWork, principal: Principal) -> model.Preferences:
@@ -39,5 +37,4 @@ def preferences_of(member_id: str, uow: NotificationsUnitOfWork, principal: Prin
     access.ensure_self_or_operator(principal, member_id)
     with uow:
         stored = uow.preferences.get(member_id)
-        uow.detach_all()
         return stored if stored is not None else model.Preferences(member_id=member_id, version=0)

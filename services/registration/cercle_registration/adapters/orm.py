@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import functools
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     Date,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -21,9 +18,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import registry, relationship
-from sqlalchemy.types import TypeDecorator
 
-from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.db import StrEnumType, UtcDateTime, messaging_tables
 
 from ..domain.model import (
     Community,
@@ -39,25 +35,6 @@ from ..domain.model import (
     SizeBand,
 )
 
-
-class StrEnumText(TypeDecorator[Any]):
-    """A StrEnum stored as its plain value in a VARCHAR, read back as the enum member."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum_class: type[StrEnum], length: int) -> None:
-        super().__init__(length)
-        self.enum_class = enum_class
-        self.length = length
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum_class(value)
-
-
 metadata = MetaData()
 messaging = messaging_tables(metadata)
 
@@ -68,7 +45,7 @@ organizations = Table(
     Column("name", String(200), nullable=False),
     Column("sector", String(100), nullable=True),
     Column("region", String(2), nullable=True),
-    Column("size_band", StrEnumText(SizeBand, 10), nullable=True),
+    Column("size_band", StrEnumType(SizeBand, 10), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
 )
@@ -79,7 +56,7 @@ members = Table(
     Column("id", String(36), primary_key=True),
     Column("display_name", String(200), nullable=False),
     Column("email", String(320), nullable=False, unique=True),  # stored lower-cased: unique without regard to case
-    Column("language", StrEnumText(Language, 2), nullable=False),
+    Column("language", StrEnumType(Language, 2), nullable=False),
     Column("region", String(2), nullable=True, index=True),
     Column("organization_id", String(36), ForeignKey("organizations.id"), nullable=True, index=True),
     Column("job_title", String(200), nullable=True),
@@ -94,7 +71,7 @@ consent_changes = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("member_id", String(36), ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("purpose", StrEnumText(ConsentPurpose, 20), nullable=False),
+    Column("purpose", StrEnumType(ConsentPurpose, 20), nullable=False),
     Column("granted", Boolean, nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
 )
@@ -108,11 +85,11 @@ communities = Table(
     Column("description_fr", Text, nullable=False),
     Column("description_en", Text, nullable=False),
     Column("domain", String(100), nullable=True),
-    Column("kind", StrEnumText(CommunityKind, 40), nullable=False),
+    Column("kind", StrEnumType(CommunityKind, 40), nullable=False),
     Column("regions", JSON, nullable=False),
     Column("province_wide", Boolean, nullable=False),
     Column("cadence", Integer, nullable=False),
-    Column("status", StrEnumText(CommunityStatus, 10), nullable=False),
+    Column("status", StrEnumType(CommunityStatus, 10), nullable=False),
     Column("founded_on", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
@@ -124,7 +101,7 @@ memberships = Table(
     Column("id", String(36), primary_key=True),
     Column("community_id", String(36), ForeignKey("communities.id"), nullable=False),
     Column("member_id", String(36), ForeignKey("members.id"), nullable=False),
-    Column("role", StrEnumText(MembershipRole, 20), nullable=False),
+    Column("role", StrEnumType(MembershipRole, 20), nullable=False),
     Column("joined_at", UtcDateTime(), nullable=False),
     Column("left_at", UtcDateTime(), nullable=True),
     Column("version", Integer, nullable=False),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from cercle_shared.errors import CercleError, Conflict
 from cercle_shared.uow import PublishingUnitOfWork
 
@@ -14,8 +12,6 @@ from ..adapters.repository import (
     OrganizationRepository,
 )
 from . import integration_events
-
-T = TypeVar("T")
 
 
 class RegistrationUnitOfWork(PublishingUnitOfWork):
@@ -31,11 +27,6 @@ class RegistrationUnitOfWork(PublishingUnitOfWork):
         self.members = MemberRepository(self.db)
         self.communities = CommunityRepository(self.db)
         self.memberships = MembershipRepository(self.db)
-
-    def detached(self, value: T) -> T:
-        """For reads: what was loaded stays readable once the transaction ends (it is rolled back on exit)."""
-        self.db.expunge_all()
-        return value
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         if "email" in cause:

@@ -46,7 +46,7 @@ def organization(organization_id: str, uow: RegistrationUnitOfWork) -> model.Org
         found = uow.organizations.get(organization_id)
         if found is None:
             raise NotFound("no such organization", field="organization_id")
-        return uow.detached(found)
+        return found
 
 
 def organizations(
@@ -54,7 +54,7 @@ def organizations(
 ) -> PageOf:
     with uow:
         rows, next_cursor = uow.organizations.page(region=region, sector=sector, sort=sort, cursor=cursor, limit=limit)
-        return uow.detached(PageOf(rows, next_cursor))
+        return PageOf(rows, next_cursor)
 
 
 def member(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) -> model.Member:
@@ -63,7 +63,7 @@ def member(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) ->
         if found is None:
             raise NotFound("no such member", field="member_id")
         access.check_read_member(principal, found, uow)
-        return uow.detached(found)
+        return found
 
 
 def members(
@@ -88,7 +88,7 @@ def members(
     )
     with uow:
         rows, next_cursor = uow.members.page(query, cursor=cursor, limit=limit)
-        return uow.detached(PageOf(rows, next_cursor))
+        return PageOf(rows, next_cursor)
 
 
 def member_memberships(
@@ -102,7 +102,7 @@ def member_memberships(
         rows, next_cursor = uow.memberships.page(member_id=member_id, cursor=cursor, limit=limit)
         if principal.role is Role.FACILITATOR and not principal.is_member(member_id):
             rows = [m for m in rows if m.community_id in principal.communities]
-        return uow.detached(PageOf(rows, next_cursor))
+        return PageOf(rows, next_cursor)
 
 
 def member_export(member_id: str, uow: RegistrationUnitOfWork, principal: Principal) -> MemberRecord:
@@ -115,13 +115,11 @@ def member_export(member_id: str, uow: RegistrationUnitOfWork, principal: Princi
         history = uow.memberships.history_of(member_id)
         communities = uow.communities.get_many(m.community_id for m in history)
         organization = uow.organizations.get(found.organization_id) if found.organization_id else None
-        return uow.detached(
-            MemberRecord(
-                member=found,
-                organization=organization,
-                consent_history=list(found.consent_history),
-                memberships=[(m, communities.get(m.community_id)) for m in history],
-            )
+        return MemberRecord(
+            member=found,
+            organization=organization,
+            consent_history=list(found.consent_history),
+            memberships=[(m, communities.get(m.community_id)) for m in history],
         )
 
 
@@ -183,14 +181,14 @@ def community(community_id: str, uow: RegistrationUnitOfWork) -> tuple[model.Com
         if found is None:
             raise NotFound("no such community", field="community_id")
         facilitators = uow.memberships.facilitators([found.id])[found.id]
-        return uow.detached((found, facilitators))
+        return (found, facilitators)
 
 
 def communities(uow: RegistrationUnitOfWork, query: CommunityQuery, *, cursor: str | None, limit: int) -> PageOf:
     with uow:
         rows, next_cursor = uow.communities.page(query, cursor=cursor, limit=limit)
         facilitators = uow.memberships.facilitators(c.id for c in rows)
-        return uow.detached(PageOf([(c, facilitators[c.id]) for c in rows], next_cursor))
+        return PageOf([(c, facilitators[c.id]) for c in rows], next_cursor)
 
 
 def community_memberships(
@@ -211,7 +209,7 @@ def community_memberships(
         rows, next_cursor = uow.memberships.page(
             community_id=community_id, active=active, role=role, cursor=cursor, limit=limit
         )
-        return uow.detached(PageOf(rows, next_cursor))
+        return PageOf(rows, next_cursor)
 
 
 def directory(
@@ -235,4 +233,4 @@ def directory(
             DirectoryEntry(m, roles.get(m.id, model.MembershipRole.PARTICIPANT), names.get(m.organization_id or ""))
             for m in rows
         ]
-        return uow.detached(PageOf(entries, next_cursor))
+        return PageOf(entries, next_cursor)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -20,11 +18,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry, relationship
-from sqlalchemy.types import TypeDecorator
 
-from cercle_shared.db import UtcDateTime, messaging_tables
+from cercle_shared.db import StrEnumType, UtcDateTime, messaging_tables
 from cercle_shared.privacy import erased_members_table
 
 from ..domain.library import CalendarFeed, FeedKind, Resource, ResourceKind, Summary
@@ -42,24 +38,6 @@ from ..domain.model import (
 )
 from ..domain.program import CycleStatus, PlanStatus, ProgramCycle, Theme, ThemeStatus, Vote
 
-
-class Choice(TypeDecorator[Any]):
-    """A StrEnum stored as its plain string (a VARCHAR, no database enum): loaded back as the enum."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum], length: int) -> None:
-        super().__init__(length)
-        self.enum = enum
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum(value)
-
-
 metadata = MetaData()
 messaging = messaging_tables(metadata)
 
@@ -73,7 +51,7 @@ communities = Table(
     Column("regions", JSON, nullable=False),
     Column("province_wide", Boolean, nullable=False),
     Column("cadence", Integer, nullable=False),
-    Column("status", Choice(CommunityStatus, 10), nullable=False),
+    Column("status", StrEnumType(CommunityStatus, 10), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
@@ -83,7 +61,7 @@ memberships = Table(
     Column("id", String(36), primary_key=True),
     Column("community_id", String(36), nullable=False),  # no foreign key: the two topics arrive in any order
     Column("member_id", String(64), nullable=False),
-    Column("role", Choice(MembershipRole, 20), nullable=False),
+    Column("role", StrEnumType(MembershipRole, 20), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
     Index("ix_memberships_community_member", "community_id", "member_id"),
@@ -104,14 +82,14 @@ sessions = Table(
     Column("starts_at", UtcDateTime(), nullable=False),
     Column("ends_at", UtcDateTime(), nullable=False),
     Column("timezone", String(64), nullable=False),
-    Column("mode", Choice(Mode, 10), nullable=False),
+    Column("mode", StrEnumType(Mode, 10), nullable=False),
     Column("location", String(500), nullable=True),
     Column("link", String(1000), nullable=True),
     Column("capacity", Integer, nullable=False),
     Column("formats", JSON, nullable=False),
     Column("co_facilitators", JSON, nullable=False),
     Column("guests", JSON, nullable=False),
-    Column("status", Choice(SessionStatus, 12), nullable=False),
+    Column("status", StrEnumType(SessionStatus, 12), nullable=False),
     Column("sequence", Integer, nullable=False),
     Column("arrivals", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -125,12 +103,12 @@ registrations = Table(
     Column("id", String(36), primary_key=True),
     Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
     Column("member_id", String(64), nullable=False),
-    Column("status", Choice(RegistrationStatus, 12), nullable=False),
+    Column("status", StrEnumType(RegistrationStatus, 12), nullable=False),
     Column("arrival", Integer, nullable=False),
     Column("registered_at", UtcDateTime(), nullable=False),
     Column("confirmed_at", UtcDateTime(), nullable=True),
     Column("cancelled_at", UtcDateTime(), nullable=True),
-    Column("attendance", Choice(Attendance, 10), nullable=True),
+    Column("attendance", StrEnumType(Attendance, 10), nullable=True),
     Column("checked_in_at", UtcDateTime(), nullable=True),
     UniqueConstraint("session_id", "arrival", name="uq_registrations_session_arrival"),
     Index("ix_registrations_member", "member_id"),
@@ -152,10 +130,10 @@ cycles = Table(
     Column("sessions_per_theme", Integer, nullable=False),
     Column("votes_per_member", Integer, nullable=False),
     Column("max_votes_per_theme", Integer, nullable=False),
-    Column("status", Choice(CycleStatus, 10), nullable=False),
+    Column("status", StrEnumType(CycleStatus, 10), nullable=False),
     Column("retained", JSON, nullable=False),
     Column("plan", JSON, nullable=False),
-    Column("plan_status", Choice(PlanStatus, 10), nullable=False),
+    Column("plan_status", StrEnumType(PlanStatus, 10), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
 )
@@ -172,7 +150,7 @@ themes = Table(
     Column("proposer_id", String(64), nullable=True),
     Column("proposed_at", UtcDateTime(), nullable=False),
     Column("merged_into", String(36), nullable=True),
-    Column("status", Choice(ThemeStatus, 14), nullable=False),
+    Column("status", StrEnumType(ThemeStatus, 14), nullable=False),
 )
 
 votes = Table(
@@ -207,7 +185,7 @@ resources = Table(
     Column("session_id", String(36), nullable=True),
     Column("theme_id", String(36), nullable=True),
     Column("title", String(300), nullable=False),
-    Column("kind", Choice(ResourceKind, 10), nullable=False),
+    Column("kind", StrEnumType(ResourceKind, 10), nullable=False),
     Column("language", String(2), nullable=False),
     Column("description", Text, nullable=False),
     Column("url", String(2000), nullable=True),
@@ -221,7 +199,7 @@ calendar_feeds = Table(
     "calendar_feeds",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("kind", Choice(FeedKind, 10), nullable=False),
+    Column("kind", StrEnumType(FeedKind, 10), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("community_id", String(36), nullable=True),
     Column("member_id", String(64), nullable=True),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cercle_shared.jobs import Job
-from cercle_shared.service import ServiceRuntime
+from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..config import Settings
 from ..service_layer import program
@@ -23,10 +23,11 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
         return closed
 
     return [
+        *housekeeping_jobs(runtime),
         Job(
             "close-due-votes",
             every=settings.vote_close_interval,
             run=close_due_votes,
             description="Close and count every vote whose window has ended.",
-        )
+        ),
     ]

@@ -44,9 +44,3 @@ class SessionsUnitOfWork(PublishingUnitOfWork):
         self.summaries = SummaryRepository(self.db)
         self.resources = ResourceRepository(self.db)
         self.feeds = FeedRepository(self.db)
-
-    def __exit__(self, *exc: object) -> None:
-        # Use cases return domain objects that the HTTP layer reads after the transaction ended:
-        # detach them first, so that the closing rollback does not expire them.
-        self.db.expunge_all()
-        super().__exit__(*exc)
