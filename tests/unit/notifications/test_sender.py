@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -70,12 +70,14 @@ def make_sender(uow_factory, clock):
 def confirmation(apply, uow_factory, clock):
     """confirmation(language=..., email_consent=...) -> (member_id, email, delivery_id): a due confirmation."""
 
-    def make(*, language: str = "fr", email_consent: bool = True) -> tuple[str, str, str]:
+    def make(
+        *, language: str = "fr", email_consent: bool = True, name: str = "Marie Tremblay", email: str | None = None
+    ) -> tuple[str, str, str]:
         member, session, community = new_id(), new_id(), new_id()
-        email = f"{member[:8]}@example.org"
+        email = email or f"{member[:8]}@example.org"
         apply(
             reactions.contact_changed,
-            contact_changed(member, email=email, language=language, email_consent=email_consent),
+            contact_changed(member, email=email, language=language, email_consent=email_consent, name=name),
         )
         apply(
             reactions.community_named,
@@ -292,6 +294,188 @@ def test_a_delivery_that_cannot_be_rendered_does_not_hold_up_the_others(
     make_sender(smtp.port).send_due()
     assert delivery(uow_factory, good_id).status == DeliveryStatus.SENT
     assert len(to(smtp, email)) == 1
-    retried = delivery(uow_factory, broken_id)
-    assert (retried.status, retried.attempts) == (DeliveryStatus.PENDING, 1)
-    assert "no_such_template" in retried.last_error
+    # rendering is pure work on stored values: what fails now would fail at every retry, so it fails at once
+    failed = delivery(uow_factory, broken_id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (DeliveryStatus.FAILED, 0, None)
+    assert "no_such_template" in failed.last_error
+
+
+# --- stored values the sender cannot trust: never retried forever (issue 8, item 11) ---------------------------
+
+
+def _envelope_to(smtp: LocalSmtp, email: str):
+    return [m for m in smtp.messages() if m["X-Envelope-To"] == email]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Marie\r\nBcc: intrus@example.org",
+        "Marie\nTremblay",
+        "Marie\rTremblay",
+        "Marie\x00\x07Tremblay",
+        "Marie\u2028Tremblay",
+        "Marie\tTremblay\x85",
+    ],
+)
+def test_a_display_name_with_line_breaks_or_control_characters_is_sent_on_one_line(
+    smtp, confirmation, uow_factory, h, name
+):
+    # Stored before names were validated, or arriving so on the contacts topic: the email still goes, once.
+    _, email, delivery_id = confirmation(name=name, language="en")
+    h.run_job("send-emails")
+    sent = delivery(uow_factory, delivery_id)
+    assert (sent.status, sent.attempts, sent.last_error) == (DeliveryStatus.SENT, 1, None)
+    [message] = _envelope_to(smtp, email)
+    [address] = message["To"].addresses
+    assert address.addr_spec == email
+    assert address.display_name == " ".join(name.replace("\x00", " ").replace("\x07", " ").replace("\x85", " ").split())
+    assert message["Bcc"] is None
+    assert not any(_envelope_to(smtp, "intrus@example.org"))
+    greeting = message.get_body(("plain",)).get_content().splitlines()[0]
+    assert greeting == f"Hello {address.display_name},"
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Nature\r\nBcc: intrus@example.org", "Nature\x00et santé", "Nature\u2029mentale"],
+)
+def test_a_session_title_with_control_characters_makes_a_one_line_subject(
+    smtp, make_sender, apply, uow_factory, clock, title
+):
+    member, session = new_id(), new_id()
+    email = f"{member[:8]}@example.org"
+    apply(reactions.contact_changed, contact_changed(member, email=email, language="en"))
+    apply(reactions.session_scheduled, session_scheduled(session, title=title))
+    apply(reactions.registration_confirmed, confirmed(member, session))
+    with uow_factory() as uow:
+        [owed] = uow.deliveries.of_member(member)
+        owed.next_attempt_at = clock.now
+        uow.commit()
+        delivery_id = owed.id
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENT
+    [message] = _envelope_to(smtp, email)
+    assert message["Subject"] == "Registration confirmed: " + " ".join(
+        title.replace("\x00", " ").replace("\u2029", " ").split()
+    )
+    assert message["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "marie@example.org\r\nBcc: intrus@example.org",
+        "<marie@example.org>",
+        "Marie <marie@example.org>",
+        "not an address",
+        "marie@",
+        "@example.org",
+        "marie tremblay@example.org",
+        "marie@exa mple.org",
+        "marie@example..org",
+        "marie..tremblay@example.org",
+        "marie@\x00example.org",
+    ],
+)
+def test_an_address_that_is_not_one_fails_the_delivery_at_once_with_the_reason(
+    smtp, make_sender, confirmation, uow_factory, h, address
+):
+    _, _, delivery_id = confirmation(email=address)
+    make_sender(smtp.port).send_due()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (DeliveryStatus.FAILED, 0, None)
+    assert failed.last_error.startswith("the email cannot be built:")
+    assert "address" in failed.last_error
+    assert not any(_envelope_to(smtp, "intrus@example.org"))
+    [event] = recorded_events(h)
+    assert (event["delivery_id"], event["status"]) == (delivery_id, "failed")
+    # and it is never tried again
+    h.advance(days=30)
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.FAILED
+    assert len(recorded_events(h)) == 1
+
+
+def test_an_address_with_an_internationalized_domain_is_sent_to_its_ascii_form(smtp, make_sender, confirmation):
+    _, _, delivery_id = confirmation(email="marie@exämple.org")
+    make_sender(smtp.port).send_due()
+    [message] = _envelope_to(smtp, "marie@xn--exmple-cua.org")
+    assert message["To"].addresses[0].domain == "xn--exmple-cua.org"
+
+
+def test_an_address_with_a_non_ascii_local_part_is_sent_where_the_server_speaks_smtputf8(
+    smtp, make_sender, confirmation, uow_factory
+):
+    _, _, delivery_id = confirmation(email="marié@example.org")
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENT
+    assert len(_envelope_to(smtp, "marié@example.org")) == 1
+
+
+def test_a_non_ascii_local_part_on_a_server_without_smtputf8_fails_at_once(confirmation, make_sender, uow_factory):
+    from aiosmtpd.controller import Controller
+
+    class Accept:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Accept(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        _, _, delivery_id = confirmation(email="marié@example.org")
+        make_sender(port).send_due()
+    finally:
+        controller.stop()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 1)
+    assert "SMTPUTF8" in failed.last_error
+
+
+def test_a_kind_without_templates_fails_at_once_with_the_reason(make_sender, confirmation, uow_factory, h):
+    _, _, delivery_id = confirmation()
+    with uow_factory() as uow:
+        uow.deliveries.get(delivery_id).kind = "no_such_template"
+        uow.commit()
+    make_sender(0).send_due()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (DeliveryStatus.FAILED, 0, None)
+    assert failed.last_error.startswith("the email cannot be built:")
+    assert "no_such_template" in failed.last_error
+
+
+def test_details_that_cannot_be_read_fail_at_once(make_sender, confirmation, uow_factory):
+    _, _, delivery_id = confirmation()
+    with uow_factory() as uow:
+        uow.deliveries.get(delivery_id).details = {"previous_starts_at": "yesterday", "previous_ends_at": None}
+        uow.commit()
+    make_sender(0).send_due()
+    failed = delivery(uow_factory, delivery_id)
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 0)
+    assert failed.last_error.startswith("the email cannot be built:")
+
+
+def test_a_session_at_the_edge_of_the_calendar_is_still_written_out(smtp, make_sender, apply, uow_factory, clock):
+    # 9999-12-31 23:30 UTC is already next year in Tokyo: no date can say it there, so the email says it in UTC.
+    member, session = new_id(), new_id()
+    email = f"{member[:8]}@example.org"
+    apply(reactions.contact_changed, contact_changed(member, email=email, language="en"))
+    scheduled = session_scheduled(session).model_copy(
+        update={
+            "starts_at": datetime(9999, 12, 31, 22, tzinfo=UTC),
+            "ends_at": datetime(9999, 12, 31, 23, 30, tzinfo=UTC),
+            "timezone": "Asia/Tokyo",
+        }
+    )
+    apply(reactions.session_scheduled, scheduled)
+    apply(reactions.registration_confirmed, confirmed(member, session))
+    with uow_factory() as uow:
+        [owed] = uow.deliveries.of_member(member)
+        owed.next_attempt_at = clock.now
+        uow.commit()
+        delivery_id = owed.id
+    make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENT
+    body = _envelope_to(smtp, email)[0].get_body(("plain",)).get_content()
+    assert "December 31, 9999" in body

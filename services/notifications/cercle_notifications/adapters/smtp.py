@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+import unicodedata
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
+
+from cercle_shared.text import one_line
 
 from .templates import RenderedEmail
 
 
 class PermanentFailure(Exception):
-    """The server refused the message for good (5xx): retrying will not help."""
+    """The server refused the message for good (5xx), or cannot take it at all: retrying will not help."""
+
+
+class InvalidAddress(ValueError):
+    """A stored address that is not one email address (stored before validation, say): no retry can send to it."""
+
+
+# RFC 5322 dot-atom text, with non-ASCII letters allowed as well (RFC 6531): no space, no control character, no
+# quote, bracket, comma or second @ — nothing that could close the header or name another recipient.
+_ATOM = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f])+"
+_LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _printable(text: str) -> bool:
+    """No control, format, surrogate or separator character (U+0085, U+2028, no-break spaces...)."""
+    return not any(unicodedata.category(ch)[0] in "CZ" for ch in text)
+
+
+def recipient_address(stored: str, display_name: str) -> Address:
+    """The To address for a stored address and name: the name on one line, the domain in its ASCII (IDNA) form.
+
+    Raises InvalidAddress for anything that is not exactly one address."""
+    local, at, domain = stored.strip().rpartition("@")
+    if not at or not _LOCAL_PART.fullmatch(local) or len(local) > 64 or not _printable(local):
+        raise InvalidAddress("the recipient's address is not a valid email address (local part)")
+    try:
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidAddress("the recipient's address is not a valid email address (domain)") from exc
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidAddress("the recipient's address is not a valid email address (domain)")
+    return Address(display_name=one_line(display_name), username=local, domain=ascii_domain)
 
 
 def message_id_for(delivery_id: str, mail_from: str) -> str:
@@ -31,10 +69,12 @@ def build_message(
     message_id: str,
     date: datetime,
 ) -> EmailMessage:
+    """The email, every header on one line whatever the stored values hold; raises ValueError (InvalidAddress for
+    the address) when it cannot be built, which no retry will change."""
     message = EmailMessage()
     message["From"] = mail_from
-    message["To"] = formataddr((to_name, to_address))
-    message["Subject"] = rendered.subject
+    message["To"] = recipient_address(to_address, to_name)
+    message["Subject"] = one_line(rendered.subject)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
@@ -42,6 +82,7 @@ def build_message(
     if rendered.html is not None:
         message.add_alternative(rendered.html, subtype="html")
     message["Content-Language"] = language  # after the content: setting content drops Content-* headers
+    message.as_bytes()  # it serializes now or never (a lone surrogate, say): fail here, not at every attempt
     return message
 
 
@@ -60,7 +101,8 @@ class SmtpMailer:
         self._username, self._password, self._timeout = username, password, timeout
 
     def send(self, message: EmailMessage) -> None:
-        """Raises PermanentFailure on a 5xx answer; any other exception is worth a retry."""
+        """Raises PermanentFailure on a 5xx answer, or when the server cannot take such an address (no SMTPUTF8);
+        any other exception is worth a retry."""
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 smtp.ehlo()
@@ -70,6 +112,9 @@ class SmtpMailer:
                 if self._username:
                     smtp.login(self._username, self._password or "")
                 smtp.send_message(message)
+        except smtplib.SMTPNotSupportedError as exc:
+            # e.g. an address with a non-ASCII local part and a server without SMTPUTF8: it will not learn it
+            raise PermanentFailure(f"the server cannot take this message: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(code >= 500 for code in codes):

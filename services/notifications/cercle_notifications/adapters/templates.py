@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from cercle_shared.text import one_line
+
 from ..domain.model import DEFAULT_LANGUAGE, LANGUAGES
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -40,4 +42,4 @@ class EmailTemplates:
         except TemplateNotFound:
             html = None
         # A header must be one line, whatever a title contains.
-        return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+        return RenderedEmail(subject=one_line(subject), text=text, html=html)

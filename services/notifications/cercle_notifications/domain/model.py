@@ -342,9 +342,19 @@ class Delivery(Aggregate):
             self.recipient = recipient
         self._record_outcome(at)
 
+    def give_up(self, reason: str, at: datetime) -> None:
+        """Its email cannot be built from what is stored (an address that is not one, a template that fails...):
+        no retry would change that, so it fails now, with the reason, and is never tried again."""
+        if self.status not in CLAIMABLE:
+            return
+        self.last_error = reason[:2000]
+        self.status, self.next_attempt_at, self.updated_at = DeliveryStatus.FAILED, None, at
+        self._record_outcome(at)
+
     def mark_attempt_failed(self, error: str, *, permanent: bool, retry: RetryPolicy, at: datetime) -> None:
         """The SMTP server refused (or could not be reached) for the attempt this delivery was claimed for."""
-        self.last_error = error[:2000]
+        if not self.anonymized:  # a server's answer may quote the address: none is written back after an erasure
+            self.last_error = error[:2000]
         if self.status != DeliveryStatus.SENDING:
             return  # erased (or otherwise settled) while the sender talked to the server: keep that outcome
         self._fail_or_retry(permanent=permanent, retry=retry, at=at)
@@ -381,11 +391,17 @@ class Delivery(Aggregate):
             )
         )
 
+    def forget_contact(self) -> None:
+        """The member's contact data is gone: so is every copy of it here (the address an email went to, and an
+        error, which may quote the address or the name)."""
+        self.recipient = None
+        self.last_error = None
+
     def anonymize(self, at: datetime) -> None:
         """Erasure: keep what happened (kind, status, counts), lose whom it was for."""
         if not self.final:
             self.skip(SkipReason.MEMBER_ERASED, at)
         self.member_id = None
-        self.recipient = None
+        self.forget_contact()
         self.anonymized = True
         self.updated_at = at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DAYS = {
@@ -75,8 +75,11 @@ def zone_label(timezone: str, language: str) -> str:
 def format_span(starts_at: datetime, ends_at: datetime, timezone: str, language: str) -> str:
     """The whole span in the session's zone, e.g. « mardi 3 mars 2026, de 13 h 30 à 16 h (heure de l'Est) »."""
     zone = _zone(timezone)
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    label = zone_label(timezone, language)
+    try:
+        start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        label = zone_label(timezone, language)
+    except OverflowError:  # at the very edge of the calendar the zone's date does not exist: say it in UTC
+        start, end, label = starts_at.astimezone(UTC), ends_at.astimezone(UTC), "UTC"
     if start.date() == end.date():
         if language == "en":
             return f"{format_date(start, 'en')}, {format_time(start, 'en')} – {format_time(end, 'en')} ({label})"

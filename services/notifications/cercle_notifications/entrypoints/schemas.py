@@ -45,10 +45,16 @@ class DeliveryPublic(BaseModel):
     status: DeliveryStatus
     reason: str | None = Field(description="Why it was skipped, if it was.")
     language: str | None
-    recipient: str | None
-    attempts: int
+    recipient: str | None = Field(
+        description="The address the email went to; null once the member's contact is erased."
+    )
+    attempts: int = Field(description="SMTP attempts made.")
     next_attempt_at: datetime | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why the last attempt failed; or why the email cannot be built from the stored values (an address "
+        "that is not one, say), in which case the delivery failed at once and is not retried. Null once the member's "
+        "contact is erased (an error may quote the address)."
+    )
     created_at: datetime
     sent_at: datetime | None
 

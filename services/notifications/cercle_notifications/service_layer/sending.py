@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from cercle_shared.text import one_line
+
 from ..adapters.smtp import PermanentFailure, build_message, message_id_for
 from ..adapters.templates import EmailTemplates
 from ..domain import model
@@ -73,14 +75,15 @@ def email_context(
             details.get("previous_timezone") or session.timezone,
             language,
         )
+    # Names, titles and places are single-line by nature: whatever was stored, they are written on one line.
     return {
-        "display_name": contact.display_name,
-        "session_title": session.title,
-        "community_name": community.name(language) if community else None,
+        "display_name": one_line(contact.display_name),
+        "session_title": one_line(session.title),
+        "community_name": one_line(community.name(language)) if community else None,
         "when": format_span(session.starts_at, session.ends_at, session.timezone, language),
         "previous_when": previous_when,
         "mode": session.mode,
-        "location": session.location,
+        "location": one_line(session.location) if session.location else None,
         "position": details.get("position"),
         "reason": details.get("reason"),
     }
@@ -166,18 +169,24 @@ class DeliverySender:
                 uow.commit()
                 return delivery.status
             community = uow.communities.get(session.community_id)
-            context = email_context(delivery, contact, session, community, decision.language)
-            rendered = self._templates.render(delivery.kind, decision.language, context)
             message_id = message_id_for(delivery.id, self._policy.mail_from)
-            message = build_message(
-                rendered=rendered,
-                mail_from=self._policy.mail_from,
-                to_address=contact.email,
-                to_name=contact.display_name,
-                language=decision.language,
-                message_id=message_id,
-                date=at,
-            )
+            try:
+                context = email_context(delivery, contact, session, community, decision.language)
+                rendered = self._templates.render(delivery.kind, decision.language, context)
+                message = build_message(
+                    rendered=rendered,
+                    mail_from=self._policy.mail_from,
+                    to_address=contact.email,
+                    to_name=contact.display_name,
+                    language=decision.language,
+                    message_id=message_id,
+                    date=at,
+                )
+            except Exception as exc:  # pure work on stored values: what fails now fails at every retry
+                log.warning("sender: delivery %s cannot be built: %s", delivery_id, type(exc).__name__)
+                delivery.give_up(f"the email cannot be built: {type(exc).__name__}: {exc}", at)
+                uow.commit()
+                return delivery.status
             delivery.start_attempt(
                 language=decision.language, message_id=message_id, at=at, lease=timedelta(seconds=self._policy.lease)
             )
