@@ -397,9 +397,12 @@ def test_an_address_that_is_not_one_fails_the_delivery_at_once_with_the_reason(
     assert len(recorded_events(h)) == 1
 
 
-def test_an_address_with_an_internationalized_domain_is_sent_to_its_ascii_form(smtp, make_sender, confirmation):
+def test_an_address_with_an_internationalized_domain_is_sent_to_its_ascii_form(
+    smtp, make_sender, confirmation, uow_factory
+):
     _, _, delivery_id = confirmation(email="marie@exämple.org")
     make_sender(smtp.port).send_due()
+    assert delivery(uow_factory, delivery_id).recipient == "marie@exämple.org"
     [message] = _envelope_to(smtp, "marie@xn--exmple-cua.org")
     assert message["To"].addresses[0].domain == "xn--exmple-cua.org"
 

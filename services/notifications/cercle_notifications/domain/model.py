@@ -336,9 +336,11 @@ class Delivery(Aggregate):
         self.updated_at = at
 
     def mark_sent(self, recipient: str, at: datetime) -> None:
+        # Settled while the sender talked to the server (the contact erased): the email went, the address is not kept.
+        keep_address = self.status == DeliveryStatus.SENDING and not self.anonymized
         self.status, self.sent_at, self.next_attempt_at, self.updated_at = DeliveryStatus.SENT, at, None, at
         self.reason, self.last_error = None, None
-        if not self.anonymized:
+        if keep_address:
             self.recipient = recipient
         self._record_outcome(at)
 

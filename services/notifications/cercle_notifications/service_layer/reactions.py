@@ -36,12 +36,16 @@ def contact_changed(event: reg_events.MemberContactChanged, uow: NotificationsUn
 
 
 def contact_removed(member_id: str, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
-    """A tombstone on the contacts topic: registration erased the contact data, so do we."""
+    """A tombstone on the contacts topic: registration erased the contact data, so do we, copies included (the
+    address each email went to, errors that may quote it)."""
     contact = uow.contacts.get(member_id)
     if contact is not None:
         uow.contacts.delete(contact)
-    for delivery in uow.deliveries.unsent_of_member(member_id):
-        delivery.skip(model.SkipReason.CONTACT_REMOVED, model.now())
+    # Locked, so that a sender recording an outcome at the same moment cannot write the address back.
+    for delivery in uow.deliveries.of_member(member_id, lock=True):
+        if not delivery.final:
+            delivery.skip(model.SkipReason.CONTACT_REMOVED, model.now())
+        delivery.forget_contact()
 
 
 def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:

@@ -142,7 +142,9 @@ class DeliverySender:
                 delivery_id, lambda d, at: d.mark_attempt_failed(error, permanent=True, retry=retry, at=at)
             )
         except Exception as exc:
-            log.warning("sender: delivery %s attempt failed: %r", delivery_id, exc)
+            log.warning(
+                "sender: delivery %s attempt failed: %s", delivery_id, type(exc).__name__
+            )  # may quote the address
             error = repr(exc)
             return self._settle(
                 delivery_id, lambda d, at: d.mark_attempt_failed(error, permanent=False, retry=retry, at=at)
