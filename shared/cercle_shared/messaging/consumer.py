@@ -6,12 +6,17 @@
   i.e. after the transaction committed.
 - A failing handler is retried with exponential back-off; after `max_attempts` the record goes
   to the consumer's dead-letter topic with the error, and its partition moves on.
-- A record that is not a valid event (poison) goes to the dead-letter topic at once.
+- A record that is not a valid event (poison) goes to the dead-letter topic at once: whatever its key,
+  headers or value hold, reading it never raises past `handle`, so no record can stall its partition.
+  Every record is either applied (or knowingly skipped: a type this service does not handle) or dead-lettered.
+- A dead letter is bounded in size (a huge value is cut, its length and digest kept), so that the broker
+  always takes it: a record that cannot be parked would otherwise come back forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
+from ..contracts.topics import ALL_TOPICS
 from ..db.tables import MessagingTables
-from .envelope import Envelope, InvalidMessage
+from .envelope import Envelope, InvalidMessage, decode_key
 
 if TYPE_CHECKING:
     from ..uow import UnitOfWork
@@ -59,10 +65,20 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: dict[str, bytes]
+    headers: dict[str, bytes | None]  # as the client read them: a header may have no value
+    unreadable: str | None = None  # why the Kafka client could not unpack it (key, value and headers unknown)
 
 
 PublishDeadLetter = Callable[[str, bytes | None, bytes | None, dict[str, str]], Awaitable[None]]
+
+# A dead letter must fit the broker's default limit (message.max.bytes, 1 MiB) with room for its headers.
+DEAD_LETTER_MAX_VALUE = 512 * 1024
+DEAD_LETTER_KEPT_PREFIX = 64 * 1024
+DEAD_LETTER_MAX_KEY = 1024
+DEAD_LETTER_MAX_HEADER = 4096
+DEAD_LETTER_MAX_HEADERS = 128 * 1024
+
+_COMPACTED = frozenset(spec.name for spec in ALL_TOPICS if spec.compacted)
 
 
 class Subscriptions:
@@ -130,6 +146,10 @@ class IdempotentConsumer:
         except InvalidMessage as exc:
             await self._dead_letter(record, f"invalid message: {exc}", attempts=0)
             return
+        except Exception as exc:  # reading a record is deterministic: retrying it cannot help, so it is poison too
+            log.exception("%s: unreadable record %s@%s/%s", self.name, record.topic, record.partition, record.offset)
+            await self._dead_letter(record, f"unreadable record: {type(exc).__name__}: {exc}", attempts=0)
+            return
         if work is None:
             return  # an event type this service does not handle
         attempt = 0
@@ -157,11 +177,18 @@ class IdempotentConsumer:
         return True
 
     def _prepare(self, record: Record) -> tuple[Handler, Any, EventContext] | None:
-        key = record.key.decode() if record.key else ""
+        """What to run for this record, None to skip it; InvalidMessage when it is not a Cercle event."""
+        if record.unreadable:
+            raise InvalidMessage(record.unreadable)
+        key = decode_key(record.key)
         if record.value is None:
             handler = self._subs.tombstone_handler(record.topic)
             if handler is None:
-                return None
+                if record.topic in _COMPACTED:
+                    return None  # a tombstone this service has no use for
+                raise InvalidMessage(f"a record without a value on {record.topic}, which is not compacted")
+            if not key:
+                raise InvalidMessage("a tombstone without a key")
             # A tombstone has no event id: its position in the log identifies it.
             ctx = EventContext(
                 event_id=f"tombstone:{record.topic}:{record.partition}:{record.offset}",
@@ -173,6 +200,11 @@ class IdempotentConsumer:
             )
             return handler, key, ctx
         envelope = Envelope.from_kafka(record.key, record.value, record.headers)
+        spec = self._catalog.find_type(envelope.type)
+        if spec is None:
+            raise InvalidMessage(f"unknown event type {envelope.type!r}")
+        if spec.topic.name != record.topic:
+            raise InvalidMessage(f"{envelope.type} belongs on {spec.topic.name}, not on {record.topic}")
         handler = self._subs.handler_for(envelope.type)
         if handler is None:
             return None
@@ -212,7 +244,7 @@ class IdempotentConsumer:
             uow.commit()
 
     async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
-        headers = {k: v.decode(errors="replace") for k, v in record.headers.items()}
+        key, value, headers = _bounded_dead_letter(record)
         headers.update(
             {
                 "dlq_error": error[:2000],
@@ -224,7 +256,40 @@ class IdempotentConsumer:
             }
         )
         # If this fails the exception propagates: the offset is not committed and the record comes back.
-        await asyncio.wait_for(
-            self._publish_dlq(self._dlq, record.key, record.value, headers), timeout=self._send_timeout
-        )
+        await asyncio.wait_for(self._publish_dlq(self._dlq, key, value, headers), timeout=self._send_timeout)
         self.dead_lettered += 1
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _bounded_dead_letter(record: Record) -> tuple[bytes | None, bytes | None, dict[str, str]]:
+    """The record as a dead letter the broker will take: headers as text, oversized parts cut (noted in headers)."""
+    headers: dict[str, str] = {}
+    budget = DEAD_LETTER_MAX_HEADERS
+    dropped = 0
+    for name, raw in record.headers.items():
+        text = "" if raw is None else bytes(raw).decode(errors="replace")
+        text = text[:DEAD_LETTER_MAX_HEADER]
+        name = name[:256]
+        cost = len(name.encode()) + len(text.encode())
+        if cost > budget or name.startswith("dlq_"):
+            dropped += 1
+            continue
+        budget -= cost
+        headers[name] = text
+    if dropped:
+        headers["dlq_headers_dropped"] = str(dropped)
+    key = record.key
+    if key is not None and len(key) > DEAD_LETTER_MAX_KEY:
+        headers["dlq_key_bytes"] = str(len(key))
+        headers["dlq_key_sha256"] = _digest(key)
+        key = key[:DEAD_LETTER_MAX_KEY]
+    value = record.value
+    if value is not None and len(value) > DEAD_LETTER_MAX_VALUE:
+        headers["dlq_value_bytes"] = str(len(value))
+        headers["dlq_value_sha256"] = _digest(value)
+        headers["dlq_value_truncated"] = "true"
+        value = value[:DEAD_LETTER_KEPT_PREFIX]
+    return key, value, headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from ..db.tables import MessagingTables
 from ..settings import ServiceSettings
 from .consumer import IdempotentConsumer, Record, Subscriptions
 from .outbox import Outbox, OutboxRelay
+from .undecodable import UnreadableRecord, step_over_undecodable
 
 if TYPE_CHECKING:
     from ..uow import UnitOfWork
@@ -28,6 +30,19 @@ log = logging.getLogger(__name__)
 async def _raw_body(message: Any) -> Any:
     # The consumer reads the raw record itself (CloudEvents headers, tombstones): skip FastStream's decoding.
     return None
+
+
+async def _raw_records(message: Any, original_parser: Callable[[Any], Any]) -> Any:
+    """FastStream's parser, shown the records without their headers; the message keeps the raw records.
+
+    FastStream's own parser decodes every header value as strict UTF-8 and raises on the first that is
+    not, which loses the whole fetched batch. Headers are Cercle's to read (IdempotentConsumer), as bytes;
+    FastStream needs none of them (and must not act on one, such as `reply_to`)."""
+    records = message if isinstance(message, tuple) else (message,)
+    bare = tuple(dataclasses.replace(record, headers=()) for record in records)
+    parsed = await original_parser(bare if isinstance(message, tuple) else bare[0])
+    parsed.raw_message = message
+    return parsed
 
 
 class Messaging:
@@ -88,7 +103,7 @@ class Messaging:
         assert consumer is not None
         handled = sorted(s.type for s in CATALOG if subscriptions.handler_for(s.type) is not None)
 
-        @self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             *subscriptions.topics(),
             group_id=self._settings.consumer_group or f"cercle-{self.service}",
             auto_offset_reset="earliest",
@@ -98,10 +113,15 @@ class Messaging:
             batch=True,
             max_records=self._settings.consumer_batch_size,
             batch_timeout_ms=50,
+            parser=_raw_records,
             decoder=_raw_body,
             title=f"{self.service}:consume",
             description="Consumes (idempotently): " + ", ".join(handled),
         )
+        # A record whose header *name* is not UTF-8 makes the Kafka client itself fail: step over it.
+        step_over_undecodable(subscriber)
+
+        @subscriber
         async def on_records(body: Any, message: KafkaMessage) -> None:
             raw = message.raw_message
             for record in raw if isinstance(raw, tuple) else (raw,):
@@ -113,6 +133,7 @@ class Messaging:
                         key=record.key,
                         value=record.value,
                         headers=dict(record.headers or ()),
+                        unreadable=record.reason if isinstance(record, UnreadableRecord) else None,
                     )
                 )
 
