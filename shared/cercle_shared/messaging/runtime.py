@@ -19,7 +19,7 @@ from ..db.tables import MessagingTables
 from ..settings import ServiceSettings
 from .consumer import IdempotentConsumer, Record, Subscriptions
 from .outbox import Outbox, OutboxRelay
-from .undecodable import UnreadableRecord, step_over_undecodable
+from .undecodable import UnreadableRecord, read_undecodable_leniently
 
 if TYPE_CHECKING:
     from ..uow import UnitOfWork
@@ -118,8 +118,8 @@ class Messaging:
             title=f"{self.service}:consume",
             description="Consumes (idempotently): " + ", ".join(handled),
         )
-        # A record whose header *name* is not UTF-8 makes the Kafka client itself fail: step over it.
-        step_over_undecodable(subscriber)
+        # A record whose header *name* is not UTF-8 makes the Kafka client itself fail: read it leniently.
+        read_undecodable_leniently(subscriber)
 
         @subscriber
         async def on_records(body: Any, message: KafkaMessage) -> None:

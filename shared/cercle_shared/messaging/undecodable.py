@@ -1,41 +1,45 @@
-"""Records the Kafka client itself cannot read, stepped over instead of stalling the consumer.
+"""Records the Kafka client itself cannot unpack, read leniently instead of stalling (or losing) others.
 
 aiokafka decodes every header *name* as strict UTF-8 while it unpacks a fetched batch (its C extension
 raises a bare UnicodeDecodeError, its pure-Python reader a CorruptRecordException). The broker stores
-such a record as it was sent (a header name is raw bytes on the wire: a Go or C producer can send any),
-so every fetch of that partition fails at the same place: `getmany` raises for the whole consumer, and
-FastStream's consume loop either dies (UnicodeDecodeError is not a KafkaError) or retries it every 5 s
-forever, with every partition of the subscriber held back.
+such a record as it was sent (a header name is raw bytes on the wire: a Go or C producer can send any).
+Then every fetch of that partition fails at the same place, and more: the records of the same producer
+batch that follow it can never be read either (the client re-reads a batch from its start); `getmany`
+raises for the whole consumer, and records it had already drained from *other* partitions in that call
+are dropped while their positions have moved on (lost at the next commit); FastStream's consume loop dies
+(UnicodeDecodeError is not a KafkaError) or, for the pure-Python reader, retries every 5 s forever.
 
-Here the batch subscriber's `get_msg` catches that error, finds the partition whose records failed
-(from the client's fetch buffer), re-reads the good records before the undecodable one one at a time
-(the client stops before it), and moves past it. The undecodable record is handed on as an
-`UnreadableRecord` placeholder (no key, no value: the client cannot give them) for the consumer to
-dead-letter, so it is accounted for like any other poison record. On a compacted topic an offset may be
-missing (compacted away) between the last good record and the bad one; the placeholder then names the
-first offset after the last good record.
+So the batch subscriber here drains one partition at a time, and when a partition cannot be unpacked it
+fetches that partition's raw bytes itself and reads them leniently (aiokafka's own record reader, with
+header names decoded with `surrogateescape`): good records go on as usual, a record with an undecodable
+header name goes on as an `UnreadableRecord` (key, value and headers kept, the name made printable) for
+the consumer to dead-letter, and the partition moves past what was read.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CorruptRecordException
+from aiokafka.errors import CorruptRecordException, IllegalStateError
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.record.default_records import _DefaultRecordBatchPy
+from aiokafka.record.legacy_records import LegacyRecordBatch
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 log = logging.getLogger(__name__)
 
-REREAD_TIMEOUT_MS = 5000
+RAW_FETCH_MAX_BYTES = 8 * 1024 * 1024  # the broker sends at least one whole batch, whatever this says
+RAW_FETCH_WAIT_MS = 500
+DEFAULT_BATCH = 500
 
 
 @dataclass
 class UnreadableRecord(ConsumerRecord[Any, Any]):  # type: ignore[misc]
-    """Stands for a record the Kafka client could not unpack: only its position is known."""
+    """A record the Kafka client could not unpack, as read leniently; `reason` says what is wrong."""
 
     reason: str = ""
 
@@ -47,89 +51,144 @@ def is_undecodable(exc: BaseException) -> bool:
     return isinstance(exc, CorruptRecordException) and "UnicodeDecodeError" in str(exc)
 
 
-def failed_partition(consumer: Any) -> tuple[TopicPartition, int] | None:
-    """(partition, first offset not yet read) of the fetched records whose unpacking raised, if any.
+class _LenientSlice(bytearray):
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return super().decode(encoding, "surrogateescape")
 
-    Reads aiokafka's fetch buffer: a partition's record generator that raised is finished but still
-    referenced (one that ran out normally is dropped), and its `next_fetch_offset` is just past the last
-    record it yielded."""
-    fetcher = getattr(consumer, "_fetcher", None)
-    for tp, result in list(getattr(fetcher, "_records", {}).items()):
-        records = getattr(result, "_partition_records", None)
-        iterator = getattr(records, "_records_iterator", None)
-        if iterator is not None and getattr(iterator, "gi_frame", True) is None:
-            return tp, int(records.next_fetch_offset)  # type: ignore[union-attr]
+
+class _LenientBuffer(bytearray):
+    """A buffer whose slices decode leniently: aiokafka's reader decodes a header name as `buffer[a:b].decode()`."""
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Any:
+        item = super().__getitem__(index)
+        return _LenientSlice(item) if isinstance(index, slice) else item
+
+
+class _LenientBatch(_DefaultRecordBatchPy):  # type: ignore[misc]
+    def _maybe_uncompress(self) -> None:
+        super()._maybe_uncompress()
+        buffer: bytearray = self._buffer  # type: ignore[has-type]
+        if not isinstance(buffer, _LenientBuffer):
+            self._buffer = _LenientBuffer(buffer)
+
+
+def read_leniently(tp: TopicPartition, raw: bytes, start: int) -> list[ConsumerRecord[Any, Any]]:
+    """The records of a raw fetch response from offset `start` on, none refused for a header name."""
+    records: list[ConsumerRecord[Any, Any]] = []
+    pos = 0
+    while pos + 17 <= len(raw):  # base offset (8), length (4), leader epoch (4), magic (1)
+        length = struct.unpack_from(">i", raw, pos + 8)[0]
+        end = pos + 12 + length
+        if end > len(raw):
+            break  # a batch cut at the end of the response: the next fetch brings it whole
+        chunk, magic, pos = raw[pos:end], raw[pos + 16], end
+        batch: Any = _LenientBatch(chunk) if magic >= 2 else LegacyRecordBatch(chunk, magic)
+        if magic >= 2 and batch.is_control_batch:
+            continue
+        for record in batch:
+            if record.offset >= start:
+                records.append(_consumer_record(tp, record))
+    return records
+
+
+def _consumer_record(tp: TopicPartition, record: Any) -> ConsumerRecord[Any, Any]:
+    headers = tuple(getattr(record, "headers", ()) or ())
+    fields = (
+        tp.topic,
+        tp.partition,
+        record.offset,
+        record.timestamp,
+        record.timestamp_type,
+        record.key,
+        record.value,
+        getattr(record, "checksum", None),
+        len(record.key) if record.key is not None else -1,
+        len(record.value) if record.value is not None else -1,
+    )
+    try:
+        for name, _ in headers:
+            name.encode("utf-8")
+    except UnicodeEncodeError:
+        printable = tuple(
+            (name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), v) for name, v in headers
+        )
+        return UnreadableRecord(
+            *fields, printable, reason="a header name is not UTF-8 (the Kafka client cannot read it)"
+        )
+    return ConsumerRecord(*fields, headers)
+
+
+async def _fetch_raw(consumer: Any, tp: TopicPartition, offset: int) -> bytes | None:
+    client = consumer._client
+    node_id = client.cluster.leader_for_partition(tp)
+    if node_id is None or node_id < 0:
+        return None
+    request = FetchRequest(
+        RAW_FETCH_WAIT_MS,
+        1,
+        RAW_FETCH_MAX_BYTES,
+        0,  # read uncommitted, the consumer's own isolation level
+        [(tp.topic, [(tp.partition, offset, RAW_FETCH_MAX_BYTES)])],
+    )
+    response = await client.send(node_id, request)
+    for topic, partitions in response.topics:
+        for partition, error_code, _highwater, *part_data in partitions:
+            if (topic, partition) == (tp.topic, tp.partition) and error_code == 0:
+                return bytes(part_data[-1])
     return None
 
 
-async def step_over(consumer: Any, error: BaseException) -> tuple[ConsumerRecord[Any, Any], ...]:
-    """The good records before the undecodable one, then its placeholder; the partition moves past it.
-    An empty tuple when it cannot tell which record failed (the next fetch tries again)."""
-    found = failed_partition(consumer)
-    if found is None:
-        log.error("the Kafka client could not unpack a record and its partition cannot be told: %s", error)
-        await asyncio.sleep(1)
-        return ()
-    tp, failed_at = found
-    start = await consumer.position(tp)
-    consumer.seek(tp, start)
-    good: list[ConsumerRecord[Any, Any]] = []
-    position = start
-    while position < failed_at:
-        try:
-            fetched = await consumer.getmany(tp, timeout_ms=REREAD_TIMEOUT_MS, max_records=1)
-        except Exception as exc:
-            if not is_undecodable(exc):
-                raise
-            break
-        records = fetched.get(tp, [])
-        if not records:  # not fetched again in time: give up this round, from where it started
-            consumer.seek(tp, start)
-            return ()
-        good.extend(records)
-        position = records[-1].offset + 1
-    bad = await consumer.position(tp)
-    consumer.seek(tp, bad + 1)
-    reason = f"the Kafka client could not unpack this record ({type(error).__name__}: {error})"
-    log.error("%s@%s/%s: %s; moving past it", tp.topic, tp.partition, bad, reason)
-    placeholder = UnreadableRecord(
-        topic=tp.topic,
-        partition=tp.partition,
-        offset=bad,
-        timestamp=-1,
-        timestamp_type=0,
-        key=None,
-        value=None,
-        checksum=None,
-        serialized_key_size=-1,
-        serialized_value_size=-1,
-        headers=(),
-        reason=reason,
-    )
-    return (*good, placeholder)
+async def read_past_undecodable(consumer: Any, tp: TopicPartition) -> list[ConsumerRecord[Any, Any]]:
+    """Read `tp` from its position leniently, and move its position past what was read."""
+    position = await consumer.position(tp)
+    raw = await _fetch_raw(consumer, tp, position)
+    records = read_leniently(tp, raw, position) if raw else []
+    if records:
+        consumer.seek(tp, records[-1].offset + 1)
+        for record in records:
+            if isinstance(record, UnreadableRecord):
+                log.error("%s@%s/%s: %s", tp.topic, tp.partition, record.offset, record.reason)
+    else:
+        consumer.seek(tp, position)  # nothing read this time: the next fetch tries again from the same place
+    return records
 
 
-class SteppingBatchSubscriber(BatchSubscriber):
-    """FastStream's batch subscriber, whose fetch steps over records the client cannot unpack."""
+class LenientBatchSubscriber(BatchSubscriber):
+    """FastStream's batch subscriber, draining one partition at a time and reading leniently a partition
+    that the Kafka client cannot unpack."""
 
     __slots__ = ()
 
     async def get_msg(self, consumer: Any) -> tuple[ConsumerRecord[Any, Any], ...]:
+        limit = self.max_records or DEFAULT_BATCH
+        records: list[ConsumerRecord[Any, Any]] = []
         try:
-            return await super().get_msg(consumer)
+            # Waits for data like FastStream's; draining at most one record, it can lose none of another partition.
+            first = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=1)
+            records.extend(record for batch in first.values() for record in batch)
         except Exception as exc:
             if not is_undecodable(exc):
                 raise
-            return await step_over(consumer, exc)
+        for tp in sorted(consumer.assignment()):
+            if len(records) >= limit:
+                break
+            try:
+                fetched = await consumer.getmany(tp, timeout_ms=0, max_records=limit - len(records))
+                records.extend(fetched.get(tp, ()))
+            except IllegalStateError:
+                continue  # no longer assigned (a rebalance meanwhile)
+            except Exception as exc:
+                if not is_undecodable(exc):
+                    raise
+                records.extend(await read_past_undecodable(consumer, tp))
+        return tuple(records)
 
 
-def step_over_undecodable(subscriber: Any) -> bool:
-    """Make a batch subscriber step over undecodable records (same object, same state: only its fetch
-    changes). False when it is not FastStream's batch subscriber, which is left as it is."""
+def read_undecodable_leniently(subscriber: Any) -> bool:
+    """Make a batch subscriber read leniently what the Kafka client cannot unpack (same object, same state:
+    only its fetch changes). False when it is not FastStream's batch subscriber, which is left as it is."""
     if type(subscriber) is not BatchSubscriber:
-        log.warning("%s is not FastStream's batch subscriber: undecodable records will not be stepped over", subscriber)
+        log.warning("%s is not FastStream's batch subscriber: undecodable records will stall it", subscriber)
         return False
-    with contextlib.suppress(TypeError):
-        subscriber.__class__ = SteppingBatchSubscriber
-        return True
-    return False
+    subscriber.__class__ = LenientBatchSubscriber
+    return True

@@ -20,7 +20,7 @@ from cercle_shared.messaging import Envelope, IdempotentConsumer, Record, Subscr
 from cercle_shared.messaging.consumer import DEAD_LETTER_MAX_VALUE
 from cercle_shared.messaging.envelope import InvalidMessage
 from cercle_shared.messaging.runtime import _raw_records
-from cercle_shared.messaging.undecodable import UnreadableRecord, is_undecodable
+from cercle_shared.messaging.undecodable import UnreadableRecord, is_undecodable, read_leniently
 from cercle_shared.uow import UnitOfWork
 
 MEMBERS = topics.MEMBERS.name
@@ -229,3 +229,49 @@ def test_faststreams_parser_is_shown_no_header_and_the_raw_records_are_kept():
 def test_an_unreadable_record_placeholder_carries_only_its_position():
     placeholder = UnreadableRecord(MEMBERS, 1, 7, -1, 0, None, None, None, -1, -1, (), reason="r")
     assert (placeholder.topic, placeholder.partition, placeholder.offset, placeholder.reason) == (MEMBERS, 1, 7, "r")
+
+
+class _RawName(str):
+    """A header name that goes on the wire as bytes that are not UTF-8 (as a Go or C producer may send)."""
+
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
+
+
+def _raw_batch(compression: int = 0) -> bytes:
+    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+    builder = _DefaultRecordBatchBuilderPy(
+        magic=2,
+        compression_type=compression,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1_000_000,
+    )
+    builder.append(0, timestamp=None, key=b"k0", value=b"v0", headers=[("trace", b"t")])
+    builder.append(1, timestamp=None, key=b"k1", value=b"v1", headers=[(_RawName("x"), b"h")])
+    builder.append(2, timestamp=None, key=b"k2", value=b"v2", headers=[])
+    return bytes(builder.build())
+
+
+@pytest.mark.parametrize("compression", [0, 1], ids=["plain", "gzip"])
+def test_the_kafka_client_cannot_unpack_a_header_name_that_is_not_utf8_but_the_lenient_reader_can(compression):
+    from aiokafka import TopicPartition
+    from aiokafka.record.memory_records import MemoryRecords
+
+    raw = _raw_batch(compression)
+    batch = MemoryRecords(raw).next_batch()
+    with pytest.raises(Exception) as raised:  # aiokafka's own reader: the rest of the batch is unreadable too
+        list(batch)
+    assert is_undecodable(raised.value)
+
+    tp = TopicPartition(MEMBERS, 0)
+    records = read_leniently(tp, raw, start=0)
+    assert [(r.offset, r.key, r.value) for r in records] == [(0, b"k0", b"v0"), (1, b"k1", b"v1"), (2, b"k2", b"v2")]
+    assert [isinstance(r, UnreadableRecord) for r in records] == [False, True, False]
+    assert records[0].headers == (("trace", b"t"),)
+    assert records[1].headers == (("\ufffd\ufffd", b"h"),)  # printable, for the dead letter
+    assert [r.offset for r in read_leniently(tp, raw, start=2)] == [2]
+    assert read_leniently(tp, raw[:-5], start=0) == []  # a batch cut short waits for the next fetch
