@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, StringConstraints, ValidationError
 
 from .principal import Principal, Role
 
@@ -31,6 +32,27 @@ ALGORITHM = "HS256"
 
 class TokenError(ValueError):
     pass
+
+
+_Text = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+_NumericDate = Annotated[StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)], Field(ge=0, le=253402300799)]
+_Scope = Annotated[list[_Text], Field(max_length=1000)]
+
+
+class Claims(BaseModel):
+    """The claims a Cercle token must carry, each of its type: a signed token is still untrusted JSON."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: _Text
+    role: Role
+    exp: _NumericDate
+    iat: _NumericDate | None = None
+    nbf: _NumericDate | None = None
+    regions: _Scope | None = None
+    communities: _Scope | None = None
+    member_id: _Text | None = None
+    organization_id: _Text | None = None
 
 
 def issue_token(
@@ -64,8 +86,9 @@ def issue_token(
 
 
 def decode_token(secret: str, token: str) -> Principal:
+    """The principal of a valid token; TokenError (401) for anything else, whatever the token holds."""
     try:
-        claims = jwt.decode(
+        raw = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
@@ -73,19 +96,22 @@ def decode_token(secret: str, token: str) -> Principal:
             issuer=ISSUER,
             options={"require": ["exp", "sub", "iss", "aud"]},
         )
-        role_claim: Any = claims.get("role")  # untrusted JSON, absent or of any type: Role() is the check
-        role = Role(role_claim)
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise TokenError(str(exc)) from exc
-    if role is Role.MEMBER and not claims.get("member_id"):
+    except Exception as exc:  # PyJWT's errors, and what ill-typed claims make it raise (OverflowError on exp)
+        raise TokenError(str(exc) if isinstance(exc, jwt.PyJWTError) else "malformed claims") from exc
+    try:
+        claims = Claims.model_validate(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"][:1]) for error in exc.errors()})
+        raise TokenError(f"ill-typed claims: {', '.join(fields)}") from exc
+    if claims.role is Role.MEMBER and not claims.member_id:
         raise TokenError("a member token needs a member_id")
     return Principal(
-        subject=str(claims["sub"]),
-        role=role,
-        regions=frozenset(map(str, claims.get("regions") or ())),
-        communities=frozenset(map(str, claims.get("communities") or ())),
-        member_id=claims.get("member_id"),
-        organization_id=claims.get("organization_id"),
+        subject=claims.sub,
+        role=claims.role,
+        regions=frozenset(claims.regions or ()),
+        communities=frozenset(claims.communities or ()),
+        member_id=claims.member_id,
+        organization_id=claims.organization_id,
     )
 
 

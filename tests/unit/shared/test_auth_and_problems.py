@@ -140,3 +140,68 @@ def test_a_service_refuses_a_short_or_missing_jwt_secret(monkeypatch):
         ServiceSettings(database_url="sqlite://", http_port=1)
     with pytest.raises(ValidationError, match="jwt_secret"):
         ServiceSettings(database_url="sqlite://", http_port=1, jwt_secret="too-short")
+
+
+def _signed(**claims) -> str:
+    """A token signed with the right secret (so only its claims can be wrong)."""
+    import jwt
+
+    base = {"sub": "s-1", "role": "operator", "iss": "cercle", "aud": "cercle", "exp": 4102444800}
+    return jwt.encode({**base, **claims}, SECRET)
+
+
+def _signed_raw(payload: bytes) -> str:
+    """A correctly signed token whose payload is any JSON text (such as `Infinity`, which PyJWT will not write)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + b64(payload)
+    signature = b64(hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + signature).decode()
+
+
+ILL_TYPED = {
+    "regions a number": _signed(role="coordinator", regions=6),
+    "regions a string": _signed(role="coordinator", regions="06"),
+    "regions holding an object": _signed(role="coordinator", regions=[{"a": 1}]),
+    "communities an object": _signed(role="facilitator", communities={"c-1": True}),
+    "member_id an object": _signed(role="member", member_id={"id": "m-1"}),
+    "member_id a list": _signed(role="member", member_id=["m-1"]),
+    "member_id a number": _signed(role="member", member_id=5),
+    "organization_id a list": _signed(role="partner", organization_id=["o-1"]),
+    "role unknown": _signed(role="root"),
+    "role a list": _signed(role=["operator"]),
+    "role missing": _signed(role=None),
+    "sub multi-line": _signed(sub="a\r\nb"),
+    "sub too long": _signed(sub="x" * 5000),
+    "exp a string": _signed(exp="4102444800"),
+    "exp beyond year 9999": _signed(exp=10**30),
+    "exp infinite": _signed_raw(b'{"sub":"s","role":"operator","iss":"cercle","aud":"cercle","exp":Infinity}'),
+    "iat a string": _signed(iat="yesterday"),
+    "claims a list": _signed_raw(b'["sub","role"]'),
+}
+
+
+@pytest.mark.parametrize("token", ILL_TYPED.values(), ids=ILL_TYPED.keys())
+def test_a_correctly_signed_token_with_ill_typed_claims_is_refused(token):
+    with pytest.raises(TokenError):
+        decode_token(SECRET, token)
+
+
+@pytest.mark.parametrize("token", ILL_TYPED.values(), ids=ILL_TYPED.keys())
+def test_a_correctly_signed_token_with_ill_typed_claims_answers_401_not_500(token):
+    response = _app().post("/things", json={"name": "a", "size": 1}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_well_typed_optional_claims_are_still_accepted():
+    principal = decode_token(SECRET, _signed(role="coordinator", regions=None, exp=4102444800.5))
+    assert principal.regions == frozenset()
+    principal = decode_token(SECRET, _signed(role="member", member_id="m-1", communities=["c-1"]))
+    assert (principal.member_id, principal.communities) == ("m-1", frozenset({"c-1"}))
