@@ -49,16 +49,27 @@ class RegistrationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Québec's administrative regions, 01 to 17: a community's regions are among them, anything else is dropped.
+QUEBEC_REGIONS = frozenset(f"{n:02d}" for n in range(1, 18))
+
+# A kind, status, role or mode a newer producer sends before this version knows it is kept as the string it is
+# (the columns read such values back as strings too): one unknown value must not stop a projection.
+Kind = CommunityKind | str
+Status = CommunityStatus | str
+Role = MembershipRole | str
+Mode = SessionMode | str
+
+
 @dataclass(eq=False)
 class Community:
     id: str
     name_fr: str | None = None
     name_en: str | None = None
-    kind: CommunityKind | None = None
+    kind: Kind | None = None
     domain: str | None = None
     regions: list[str] = field(default_factory=list)
     province_wide: bool = False
-    status: CommunityStatus | None = None
+    status: Status | None = None
     created_at: datetime | None = None
 
     @property
@@ -71,18 +82,18 @@ class Community:
         *,
         name_fr: str,
         name_en: str,
-        kind: CommunityKind,
+        kind: Kind,
         domain: str | None,
         regions: list[str],
         province_wide: bool,
-        status: CommunityStatus,
+        status: Status,
     ) -> None:
         self.name_fr, self.name_en, self.kind, self.domain = name_fr, name_en, kind, domain
-        self.regions = sorted(set(regions))
+        self.regions = sorted(set(regions) & QUEBEC_REGIONS)
         self.province_wide = province_wide
         self.status = status
 
-    def change_status(self, status: CommunityStatus) -> None:
+    def change_status(self, status: Status) -> None:
         self.status = status
 
 
@@ -91,7 +102,7 @@ class Membership:
     id: str
     community_id: str
     member_id: str | None = None  # None once the member is erased
-    role: MembershipRole | None = None
+    role: Role | None = None
     joined_at: datetime | None = None  # None while a placeholder (a later event arrived first)
     left_at: datetime | None = None
 
@@ -99,7 +110,7 @@ class Membership:
     def active(self) -> bool:
         return self.joined_at is not None and self.left_at is None
 
-    def join(self, member_id: str | None, role: MembershipRole, at: datetime) -> None:
+    def join(self, member_id: str | None, role: Role, at: datetime) -> None:
         if self.joined_at is not None:
             return  # the same join told twice
         self.joined_at = at
@@ -107,7 +118,7 @@ class Membership:
         if self.member_id is None and self.left_at is None:
             self.member_id = member_id
 
-    def change_role(self, role: MembershipRole, member_id: str | None) -> None:
+    def change_role(self, role: Role, member_id: str | None) -> None:
         """`member_id` is None when the member is erased; a placeholder learns whose membership it is."""
         self.role = role
         if self.member_id is None and self.joined_at is None:
@@ -133,12 +144,12 @@ class CommunitySession:
     status: SessionStatus | None = None  # None while a placeholder (e.g. attendance arrived before the schedule)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    mode: SessionMode | None = None
+    mode: Mode | None = None
     capacity: int | None = None
     present: int | None = None
     absent: int | None = None
 
-    def schedule(self, *, starts_at: datetime, ends_at: datetime, mode: SessionMode, capacity: int) -> None:
+    def schedule(self, *, starts_at: datetime, ends_at: datetime, mode: Mode, capacity: int) -> None:
         self.starts_at, self.ends_at, self.mode, self.capacity = starts_at, ends_at, mode, capacity
         if self.status is None:
             self.status = SessionStatus.SCHEDULED

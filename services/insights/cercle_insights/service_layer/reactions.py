@@ -3,14 +3,26 @@
 Reactions never fail on a reference they do not know yet (events of different topics arrive in any
 order): the repository creates a placeholder that the missing event fills in later. Redeliveries are
 filtered by the idempotent consumer; reactions are also written so that applying a fact twice changes nothing.
+
+Nor do they fail for good on an event that passes its contract yet holds what a column cannot (a naive or
+out-of-range time, a count past 32 bits, a NUL, a lone surrogate, an overlong name, a newer producer's kind):
+the value is made storable (bottom of this module), since a failure would be retried, dead-lettered, and the
+fact lost for good.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import Column
 
 from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
 from cercle_shared.messaging import EventContext
 
+from ..adapters import orm
 from ..domain.model import (
     Community,
     CommunityKind,
@@ -32,7 +44,7 @@ RegistrationEvent = (
 
 def community_created(event: reg.CommunityCreated, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     community = _describe(uow, event)
-    community.created_at = event.created_at
+    community.created_at = _instant(event.created_at)
     uow.replica.set_regions(community)
 
 
@@ -43,26 +55,30 @@ def community_updated(event: reg.CommunityUpdated, uow: InsightsUnitOfWork, ctx:
 
 def _describe(uow: InsightsUnitOfWork, event: reg.CommunityCreated | reg.CommunityUpdated) -> Community:
     community = uow.replica.community(event.community_id)
+    c = orm.communities.c
     community.describe(
-        name_fr=event.name_fr,
-        name_en=event.name_en,
-        kind=CommunityKind(event.kind),
-        domain=event.domain,
+        name_fr=_text(event.name_fr, c.name_fr),
+        name_en=_text(event.name_en, c.name_en),
+        kind=_known(CommunityKind, event.kind, c.kind),
+        domain=_text(event.domain, c.domain) if event.domain is not None else None,
         regions=event.regions,
         province_wide=event.province_wide,
-        status=CommunityStatus(event.status),
+        status=_known(CommunityStatus, event.status, c.status),
     )
     return community
 
 
 def community_status_changed(event: reg.CommunityStatusChanged, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.community(event.community_id).change_status(CommunityStatus(event.status))
+    uow.replica.community(event.community_id).change_status(
+        _known(CommunityStatus, event.status, orm.communities.c.status)
+    )
 
 
 def membership_joined(event: reg.MembershipJoined, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     membership = uow.replica.membership(event.membership_id, event.community_id)
     erased_at = uow.replica.erased_at(event.member_id)
-    membership.join(None if erased_at else event.member_id, MembershipRole(event.role), event.joined_at)
+    role = _known(MembershipRole, event.role, orm.memberships.c.role)
+    membership.join(None if erased_at else event.member_id, role, _instant(event.joined_at))
     if erased_at:
         membership.anonymize(erased_at)
 
@@ -70,36 +86,44 @@ def membership_joined(event: reg.MembershipJoined, uow: InsightsUnitOfWork, ctx:
 def membership_role_changed(event: reg.MembershipRoleChanged, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     membership = uow.replica.membership(event.membership_id, event.community_id)
     erased = uow.replica.erased_at(event.member_id) is not None
-    membership.change_role(MembershipRole(event.role), None if erased else event.member_id)
+    membership.change_role(
+        _known(MembershipRole, event.role, orm.memberships.c.role), None if erased else event.member_id
+    )
 
 
 def membership_left(event: reg.MembershipLeft, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.membership(event.membership_id, event.community_id).end(event.left_at)
+    uow.replica.membership(event.membership_id, event.community_id).end(_instant(event.left_at))
 
 
 def member_erased(event: reg.MemberErased, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     """Keep the counts, drop the id: memberships end and lose their member, registrations lose theirs."""
-    uow.replica.record_erasure(event.member_id, event.erased_at)
+    erased_at = _instant(event.erased_at)
+    uow.replica.record_erasure(event.member_id, erased_at)
     for membership in uow.replica.memberships_of(event.member_id):
-        membership.anonymize(event.erased_at)
+        membership.anonymize(erased_at)
     for registration in uow.replica.registrations_of(event.member_id):
         registration.anonymize()
 
 
 def session_scheduled(event: ses.SessionScheduled, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.session(event.session_id, event.community_id).schedule(
-        starts_at=event.starts_at, ends_at=event.ends_at, mode=SessionMode(event.mode), capacity=event.capacity
-    )
+    _schedule(uow, event)
 
 
 def session_rescheduled(event: ses.SessionRescheduled, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
+    _schedule(uow, event)
+
+
+def _schedule(uow: InsightsUnitOfWork, event: ses.SessionScheduled | ses.SessionRescheduled) -> None:
     uow.replica.session(event.session_id, event.community_id).schedule(
-        starts_at=event.starts_at, ends_at=event.ends_at, mode=SessionMode(event.mode), capacity=event.capacity
+        starts_at=_instant(event.starts_at),
+        ends_at=_instant(event.ends_at),
+        mode=_known(SessionMode, event.mode, orm.sessions.c.mode),
+        capacity=_count(event.capacity),
     )
 
 
 def session_held(event: ses.SessionHeld, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.session(event.session_id, event.community_id).hold(event.starts_at)
+    uow.replica.session(event.session_id, event.community_id).hold(_instant(event.starts_at))
 
 
 def session_cancelled(event: ses.SessionCancelled, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
@@ -107,7 +131,9 @@ def session_cancelled(event: ses.SessionCancelled, uow: InsightsUnitOfWork, ctx:
 
 
 def attendance_recorded(event: ses.SessionAttendanceRecorded, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.session(event.session_id, event.community_id).record_attendance(event.present, event.absent)
+    uow.replica.session(event.session_id, event.community_id).record_attendance(
+        _count(event.present), _count(event.absent)
+    )
 
 
 def registration_confirmed(event: ses.SessionRegistrationConfirmed, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
@@ -144,3 +170,41 @@ def _set_registration(uow: InsightsUnitOfWork, event: RegistrationEvent, status:
             status=status,
         )
     )
+
+
+# --- values from other services, made storable ------------------------------------------------------------------
+
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+_MAX_COUNT = 2**31 - 1  # an INTEGER column on PostgreSQL
+E = TypeVar("E", bound=StrEnum)
+
+
+def _instant(value: datetime) -> datetime:
+    """A naive time is read as UTC (the contracts say times are aware); one past the calendar's edge once in UTC
+    (year 9999 west of Greenwich, year 1 east of it) is clamped to that edge."""
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return _LATEST if value.year > 1 else _EARLIEST
+
+
+def _count(value: int) -> int:
+    """A count as a column holds it: never negative, never past 32 bits."""
+    return max(0, min(value, _MAX_COUNT))
+
+
+def _text(value: str, column: Column[Any]) -> str:
+    """Free text as any database stores it: no NUL, no lone surrogate (each a '?'), at most the column's length."""
+    storable = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    length = getattr(column.type, "length", None)
+    return storable[:length] if length else storable
+
+
+def _known(enum: type[E], value: str, column: Column[Any]) -> E | str:
+    """The enum member, or, for a value this version does not know (a newer producer's), the string it is."""
+    try:
+        return enum(value)
+    except ValueError:
+        return _text(str(value), column)

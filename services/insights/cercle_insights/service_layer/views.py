@@ -12,7 +12,7 @@ from cercle_shared.principal import Principal
 
 from ..adapters.repository import Headline
 from ..domain import stats
-from ..domain.model import Community, CommunityKind, CommunityStatus
+from ..domain.model import Community, CommunityStatus
 from . import access
 from .unit_of_work import InsightsUnitOfWork
 
@@ -24,11 +24,11 @@ class CommunityView:
     id: str
     name_fr: str
     name_en: str
-    kind: CommunityKind | None
+    kind: str | None  # a CommunityKind, or a newer producer's kind kept as it came
     domain: str | None
     regions: list[str]
     province_wide: bool
-    status: CommunityStatus | None
+    status: str | None  # likewise a CommunityStatus or not
 
     @classmethod
     def of(cls, c: Community) -> CommunityView:
