@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import InvalidInput
@@ -47,8 +47,30 @@ def decode_cursor(cursor: str) -> tuple[Any, Any]:
             raise malformed from exc
         if value.tzinfo is None:
             raise malformed
+        try:
+            value.astimezone(UTC)  # a date at the calendar's edge may not survive the move to UTC
+        except (OverflowError, ValueError) as exc:
+            raise malformed from exc
     elif not isinstance(value, Scalar):
         raise malformed
     if not isinstance(row_id, str | int) or isinstance(row_id, bool):
         raise malformed
+    for part in (value, row_id):
+        if isinstance(part, str) and not _bindable(part):
+            raise malformed
+        if isinstance(part, int) and not isinstance(part, bool) and not -(2**63) <= part < 2**63:
+            raise malformed  # no database column holds it
+        if isinstance(part, float) and part != part:  # NaN
+            raise malformed
     return value, row_id
+
+
+def _bindable(text: str) -> bool:
+    """Strings a database can bind: no NUL (PostgreSQL refuses it), no lone surrogate (not encodable)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
