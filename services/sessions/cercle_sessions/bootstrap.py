@@ -12,6 +12,7 @@ from .domain.model import now
 from .entrypoints.consumers import subscriptions
 from .entrypoints.jobs import jobs
 from .entrypoints.routes import ROUTERS
+from .entrypoints.throttle import MissThrottle
 from .service_layer.unit_of_work import SessionsUnitOfWork
 
 NAME = "sessions"
@@ -34,8 +35,12 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Cercle — sessions",
         description="A community's program year: theme votes, sessions, registrations and waitlists, attendance, "
         "summary notes, the resource library and calendar feeds.",
-        public_paths={"/v1/calendars/{token}.ics"},  # its secret token is in the URL
+        # the secret token in the URL is the credential (DELETE also takes a bearer token, for a feed id)
+        public_paths={"/v1/calendars/{token}.ics", "/v1/calendars/{feed}"},
     )
     app.state.clock = now
+    app.state.feed_throttle = MissThrottle(
+        limit=settings.feed_miss_limit, window=settings.feed_miss_window, max_clients=settings.feed_miss_clients
+    )
     runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))
     return app

@@ -28,6 +28,7 @@ from ..domain.model import (
     Attendance,
     Community,
     CommunityStatus,
+    MemberContact,
     Membership,
     MembershipRole,
     Mode,
@@ -66,6 +67,17 @@ memberships = Table(
     Column("changed_at", UtcDateTime(), nullable=False),
     Index("ix_memberships_community_member", "community_id", "member_id"),
     Index("ix_memberships_member", "member_id"),
+)
+
+# Replica of registration's internal contacts topic: only the name shown to whoever runs a session, and whether
+# the member may be named to peers (directory consent). Deleted on a tombstone or an erasure.
+member_contacts = Table(
+    "member_contacts",
+    metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 erased_members = erased_members_table(metadata)
@@ -204,6 +216,13 @@ calendar_feeds = Table(
     Column("community_id", String(36), nullable=True),
     Column("member_id", String(64), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # the owner and the scope their token had, to check every read against the owner's current rights
+    Column("owner_subject", String(200), nullable=True),
+    Column("owner_role", String(20), nullable=True),
+    Column("owner_regions", JSON, nullable=True),
+    Column("owner_communities", JSON, nullable=True),
+    Index("ix_calendar_feeds_member", "member_id"),
+    Index("ix_calendar_feeds_community", "community_id"),
 )
 
 mapper_registry = registry()
@@ -213,6 +232,7 @@ mapper_registry = registry()
 def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Membership, memberships)
+    mapper_registry.map_imperatively(MemberContact, member_contacts)
     mapper_registry.map_imperatively(Registration, registrations)
     mapper_registry.map_imperatively(
         Session,

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from cercle_shared.domain import Aggregate
+from cercle_shared.errors import InvalidInput
+from cercle_shared.principal import Principal, Role
 
 from . import events
 from .model import Session, new_id, now
@@ -68,6 +70,22 @@ class Summary(Aggregate):
             )
         )
         return summary
+
+    @classmethod
+    def next_version(
+        cls, session: Session, previous: Summary | None, *, texts: dict[str, str], by: str, at: datetime
+    ) -> Summary:
+        """The next version: the languages in `texts` get their new text (an empty one removes the language),
+        the others keep the previous version's. A note keeps at least one language."""
+        bodies: dict[str, str | None] = {"fr": None, "en": None}
+        if previous is not None:
+            bodies = {"fr": previous.body_fr, "en": previous.body_en}
+        for language, text in texts.items():
+            bodies[language] = text or None
+        if not any(bodies.values()):
+            raise InvalidInput("write the note in French, English or both", field="body_fr")
+        version = previous.version + 1 if previous else 1
+        return cls.write(session, version=version, body_fr=bodies["fr"], body_en=bodies["en"], by=by, at=at)
 
     @property
     def languages(self) -> list[str]:
@@ -148,7 +166,12 @@ def token_hash(token: str) -> str:
 
 @dataclass(eq=False)
 class CalendarFeed(Aggregate):
-    """A calendar URL with a secret token; only the token's hash is kept."""
+    """A calendar URL with a secret token; only the token's hash is kept.
+
+    The feed remembers who asked for it (the owner, with the scope their token had), so that every read is
+    checked against the owner's rights of the moment: a member who left the community, or a coordinator whose
+    regions no longer cover it, reads nothing more.
+    """
 
     id: str
     kind: FeedKind
@@ -156,10 +179,14 @@ class CalendarFeed(Aggregate):
     community_id: str | None = None
     member_id: str | None = None
     created_at: datetime = field(default_factory=now)
+    owner_subject: str | None = None
+    owner_role: str | None = None
+    owner_regions: list[str] = field(default_factory=list)
+    owner_communities: list[str] = field(default_factory=list)
 
     @classmethod
     def issue(
-        cls, kind: FeedKind, at: datetime, *, community_id: str | None = None, member_id: str | None = None
+        cls, kind: FeedKind, at: datetime, *, owner: Principal, community_id: str | None = None
     ) -> tuple[CalendarFeed, str]:
         """A new feed and its secret token (handed out once, never stored)."""
         token = secrets.token_urlsafe(32)
@@ -168,10 +195,37 @@ class CalendarFeed(Aggregate):
             kind=kind,
             token_hash=token_hash(token),
             community_id=community_id,
-            member_id=member_id,
+            member_id=owner.member_id,
             created_at=at,
+            owner_subject=owner.subject,
+            owner_role=str(owner.role),
+            owner_regions=sorted(owner.regions),
+            owner_communities=sorted(owner.communities),
         )
         return feed, token
+
+    def owner(self) -> Principal | None:
+        """Who the feed reads as; None when that is no longer known (nobody: the feed reads nothing)."""
+        try:
+            role = Role(self.owner_role) if self.owner_role else Role.MEMBER if self.member_id else None
+        except ValueError:
+            return None
+        if role is None:
+            return None
+        return Principal(
+            subject=self.owner_subject or self.member_id or "",
+            role=role,
+            regions=frozenset(self.owner_regions or ()),
+            communities=frozenset(self.owner_communities or ()),
+            member_id=self.member_id,
+        )
+
+    def is_owned_by(self, principal: Principal) -> bool:
+        if self.member_id is not None:
+            return principal.is_member(self.member_id)
+        return (
+            self.owner_subject is not None and principal.member_id is None and principal.subject == self.owner_subject
+        )
 
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,6 +70,7 @@ FORMATS = tuple(f.value for f in Format)
 OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.RESCHEDULED)
 MANAGER_ROLES = (MembershipRole.FACILITATOR, MembershipRole.COORDINATOR)
 ERASED_PREFIX = "erased-"
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # as the API's SaneDateTime: beyond, calendar arithmetic overflows
 
 
 def new_id() -> str:
@@ -95,6 +96,13 @@ def check_timezone(name: str, field_name: str = "timezone") -> ZoneInfo:
 def check_aware(value: datetime, field_name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput("give a time zone offset (e.g. 2026-10-15T13:00:00-04:00)", field=field_name)
+    check_sane_year(value, field_name)
+
+
+def check_sane_year(value: date, field_name: str) -> None:
+    """A date (or date and time) within the years Cercle plans for: year 9999 is a typo, not a session."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise InvalidInput(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field=field_name)
 
 
 # --- the replica of registration's communities and memberships ------------------------------------------------
@@ -128,6 +136,17 @@ class Membership(Aggregate):
     @property
     def manages(self) -> bool:
         return self.role in MANAGER_ROLES
+
+
+@dataclass(eq=False)
+class MemberContact:
+    """What sessions keeps of registration's contacts topic: the name shown to the people who run a session,
+    and whether the member agreed to be named to peers (the directory consent). No email, ever."""
+
+    member_id: str
+    display_name: str
+    listed: bool = False
+    updated_at: datetime = field(default_factory=now)
 
 
 # --- sessions and their registrations -----------------------------------------------------------------------
@@ -222,6 +241,14 @@ class Session(Aggregate):
             raise InvalidInput(f"unknown activity formats {unknown}; known: {FORMATS}", field="formats")
         if self.mode == Mode.IN_PERSON and self.link and not self.location:
             raise InvalidInput("an in-person session needs a place", field="location")
+
+    @property
+    def local_day(self) -> date:
+        """The day it starts on, where it happens (UTC for a stored zone no longer known)."""
+        try:
+            return self.starts_at.astimezone(ZoneInfo(self.timezone)).date()
+        except (ZoneInfoNotFoundError, ValueError, OverflowError):
+            return self.starts_at.astimezone(UTC).date()
 
     @property
     def place(self) -> str | None:
@@ -453,12 +480,30 @@ class Session(Aggregate):
         registration.checked_in_at = at
         self._record_attendance(at)
 
+    def withdraw(self, member_id: str, at: datetime) -> Registration | None:
+        """The member gave up her place (she left the community, or was erased): her registration to this session,
+        if it is still ahead, is cancelled and the next in line promoted, as by a cancellation by hand."""
+        registration = self.current_registration(member_id)
+        if registration is None or self.status not in OPEN_STATUSES or at >= self.starts_at:
+            return None
+        self.cancel_registration(registration, at)
+        return registration
+
     # erasure
-    def forget_member(self, member_id: str) -> None:
+    def forget_member(self, member_id: str, at: datetime) -> None:
+        """Erasure: her registrations count on under an anonymous marker; the one she still held for a session
+        ahead is cancelled (under that marker) and the next in line promoted; she co-facilitates no more."""
+        ahead = self.status in OPEN_STATUSES and at < self.starts_at
         for registration in self.registrations:
             if registration.member_id == member_id:
                 registration.member_id = anonymous_marker()
-        self.co_facilitators = [m for m in self.co_facilitators if m != member_id]
+                if ahead and registration.active:
+                    self.cancel_registration(registration, at)
+        self.drop_co_facilitator(member_id)
+
+    def drop_co_facilitator(self, member_id: str) -> None:
+        if member_id in self.co_facilitators:
+            self.co_facilitators = [m for m in self.co_facilitators if m != member_id]
 
     def _record_scheduled(self) -> None:
         self.record(

@@ -12,7 +12,7 @@ from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput
 
 from . import events
-from .model import Mode, Session, check_aware, check_timezone, new_id, now
+from .model import Mode, Session, check_aware, check_sane_year, check_timezone, new_id, now
 
 
 class CycleStatus(StrEnum):
@@ -94,6 +94,10 @@ class SessionTerms:
     timezone: str = "America/Toronto"
 
 
+MAX_CYCLE_DAYS = 3 * 366  # a program year with room to spare: a plan is drawn day by day over the cycle
+WINDOW_BOUNDS = ("proposals_open_at", "proposals_close_at", "voting_opens_at", "voting_closes_at")
+
+
 @dataclass(eq=False)
 class ProgramCycle(Aggregate):
     """A community's program year: proposal and voting windows, the retained themes, the year plan."""
@@ -119,10 +123,17 @@ class ProgramCycle(Aggregate):
     version: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("proposals_open_at", "proposals_close_at", "voting_opens_at", "voting_closes_at"):
+        self.validate()
+
+    def validate(self) -> None:
+        for name in WINDOW_BOUNDS:
             check_aware(getattr(self, name), name)
+        check_sane_year(self.starts_on, "starts_on")
+        check_sane_year(self.ends_on, "ends_on")
         if self.ends_on <= self.starts_on:
             raise InvalidInput("a cycle ends after it starts", field="ends_on")
+        if (self.ends_on - self.starts_on).days > MAX_CYCLE_DAYS:
+            raise InvalidInput("a program cycle lasts three years at most", field="ends_on")
         if self.proposals_close_at <= self.proposals_open_at:
             raise InvalidInput("proposals close after they open", field="proposals_close_at")
         if self.voting_closes_at <= self.voting_opens_at:
@@ -153,7 +164,48 @@ class ProgramCycle(Aggregate):
         return cycle
 
     def overlaps(self, other: ProgramCycle) -> bool:
-        return other.starts_on <= self.ends_on and self.starts_on <= other.ends_on
+        return other.id != self.id and other.starts_on <= self.ends_on and self.starts_on <= other.ends_on
+
+    def change(self, at: datetime, *, planned: Iterable[Session] = (), **changes: Any) -> None:
+        """New dates (or a new label) after the cycle opened. What already happened stays: a window boundary
+        already passed, or the first day of a cycle already begun, cannot move; a boundary still ahead cannot
+        move into the past; the windows stay in order. A proposed plan drawn from the old span is dropped (propose
+        it again); the sessions of a confirmed plan (`planned`) must stay within the new span."""
+        unknown = set(changes) - {"label", "starts_on", "ends_on", *WINDOW_BOUNDS}
+        if unknown:
+            raise InvalidInput(f"these cannot change: {sorted(unknown)}", field=sorted(unknown)[0])
+        changes = {name: value for name, value in changes.items() if getattr(self, name) != value}
+        today = at.date()
+        for name in WINDOW_BOUNDS:
+            if name not in changes:
+                continue
+            if getattr(self, name) <= at:
+                raise Conflict(f"{name.replace('_', ' ')} has passed: it can no longer move", field=name)
+            check_aware(changes[name], name)
+            if changes[name] < at:
+                raise InvalidInput(f"{name.replace('_', ' ')} cannot move into the past", field=name)
+        if "starts_on" in changes and self.starts_on <= today:
+            raise Conflict("the cycle has begun: its first day can no longer move", field="starts_on")
+        if "ends_on" in changes:
+            if self.ends_on < today:
+                raise Conflict("the cycle has ended: its last day can no longer move", field="ends_on")
+            if changes["ends_on"] < today:
+                raise InvalidInput("a cycle cannot end in the past", field="ends_on")
+        before = (self.starts_on, self.ends_on)
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.validate()
+        if (self.starts_on, self.ends_on) == before:
+            return
+        if self.plan_status == PlanStatus.PROPOSED:
+            self.plan, self.plan_status = [], PlanStatus.NONE
+        outside = [s for s in planned if not self.starts_on <= s.local_day <= self.ends_on]
+        if outside:
+            field_name = "starts_on" if outside[0].local_day < self.starts_on else "ends_on"
+            raise Conflict(
+                f"{len(outside)} session(s) of the confirmed plan would fall outside the cycle: move them first",
+                field=field_name,
+            )
 
     def propose(self, *, title: str, need: str, description: str, proposer_id: str | None, at: datetime) -> Theme:
         if not (self.proposals_open_at <= at < self.proposals_close_at):
@@ -247,9 +299,10 @@ class ProgramCycle(Aggregate):
         start_time: time,
         duration: timedelta,
         timezone: str,
-        blackout_dates: Iterable[date] = (),
+        blackouts: Iterable[tuple[date, date]] = (),
     ) -> None:
-        """Draw the year plan from the retained themes (see `plan_year`); the coordinator may adjust it."""
+        """Draw the year plan from the retained themes (see `plan_year`), skipping the blackout periods (single
+        days are periods of one day); the coordinator may adjust it."""
         if not self.retained:
             raise Conflict("close the vote first: the plan is drawn from the retained themes", field="cycle_id")
         plan = plan_year(
@@ -261,7 +314,7 @@ class ProgramCycle(Aggregate):
             start_time=start_time,
             duration=duration,
             timezone=timezone,
-            blackout_dates=frozenset(blackout_dates),
+            blackout_dates=frozenset(blackout_days(blackouts, within=(self.starts_on, self.ends_on))),
         )
         if self.plan_status == PlanStatus.CONFIRMED:
             raise Conflict("the year plan is already confirmed", field="cycle_id")
@@ -358,6 +411,17 @@ def plan_year(
         starts = datetime.combine(day, start_time, tzinfo=zone)
         plan.append(PlannedSession(theme["theme_id"], theme["title"], starts, starts + duration))
     return plan
+
+
+def blackout_days(periods: Iterable[tuple[date, date]], *, within: tuple[date, date]) -> set[date]:
+    """Every day of the blackout periods (first and last day included) that falls within the cycle."""
+    first, last = within
+    days: set[date] = set()
+    for i, (start, end) in enumerate(periods):
+        if end < start:
+            raise InvalidInput("a blackout period ends on or after its first day", field=f"blackout_dates[{i}].to")
+        days.update(_days(max(start, first), min(end, last)))
+    return days
 
 
 def _days(first: date, last: date) -> Iterator[date]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cercle_shared.contracts import registration as reg
+from cercle_shared.contracts import topics
 from cercle_shared.messaging import Subscriptions
 
 from ..service_layer import reactions
@@ -17,5 +18,7 @@ def subscriptions() -> Subscriptions:
         .on(reg.MembershipJoined, reactions.membership_joined)
         .on(reg.MembershipRoleChanged, reactions.membership_role_changed)
         .on(reg.MembershipLeft, reactions.membership_left)
+        .on(reg.MemberContactChanged, reactions.contact_changed)
+        .on_tombstone(topics.MEMBER_CONTACTS.name, reactions.contact_removed)
         .on(reg.MemberErased, reactions.member_erased)
     )

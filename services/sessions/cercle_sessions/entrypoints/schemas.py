@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from cercle_shared.web import StrictModel
+from cercle_shared.web.pagination import Page
+from cercle_shared.web.schemas import LATEST_YEAR, MultiLine, SaneDateTime, SingleLine
 
-from ..domain.model import Registration, RegistrationStatus, Session
+from ..domain.library import CalendarFeed
+from ..domain.model import EARLIEST_YEAR, Registration, RegistrationStatus, Session
 from ..domain.program import ProgramCycle, Tally, Vote
+from ..service_layer.views import PageOf, RosterLine
 
 Mode = Literal["in_person", "virtual", "hybrid"]
 Format = Literal["experience_sharing", "problem_solving", "collective_reflection", "co_construction", "invited_guest"]
+
+
+def _sane_date(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+SaneDate = Annotated[date, AfterValidator(_sane_date)]
+"""A day within the years SaneDateTime allows (1970–2200)."""
+
+Id = Annotated[SingleLine, Field(max_length=64)]
+"""An id (of a member, a theme...): one line."""
 
 
 class Public(BaseModel):
@@ -21,45 +38,54 @@ class Public(BaseModel):
 
 
 class Guest(StrictModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Dre Lucie Gagnon"])
-    expertise: str | None = Field(default=None, max_length=300, examples=["santé mentale et nature"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Dre Lucie Gagnon"])
+    expertise: SingleLine | None = Field(default=None, max_length=300, examples=["santé mentale et nature"])
 
 
 class SessionCreate(StrictModel):
-    title: str = Field(min_length=1, max_length=200, examples=["Nature et santé mentale"])
-    description: str = Field(default="", max_length=5000)
-    starts_at: AwareDatetime = Field(examples=["2026-10-15T13:00:00-04:00"])
-    ends_at: AwareDatetime = Field(examples=["2026-10-15T16:00:00-04:00"])
-    timezone: str = Field(default="America/Toronto", max_length=64, description="IANA time zone.")
+    title: SingleLine = Field(min_length=1, max_length=200, examples=["Nature et santé mentale"])
+    description: MultiLine = Field(default="", max_length=5000)
+    starts_at: SaneDateTime = Field(
+        examples=["2026-10-15T13:00:00-04:00"], description="With its offset; years 1970 to 2200."
+    )
+    ends_at: SaneDateTime = Field(examples=["2026-10-15T16:00:00-04:00"])
+    timezone: SingleLine = Field(default="America/Toronto", max_length=64, description="IANA time zone.")
     mode: Mode = "in_person"
-    location: str | None = Field(default=None, max_length=500, description="Place (in person or hybrid).")
-    link: str | None = Field(default=None, max_length=1000, description="Video link (virtual or hybrid).")
+    location: SingleLine | None = Field(default=None, max_length=500, description="Place (in person or hybrid).")
+    link: SingleLine | None = Field(default=None, max_length=1000, description="Video link (virtual or hybrid).")
     capacity: int = Field(ge=1, le=10000, examples=[20])
-    theme_id: str | None = Field(default=None, max_length=36)
+    theme_id: SingleLine | None = Field(default=None, max_length=36)
     formats: list[Format] = Field(default_factory=list, max_length=5, examples=[["experience_sharing"]])
-    co_facilitators: list[str] = Field(default_factory=list, max_length=10, description="Member ids.")
-    guests: list[Guest] = Field(default_factory=list, max_length=10)
+    co_facilitators: list[Id] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Member ids. Named in calendar feeds (CONTACT and DESCRIPTION) when they agreed to appear in "
+        "the community's directory.",
+    )
+    guests: list[Guest] = Field(
+        default_factory=list, max_length=10, description="Invited guests, named in the calendar event's DESCRIPTION."
+    )
     draft: bool = Field(default=False, description="Keep it as a draft: not announced, no registration.")
 
 
 class SessionUpdate(StrictModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    timezone: str | None = Field(default=None, max_length=64)
+    title: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    description: MultiLine | None = Field(default=None, max_length=5000)
+    starts_at: SaneDateTime | None = None
+    ends_at: SaneDateTime | None = None
+    timezone: SingleLine | None = Field(default=None, max_length=64)
     mode: Mode | None = None
-    location: str | None = Field(default=None, max_length=500)
-    link: str | None = Field(default=None, max_length=1000)
+    location: SingleLine | None = Field(default=None, max_length=500)
+    link: SingleLine | None = Field(default=None, max_length=1000)
     capacity: int | None = Field(default=None, ge=1, le=10000)
     formats: list[Format] | None = Field(default=None, max_length=5)
-    co_facilitators: list[str] | None = Field(default=None, max_length=10)
+    co_facilitators: list[Id] | None = Field(default=None, max_length=10)
     guests: list[Guest] | None = Field(default=None, max_length=10)
     version: int | None = Field(default=None, description="The version you read (or send If-Match).")
 
 
 class SessionCancel(StrictModel):
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: MultiLine | None = Field(default=None, max_length=1000)
 
 
 class SessionPublic(Public):
@@ -87,8 +113,8 @@ class SessionPublic(Public):
 
 
 class RegistrationCreate(StrictModel):
-    member_id: str | None = Field(
-        default=None, max_length=64, description="Whom to register; a manager may register a member; default: you."
+    member_id: Id | None = Field(
+        default=None, description="Whom to register; a manager may register a member; default: you."
     )
 
 
@@ -111,7 +137,7 @@ class MySession(BaseModel):
 
 
 class AttendanceMark(StrictModel):
-    registration_id: str = Field(max_length=36)
+    registration_id: SingleLine = Field(max_length=36)
     present: bool
 
 
@@ -131,17 +157,33 @@ class AttendancePublic(BaseModel):
 
 
 class CycleCreate(StrictModel):
-    label: str = Field(min_length=1, max_length=100, examples=["2026-2027"])
-    starts_on: date = Field(examples=["2026-09-01"])
-    ends_on: date = Field(examples=["2027-06-30"])
-    proposals_open_at: AwareDatetime | None = Field(default=None, description="Default: now.")
-    proposals_close_at: AwareDatetime = Field(examples=["2026-09-20T23:59:00-04:00"])
-    voting_opens_at: AwareDatetime = Field(examples=["2026-09-21T08:00:00-04:00"])
-    voting_closes_at: AwareDatetime = Field(examples=["2026-09-30T23:59:00-04:00"])
+    label: SingleLine = Field(min_length=1, max_length=100, examples=["2026-2027"])
+    starts_on: SaneDate = Field(examples=["2026-09-01"])
+    ends_on: SaneDate = Field(examples=["2027-06-30"])
+    proposals_open_at: SaneDateTime | None = Field(default=None, description="Default: now.")
+    proposals_close_at: SaneDateTime = Field(examples=["2026-09-20T23:59:00-04:00"])
+    voting_opens_at: SaneDateTime = Field(examples=["2026-09-21T08:00:00-04:00"])
+    voting_closes_at: SaneDateTime = Field(examples=["2026-09-30T23:59:00-04:00"])
     themes_to_retain: int = Field(default=3, ge=1, le=20)
     sessions_per_theme: int = Field(default=2, ge=1, le=10)
     votes_per_member: int = Field(default=3, ge=1, le=20)
     max_votes_per_theme: int = Field(default=1, ge=1, le=20)
+
+
+class CycleUpdate(StrictModel):
+    """New dates or label for an open (or closed) cycle. What already happened stays: a window bound already
+    passed, or the first day of a cycle already begun, cannot move (409); a bound cannot move into the past and
+    the windows stay in order (422); the cycle may not overlap another of the community's (409). New first or
+    last days drop a proposed (unconfirmed) plan; a confirmed plan's sessions must stay within them (409)."""
+
+    label: SingleLine | None = Field(default=None, min_length=1, max_length=100)
+    starts_on: SaneDate | None = None
+    ends_on: SaneDate | None = None
+    proposals_open_at: SaneDateTime | None = None
+    proposals_close_at: SaneDateTime | None = None
+    voting_opens_at: SaneDateTime | None = None
+    voting_closes_at: SaneDateTime | None = None
+    version: int | None = Field(default=None, description="The version you read (or send If-Match).")
 
 
 class CyclePublic(Public):
@@ -166,14 +208,14 @@ class CyclePublic(Public):
 
 
 class ThemeCreate(StrictModel):
-    title: str = Field(min_length=1, max_length=200, examples=["Nature et santé mentale"])
-    need: str = Field(
+    title: SingleLine = Field(min_length=1, max_length=200, examples=["Nature et santé mentale"])
+    need: MultiLine = Field(
         min_length=1,
         max_length=2000,
         description="The need seen at work.",
         examples=["Des équipes épuisées cherchent des façons simples de se ressourcer."],
     )
-    description: str = Field(default="", max_length=5000)
+    description: MultiLine = Field(default="", max_length=5000)
 
 
 class ThemePublic(Public):
@@ -189,11 +231,11 @@ class ThemePublic(Public):
 
 
 class ThemeMerge(StrictModel):
-    into_theme_id: str = Field(max_length=36, description="The theme that absorbs this duplicate.")
+    into_theme_id: SingleLine = Field(max_length=36, description="The theme that absorbs this duplicate.")
 
 
 class VoteCreate(StrictModel):
-    theme_id: str = Field(max_length=36)
+    theme_id: SingleLine = Field(max_length=36)
 
 
 class VotePublic(Public):
@@ -221,27 +263,59 @@ class ResultsPublic(BaseModel):
     tie_rule: str = "most votes; then the theme proposed first; then the smaller theme id"
 
 
+class BlackoutPeriod(StrictModel):
+    """Days off from the first to the last, both included."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    from_: SaneDate = Field(alias="from", examples=["2026-12-21"])
+    to: SaneDate = Field(examples=["2027-01-08"])
+
+    @model_validator(mode="after")
+    def _in_order(self) -> BlackoutPeriod:
+        if self.to < self.from_:
+            raise ValueError("a blackout period ends on or after its first day")
+        return self
+
+
+def _blackout_kind(value: Any) -> str:
+    return "period" if isinstance(value, dict | BlackoutPeriod) else "day"
+
+
+Blackout = Annotated[
+    Annotated[SaneDate, Tag("day")] | Annotated[BlackoutPeriod, Tag("period")], Discriminator(_blackout_kind)
+]
+
+
 class PlanRequest(StrictModel):
     weekday: int = Field(ge=0, le=6, description="0 Monday ... 6 Sunday.", examples=[3])
     start_time: time = Field(examples=["13:00"])
     duration_minutes: int = Field(default=180, ge=15, le=24 * 60)
-    timezone: str = Field(default="America/Toronto", max_length=64)
-    blackout_dates: list[date] = Field(default_factory=list, max_length=366, examples=[["2026-12-24"]])
+    timezone: SingleLine = Field(default="America/Toronto", max_length=64)
+    blackout_dates: list[Blackout] = Field(
+        default_factory=list,
+        max_length=366,
+        description="Days without sessions: single days, or periods {from, to} (both days included).",
+        examples=[["2026-10-12", {"from": "2026-12-21", "to": "2027-01-08"}]],
+    )
+
+    def blackouts(self) -> list[tuple[date, date]]:
+        return [(b, b) if isinstance(b, date) else (b.from_, b.to) for b in self.blackout_dates]
 
 
 class PlanItem(StrictModel):
-    theme_id: str = Field(max_length=36)
-    title: str | None = Field(default=None, max_length=200)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    theme_id: SingleLine = Field(max_length=36)
+    title: SingleLine | None = Field(default=None, max_length=200)
+    starts_at: SaneDateTime
+    ends_at: SaneDateTime
 
 
 class PlanConfirm(StrictModel):
     capacity: int = Field(ge=1, le=10000, examples=[20])
     mode: Mode = "in_person"
-    location: str | None = Field(default=None, max_length=500)
-    link: str | None = Field(default=None, max_length=1000)
-    timezone: str = Field(default="America/Toronto", max_length=64)
+    location: SingleLine | None = Field(default=None, max_length=500)
+    link: SingleLine | None = Field(default=None, max_length=1000)
+    timezone: SingleLine = Field(default="America/Toronto", max_length=64)
     items: list[PlanItem] | None = Field(
         default=None, max_length=100, description="Your adjusted plan; omit to confirm the proposal as is."
     )
@@ -256,13 +330,23 @@ class PlanConfirmed(BaseModel):
 
 
 class SummaryWrite(StrictModel):
-    body_fr: str | None = Field(
+    """The languages you give get their new text; a language you leave out (or send as null) keeps its text from
+    the previous version; an empty text removes that language. A note keeps at least one language."""
+
+    body_fr: MultiLine | None = Field(
         default=None,
         max_length=100_000,
-        description="Markdown, in French.",
+        description='Markdown, in French. Left out or null: the previous version\'s French is kept; "": removed.',
         examples=["## Idées clés\n- ...\n## Pistes d'action\n- ..."],
     )
-    body_en: str | None = Field(default=None, max_length=100_000, description="Markdown, in English.")
+    body_en: MultiLine | None = Field(
+        default=None,
+        max_length=100_000,
+        description='Markdown, in English. Left out or null: the previous version\'s English is kept; "": removed.',
+    )
+
+    def texts(self) -> dict[str, str]:
+        return {lang: text for lang, text in (("fr", self.body_fr), ("en", self.body_en)) if text is not None}
 
 
 class SummaryPublic(Public):
@@ -271,18 +355,22 @@ class SummaryPublic(Public):
     body_fr: str | None
     body_en: str | None
     languages: list[str]
+    published_by: str = Field(
+        description="Who published this version: a member id, or the subject of a staff token (`erased` once "
+        "its author was erased)."
+    )
     published_at: datetime
 
 
 class ResourceCreate(StrictModel):
-    title: str = Field(min_length=1, max_length=300, examples=["Dernier enfant des bois"])
+    title: SingleLine = Field(min_length=1, max_length=300, examples=["Dernier enfant des bois"])
     kind: Literal["book", "tool", "template", "article", "model", "link"]
     language: Literal["fr", "en"] = "fr"
-    description: str = Field(default="", max_length=5000)
-    url: str | None = Field(default=None, max_length=2000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    session_id: str | None = Field(default=None, max_length=36)
-    theme_id: str | None = Field(default=None, max_length=36)
+    description: MultiLine = Field(default="", max_length=5000)
+    url: SingleLine | None = Field(default=None, max_length=2000)
+    tags: list[Annotated[SingleLine, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+    session_id: SingleLine | None = Field(default=None, max_length=36)
+    theme_id: SingleLine | None = Field(default=None, max_length=36)
 
 
 class ResourcePublic(Public):
@@ -300,8 +388,78 @@ class ResourcePublic(Public):
 
 
 class FeedPublic(BaseModel):
-    url: str = Field(description="Secret calendar URL: anyone who has it can read the calendar.")
+    id: str = Field(description="The feed's id: DELETE /v1/calendars/{id} (with your bearer token) revokes it.")
+    url: str = Field(
+        description="Secret calendar URL: anyone who has it can read the calendar (and revoke it). Shown once."
+    )
     kind: Literal["community", "member"]
+
+
+class FeedInfoPublic(Public):
+    """A feed as listed: never its URL (the secret token is shown once, when issued)."""
+
+    id: str
+    kind: str
+    community_id: str | None
+    member_id: str | None = Field(description="Its owner, when a member.")
+    created_at: datetime
+
+
+class RosterEntryPublic(BaseModel):
+    """One registration, with the member's name (for the session's managers only)."""
+
+    registration_id: str
+    session_id: str
+    session_title: str
+    starts_at: datetime
+    member_id: str = Field(description="The member's id (a marker once the member was erased).")
+    display_name: str | None = Field(description="From registration's contacts; null if unknown or erased.")
+    status: str
+    position: int | None = Field(description="Place on the waitlist, 1 for the first.")
+    registered_at: datetime
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    attendance: str | None
+    checked_in_at: datetime | None
+
+
+# --- pages -------------------------------------------------------------------------------------------------------
+
+
+class SessionsPage(Page[SessionPublic]):
+    """A page of sessions, in start order."""
+
+
+class RegistrationsPage(Page[RegistrationPublic]):
+    """A page of registrations, in arrival order."""
+
+
+class MySessionsPage(Page[MySession]):
+    """A page of your registrations with their sessions, in start order."""
+
+
+class RosterPage(Page[RosterEntryPublic]):
+    """A page of a roster."""
+
+
+class CyclesPage(Page[CyclePublic]):
+    """A page of program cycles, by first day."""
+
+
+class ThemesPage(Page[ThemePublic]):
+    """A page of themes, in proposal order."""
+
+
+class SummariesPage(Page[SummaryPublic]):
+    """A page of summary versions, oldest first."""
+
+
+class ResourcesPage(Page[ResourcePublic]):
+    """A page of resources, newest first."""
+
+
+class FeedsPage(Page[FeedInfoPublic]):
+    """A page of calendar feeds, oldest first."""
 
 
 # --- responses from domain objects -----------------------------------------------------------------------------
@@ -350,5 +508,30 @@ def plan_confirmed(cycle: ProgramCycle, sessions: list[Session]) -> PlanConfirme
     return PlanConfirmed(cycle=CyclePublic.model_validate(cycle), sessions=[session_public(s) for s in sessions])
 
 
-def feed_public(base_url: str, token: str, kind: Literal["community", "member"]) -> FeedPublic:
-    return FeedPublic(url=f"{base_url.rstrip('/')}/v1/calendars/{token}.ics", kind=kind)
+def feed_public(base_url: str, feed: CalendarFeed, token: str) -> FeedPublic:
+    kind: Literal["community", "member"] = "community" if feed.kind == "community" else "member"
+    return FeedPublic(id=feed.id, url=f"{base_url.rstrip('/')}/v1/calendars/{token}.ics", kind=kind)
+
+
+def roster_public(line: RosterLine) -> RosterEntryPublic:
+    r = line.registration
+    return RosterEntryPublic(
+        registration_id=r.id,
+        session_id=line.session.id,
+        session_title=line.session.title,
+        starts_at=line.session.starts_at,
+        member_id=r.member_id,
+        display_name=line.display_name,
+        status=str(r.status),
+        position=line.position,
+        registered_at=r.registered_at,
+        confirmed_at=r.confirmed_at,
+        cancelled_at=r.cancelled_at,
+        attendance=str(r.attendance) if r.attendance else None,
+        checked_in_at=r.checked_in_at,
+    )
+
+
+def page(result: PageOf[Any], convert: Any) -> dict[str, Any]:
+    """A page's response body: each item converted, and the next cursor."""
+    return {"items": [convert(item) for item in result.items], "next_cursor": result.next_cursor}

@@ -51,8 +51,15 @@ def ensure_manages(principal: Principal, community: model.Community, uow: Sessio
         raise Forbidden("you do not manage this community")
 
 
+def sees(principal: Principal, community: model.Community, uow: SessionsUnitOfWork) -> bool:
+    """Its members and managers; never partners."""
+    return principal.role is not Role.PARTNER and (
+        manages(principal, community, uow) or belongs(principal, community, uow)
+    )
+
+
 def ensure_sees(principal: Principal, community: model.Community, uow: SessionsUnitOfWork) -> None:
-    if principal.role is Role.PARTNER or not (manages(principal, community, uow) or belongs(principal, community, uow)):
+    if not sees(principal, community, uow):
         raise Forbidden("you do not take part in this community")
 
 

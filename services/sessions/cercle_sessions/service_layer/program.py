@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from cercle_shared.domain import check_version
 from cercle_shared.errors import Conflict, Forbidden, InvalidInput
 from cercle_shared.principal import Principal
 
-from ..domain.model import Session
+from ..domain.model import Session, SessionStatus
 from ..domain.program import ProgramCycle, SessionTerms, Theme, Vote
 from . import access
 from .unit_of_work import SessionsUnitOfWork
@@ -29,6 +30,13 @@ class OpenCycle:
     sessions_per_theme: int = 2
     votes_per_member: int = 3
     max_votes_per_theme: int = 1
+
+
+@dataclass(frozen=True)
+class ChangeCycle:
+    cycle_id: str
+    changes: dict[str, Any]  # label, starts_on, ends_on and the four window bounds
+    expected_version: int
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class ProposePlan:
     start_time: time
     duration_minutes: int
     timezone: str = "America/Toronto"
-    blackout_dates: list[date] = field(default_factory=list)
+    blackouts: list[tuple[date, date]] = field(default_factory=list)  # first and last day; a single day is (d, d)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,26 @@ def open_cycle(cmd: OpenCycle, uow: SessionsUnitOfWork, principal: Principal, at
         if any(cycle.overlaps(other) for other in uow.cycles.of_community(community.id)):
             raise Conflict("this community already has a cycle over these dates", field="starts_on")
         uow.cycles.add(cycle)
+        uow.commit()
+        return cycle
+
+
+def change_cycle(cmd: ChangeCycle, uow: SessionsUnitOfWork, principal: Principal, at: datetime) -> ProgramCycle:
+    """New dates or label for a cycle that opened (managers), against the version the caller read."""
+    with uow:
+        cycle = access.cycle(uow, cmd.cycle_id, lock=True)
+        access.ensure_manages(principal, access.community(uow, cycle.community_id), uow)
+        check_version(cycle.version, cmd.expected_version)
+        for name, value in cmd.changes.items():
+            if value is None:
+                raise InvalidInput(f"{name} cannot be emptied", field=name)
+        # read before changing anything: a query would flush the change half-way
+        planned = [s for s in uow.sessions.of_cycle(cycle.id) if s.status != SessionStatus.CANCELLED]
+        others = uow.cycles.of_community(cycle.community_id)
+        cycle.change(at, planned=planned, **cmd.changes)
+        if any(cycle.overlaps(other) for other in others):
+            field_name = "starts_on" if "starts_on" in cmd.changes else "ends_on"
+            raise Conflict("this community already has a cycle over these dates", field=field_name)
         uow.commit()
         return cycle
 
@@ -176,7 +204,7 @@ def propose_plan(cmd: ProposePlan, uow: SessionsUnitOfWork, principal: Principal
             start_time=cmd.start_time,
             duration=timedelta(minutes=cmd.duration_minutes),
             timezone=cmd.timezone,
-            blackout_dates=cmd.blackout_dates,
+            blackouts=cmd.blackouts,
         )
         uow.commit()
         return cycle

@@ -6,6 +6,7 @@ from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.repository import (
     CommunityRepository,
+    ContactRepository,
     CycleRepository,
     ErasureRepository,
     FeedRepository,
@@ -24,6 +25,7 @@ class SessionsUnitOfWork(PublishingUnitOfWork):
 
     communities: CommunityRepository
     memberships: MembershipRepository
+    contacts: ContactRepository
     erasures: ErasureRepository
     sessions: SessionRepository
     cycles: CycleRepository
@@ -36,6 +38,7 @@ class SessionsUnitOfWork(PublishingUnitOfWork):
     def _open(self) -> None:
         self.communities = CommunityRepository(self.db)
         self.memberships = MembershipRepository(self.db)
+        self.contacts = ContactRepository(self.db)
         self.erasures = ErasureRepository(self.db)
         self.sessions = SessionRepository(self.db)
         self.cycles = CycleRepository(self.db)

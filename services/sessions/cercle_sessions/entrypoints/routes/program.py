@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from cercle_shared.web.etag import expected_version
 
 from ...service_layer import program, views
 from .. import schemas
-from ..deps import ClockDep, PrincipalDep, UowDep
+from ..deps import NO_NUL, ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep, tag
 
-router = APIRouter(prefix="/v1", tags=["program"])
+router = APIRouter(prefix="/v1", tags=["program"], dependencies=NO_NUL)
 
 
 @router.post(
@@ -22,16 +26,52 @@ def open_cycle(
     return schemas.CyclePublic.model_validate(program.open_cycle(cmd, uow, principal, now))
 
 
-@router.get("/communities/{community_id}/cycles", response_model=list[schemas.CyclePublic])
-def list_cycles(community_id: str, principal: PrincipalDep, uow: UowDep) -> list[schemas.CyclePublic]:
-    """A community's program years."""
-    return [schemas.CyclePublic.model_validate(c) for c in views.list_cycles(community_id, uow, principal)]
+@router.get("/communities/{community_id}/cycles", response_model=schemas.CyclesPage)
+def list_cycles(
+    community_id: str, principal: PrincipalDep, uow: UowDep, cursor: Cursor = None, limit: Limit = 50
+) -> dict[str, Any]:
+    """A community's program years, by first day, a page at a time."""
+    found = views.list_cycles(community_id, uow, principal, cursor=cursor, limit=limit)
+    return schemas.page(found, schemas.CyclePublic.model_validate)
 
 
 @router.get("/cycles/{cycle_id}", response_model=schemas.CyclePublic)
-def get_cycle(cycle_id: str, principal: PrincipalDep, uow: UowDep) -> schemas.CyclePublic:
-    """One program year, with its retained themes and plan."""
-    return schemas.CyclePublic.model_validate(views.get_cycle(cycle_id, uow, principal))
+def get_cycle(cycle_id: str, principal: PrincipalDep, uow: UowDep, response: Response) -> schemas.CyclePublic:
+    """One program year, with its retained themes and plan; its ETag is for If-Match on PATCH."""
+    cycle = views.get_cycle(cycle_id, uow, principal)
+    tag(response, cycle.version)
+    return schemas.CyclePublic.model_validate(cycle)
+
+
+@router.patch(
+    "/cycles/{cycle_id}",
+    response_model=schemas.CyclePublic,
+    responses={
+        409: {"description": "A stale If-Match, a bound that already passed, or an overlap with another cycle"},
+        428: {"description": "If-Match (or a version field) is required"},
+    },
+)
+def change_cycle(
+    cycle_id: str,
+    body: schemas.CycleUpdate,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> schemas.CyclePublic:
+    """Change a cycle's dates or label after it opened (managers), with If-Match (or `version`).
+
+    What already happened stays: a window bound already passed, or the first day of a cycle already begun,
+    cannot move (409); a bound cannot move into the past and the windows stay in order (422); the cycle may not
+    overlap another (409). New first or last days drop a proposed plan (propose it again); a confirmed plan's
+    sessions must stay within them (409)."""
+    expected = expected_version(if_match, body.version)
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    cmd = program.ChangeCycle(cycle_id=cycle_id, changes=changes, expected_version=expected)
+    cycle = program.change_cycle(cmd, uow, principal, now)
+    tag(response, cycle.version)
+    return schemas.CyclePublic.model_validate(cycle)
 
 
 @router.post("/cycles/{cycle_id}/themes", status_code=status.HTTP_201_CREATED, response_model=schemas.ThemePublic)
@@ -43,10 +83,13 @@ def propose_theme(
     return schemas.ThemePublic.model_validate(program.propose_theme(cmd, uow, principal, now))
 
 
-@router.get("/cycles/{cycle_id}/themes", response_model=list[schemas.ThemePublic])
-def list_themes(cycle_id: str, principal: PrincipalDep, uow: UowDep) -> list[schemas.ThemePublic]:
-    """The cycle's themes, in proposal order."""
-    return [schemas.ThemePublic.model_validate(t) for t in views.list_themes(cycle_id, uow, principal)]
+@router.get("/cycles/{cycle_id}/themes", response_model=schemas.ThemesPage)
+def list_themes(
+    cycle_id: str, principal: PrincipalDep, uow: UowDep, cursor: Cursor = None, limit: Limit = 50
+) -> dict[str, Any]:
+    """The cycle's themes, in proposal order, a page at a time."""
+    found = views.list_themes(cycle_id, uow, principal, cursor=cursor, limit=limit)
+    return schemas.page(found, schemas.ThemePublic.model_validate)
 
 
 @router.post("/cycles/{cycle_id}/themes/{theme_id}/merge", response_model=schemas.ThemePublic)
@@ -83,8 +126,16 @@ def close_vote(cycle_id: str, principal: PrincipalDep, uow: UowDep, now: ClockDe
 
 @router.post("/cycles/{cycle_id}/plan", response_model=schemas.CyclePublic)
 def propose_plan(cycle_id: str, body: schemas.PlanRequest, principal: PrincipalDep, uow: UowDep) -> schemas.CyclePublic:
-    """Propose a year plan: the retained themes' sessions spread evenly on a weekday, skipping blackout dates."""
-    cmd = program.ProposePlan(cycle_id=cycle_id, **body.model_dump())
+    """Propose a year plan: the retained themes' sessions spread evenly on a weekday, skipping blackout days and
+    periods ({"from": ..., "to": ...}, both days included)."""
+    cmd = program.ProposePlan(
+        cycle_id=cycle_id,
+        weekday=body.weekday,
+        start_time=body.start_time,
+        duration_minutes=body.duration_minutes,
+        timezone=body.timezone,
+        blackouts=body.blackouts(),
+    )
     return schemas.CyclePublic.model_validate(program.propose_plan(cmd, uow, principal))
 
 

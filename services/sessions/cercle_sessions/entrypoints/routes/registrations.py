@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 
 from ...service_layer import registrations, views
 from .. import schemas
-from ..deps import ClockDep, PrincipalDep, UowDep
+from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1/sessions/{session_id}/registrations", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions/{session_id}/registrations", tags=["sessions"], dependencies=NO_NUL)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.RegistrationPublic)
@@ -21,11 +23,14 @@ def register(
     return schemas.registration_public(session, registration)
 
 
-@router.get("", response_model=list[schemas.RegistrationPublic])
-def list_registrations(session_id: str, principal: PrincipalDep, uow: UowDep) -> list[schemas.RegistrationPublic]:
-    """Registrations in arrival order (managers: all; members: their own)."""
-    session, found = views.list_registrations(session_id, uow, principal)
-    return [schemas.registration_public(session, r) for r in found]
+@router.get("", response_model=schemas.RegistrationsPage)
+def list_registrations(
+    session_id: str, principal: PrincipalDep, uow: UowDep, cursor: Cursor = None, limit: Limit = 50
+) -> dict[str, Any]:
+    """Registrations in arrival order, a page at a time (managers: all; members: their own). Member ids only:
+    the session's managers read names in its roster."""
+    session, found = views.list_registrations(session_id, uow, principal, cursor=cursor, limit=limit)
+    return schemas.page(found, lambda r: schemas.registration_public(session, r))
 
 
 @router.delete("/{registration_id}", response_model=schemas.RegistrationPublic)

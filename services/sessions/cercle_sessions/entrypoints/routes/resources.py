@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
 from ...service_layer import library, views
 from .. import schemas
-from ..deps import ClockDep, PrincipalDep, UowDep
+from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1", tags=["library"])
+router = APIRouter(prefix="/v1", tags=["library"], dependencies=NO_NUL)
 
 
 @router.post(
@@ -26,20 +26,22 @@ def share_resource(
     return schemas.ResourcePublic.model_validate(library.share_resource(cmd, uow, principal, now))
 
 
-@router.get("/resources", response_model=list[schemas.ResourcePublic])
+@router.get("/resources", response_model=schemas.ResourcesPage)
 def search_resources(
     principal: PrincipalDep,
     uow: UowDep,
     q: Annotated[str, Query(max_length=200, description="Words; each must start a word of the resource.")] = "",
-    community_id: str | None = None,
-    session_id: str | None = None,
-    theme_id: str | None = None,
+    community_id: Annotated[str | None, Query(max_length=64)] = None,
+    session_id: Annotated[str | None, Query(max_length=64)] = None,
+    theme_id: Annotated[str | None, Query(max_length=64)] = None,
     kind: Literal["book", "tool", "template", "article", "model", "link"] | None = None,
     language: Literal["fr", "en"] | None = None,
-    tag: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[schemas.ResourcePublic]:
-    """Search the libraries of the communities you may see, across years and themes (accents and case ignored)."""
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """Search the libraries of the communities you may see, across years and themes (accents and case ignored),
+    newest first, a page at a time."""
     found = views.search_resources(
         uow,
         principal,
@@ -50,6 +52,7 @@ def search_resources(
         kind=kind,
         language=language,
         tag=tag,
+        cursor=cursor,
         limit=limit,
     )
-    return [schemas.ResourcePublic.model_validate(r) for r in found]
+    return schemas.page(found, schemas.ResourcePublic.model_validate)

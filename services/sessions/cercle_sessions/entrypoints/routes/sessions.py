@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Response, status
 
 from cercle_shared.web.etag import etag, expected_version
 
 from ...domain.model import Session
 from ...service_layer import scheduling, views
 from .. import schemas
-from ..deps import ClockDep, PrincipalDep, UowDep
+from ..deps import NO_NUL, ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1", tags=["sessions"])
+router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=NO_NUL)
 
 
 def _tagged(response: Response, session: Session) -> schemas.SessionPublic:
@@ -37,10 +37,14 @@ def schedule_session(
     return _tagged(response, scheduling.schedule_session(cmd, uow, principal, now))
 
 
-@router.get("/communities/{community_id}/sessions", response_model=list[schemas.SessionPublic])
-def list_sessions(community_id: str, principal: PrincipalDep, uow: UowDep) -> list[schemas.SessionPublic]:
-    """A community's sessions, in start order (its members and managers; drafts for managers only)."""
-    return [schemas.session_public(s) for s in views.list_sessions(community_id, uow, principal)]
+@router.get("/communities/{community_id}/sessions", response_model=schemas.SessionsPage)
+def list_sessions(
+    community_id: str, principal: PrincipalDep, uow: UowDep, cursor: Cursor = None, limit: Limit = 50
+) -> dict[str, Any]:
+    """A community's sessions, in start order, a page at a time (its members and managers; drafts for managers
+    only)."""
+    found = views.list_sessions(community_id, uow, principal, cursor=cursor, limit=limit)
+    return schemas.page(found, schemas.session_public)
 
 
 @router.get("/sessions/{session_id}", response_model=schemas.SessionPublic)
@@ -57,7 +61,7 @@ def change_session(
     uow: UowDep,
     now: ClockDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> schemas.SessionPublic:
     """Edit or reschedule a session (managers); a move raises its calendar SEQUENCE. If-Match is checked when sent."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
