@@ -34,7 +34,7 @@ def test_summary_notes_come_after_the_start_and_every_edit_is_a_new_version(harn
     assert second.json()["version"] == 2
     assert second.json()["languages"] == ["fr", "en"]
     assert harness.api.get(url, headers=FACILITATOR).json()["version"] == 2
-    versions = harness.api.get(f"{url}/versions", headers=FACILITATOR).json()
+    versions = harness.api.get(f"{url}/versions", headers=FACILITATOR).json()["items"]
     assert next(v["body_fr"] for v in versions) == "## Idées clés\n- la nature soigne"
     events = harness.payloads("org.cercle.sessions.summary.published.v1")
     assert [(e["version"], e["languages"]) for e in events] == [(1, ["fr"]), (2, ["fr", "en"])]
@@ -73,7 +73,7 @@ def test_resources_are_found_by_words_without_accents_only_in_visible_communitie
     def titles(q, headers, **params):
         response = harness.api.get("/v1/resources", params={"q": q, **params}, headers=headers)
         assert response.status_code == 200, response.text
-        return [r["title"] for r in response.json()]
+        return [r["title"] for r in response.json()["items"]]
 
     assert titles("sante", member("m-1")) == ["Dernier enfant des bois"]  # found through its session's title
     assert titles("SANTÉ", member("m-2")) == ["Gabarit de plan d'action en santé"]

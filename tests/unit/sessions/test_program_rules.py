@@ -129,17 +129,31 @@ def test_a_plan_keeps_to_the_weekday_the_cycle_and_the_blackouts(themes, per_the
     end = start + timedelta(days=days)
     blackout_dates = {start + timedelta(days=d) for d in blackouts}
     retained = [{"theme_id": f"t{i}", "title": f"T{i}"} for i in range(themes)]
-    plan = plan_year(
-        retained,
-        starts_on=start,
-        ends_on=end,
-        sessions_per_theme=per_theme,
-        weekday=weekday,
-        start_time=time(9, 30),
-        duration=timedelta(hours=2),
-        timezone="America/Toronto",
-        blackout_dates=blackout_dates,
-    )
+    free = [
+        start + timedelta(days=d)
+        for d in range(days + 1)
+        if (start + timedelta(days=d)).weekday() == weekday and start + timedelta(days=d) not in blackout_dates
+    ]
+
+    def draw():
+        return plan_year(
+            retained,
+            starts_on=start,
+            ends_on=end,
+            sessions_per_theme=per_theme,
+            weekday=weekday,
+            start_time=time(9, 30),
+            duration=timedelta(hours=2),
+            timezone="America/Toronto",
+            blackout_dates=blackout_dates,
+        )
+
+    if len(free) < themes * per_theme:  # blackouts can leave too few free days: a clear error, not a plan
+        with pytest.raises(InvalidInput) as raised:
+            draw()
+        assert raised.value.field == "weekday"
+        return
+    plan = draw()
     days_used = [p.starts_at.date() for p in plan]
     assert len(plan) == themes * per_theme
     assert len(set(days_used)) == len(days_used)
