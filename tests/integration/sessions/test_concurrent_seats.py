@@ -69,6 +69,8 @@ def test_concurrent_registrations_never_overbook_and_positions_are_unique(kafka,
         first_waiting = next(r for r in results if r.get("position") == 1)
         cancelled = api.delete(f"/v1/sessions/{session['id']}/registrations/{confirmed['id']}", headers=auth())
         assert cancelled.status_code == 200
-        listed = {r["id"]: r for r in api.get(f"/v1/sessions/{session['id']}/registrations", headers=auth()).json()}
+        listed = {
+            r["id"]: r for r in api.get(f"/v1/sessions/{session['id']}/registrations", headers=auth()).json()["items"]
+        }
         assert listed[first_waiting["id"]]["status"] == "confirmed"
         assert sum(r["status"] == "confirmed" for r in listed.values()) == CAPACITY

@@ -5,6 +5,7 @@ The replica is fed the real way: registration events written to Kafka as CloudEv
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -177,7 +178,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
 
         # after the session: attendance, held, summary
         clock.now = real_now + 41 * day + timedelta(hours=1)
-        listed = ok(api.get(seats, headers=facilitator))
+        listed = ok(api.get(seats, headers=facilitator))["items"]
         seated = next(r for r in listed if r["status"] == "confirmed")
         ok(
             api.put(
@@ -240,27 +241,48 @@ def test_an_erased_member_leaves_counts_but_no_identity(kafka, pg_url):
     )
     with running_service("sessions", pg_url, kafka.bootstrap) as api:
         wait_for_community(api, community_id)
-        session = api.post(
-            f"/v1/communities/{community_id}/sessions",
-            headers=auth(),
-            json={
-                "title": "x",
-                "starts_at": (now + timedelta(days=5)).isoformat(),
-                "ends_at": (now + timedelta(days=5, hours=2)).isoformat(),
-                "capacity": 5,
-            },
-        ).json()
-        seats = f"/v1/sessions/{session['id']}/registrations"
+
+        def schedule(starts_at):
+            response = api.post(
+                f"/v1/communities/{community_id}/sessions",
+                headers=auth(),
+                json={
+                    "title": "x",
+                    "starts_at": starts_at.isoformat(),
+                    "ends_at": (starts_at + timedelta(hours=2)).isoformat(),
+                    "capacity": 5,
+                },
+            )
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        def listed(session):
+            return api.get(f"/v1/sessions/{session['id']}/registrations", headers=auth()).json()["items"]
+
+        later = schedule(now + timedelta(days=5))
+        later_seats = f"/v1/sessions/{later['id']}/registrations"
         wait_until(
-            lambda: api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 201,
+            lambda: api.post(later_seats, json={}, headers=auth("member", member_id=member)).status_code == 201,
             30,
             message="the membership in the replica",
         )
-        publish_registration_events(kafka.bootstrap, registration.MemberErased(member_id=member, erased_at=now))
+        # a session that takes place before the erasure: its counts are history and stay
+        start = datetime.now(UTC) + timedelta(seconds=4)
+        held = schedule(start)
+        seats = f"/v1/sessions/{held['id']}/registrations"
+        assert api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 201
+        time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 1)
+        erased_at = datetime.now(UTC)
+        publish_registration_events(kafka.bootstrap, registration.MemberErased(member_id=member, erased_at=erased_at))
         wait_until(
-            lambda: member not in {r["member_id"] for r in api.get(seats, headers=auth()).json()},
+            lambda: all(member not in {r["member_id"] for r in listed(s)} for s in (held, later)),
             30,
-            message="the registration anonymized",
+            message="the registrations anonymized",
         )
-        assert api.get(f"/v1/sessions/{session['id']}", headers=auth()).json()["confirmed"] == 1
-        assert api.post(seats, json={}, headers=auth("member", member_id=member)).status_code == 403
+        assert api.get(f"/v1/sessions/{held['id']}", headers=auth()).json()["confirmed"] == 1
+        # her place in the session ahead is given up (under an anonymous marker)
+        [gone] = listed(later)
+        assert gone["status"] == "cancelled"
+        assert gone["member_id"].startswith("erased-")
+        assert api.get(f"/v1/sessions/{later['id']}", headers=auth()).json()["confirmed"] == 0
+        assert api.post(later_seats, json={}, headers=auth("member", member_id=member)).status_code == 403
