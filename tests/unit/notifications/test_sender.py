@@ -322,7 +322,10 @@ def test_a_display_name_with_line_breaks_or_control_characters_is_sent_on_one_li
     smtp, confirmation, uow_factory, h, name
 ):
     # Stored before names were validated, or arriving so on the contacts topic: the email still goes, once.
-    _, email, delivery_id = confirmation(name=name, language="en")
+    member, email, delivery_id = confirmation(language="en")
+    with uow_factory() as uow:
+        uow.contacts.get(member).display_name = name  # as stored before names were checked
+        uow.commit()
     h.run_job("send-emails")
     sent = delivery(uow_factory, delivery_id)
     assert (sent.status, sent.attempts, sent.last_error) == (DeliveryStatus.SENT, 1, None)
@@ -346,9 +349,10 @@ def test_a_session_title_with_control_characters_makes_a_one_line_subject(
     member, session = new_id(), new_id()
     email = f"{member[:8]}@example.org"
     apply(reactions.contact_changed, contact_changed(member, email=email, language="en"))
-    apply(reactions.session_scheduled, session_scheduled(session, title=title))
+    apply(reactions.session_scheduled, session_scheduled(session))
     apply(reactions.registration_confirmed, confirmed(member, session))
     with uow_factory() as uow:
+        uow.sessions.get(session).title = title  # as stored before titles were checked
         [owed] = uow.deliveries.of_member(member)
         owed.next_attempt_at = clock.now
         uow.commit()
@@ -482,3 +486,11 @@ def test_a_session_at_the_edge_of_the_calendar_is_still_written_out(smtp, make_s
     assert delivery(uow_factory, delivery_id).status == DeliveryStatus.SENT
     body = _envelope_to(smtp, email)[0].get_body(("plain",)).get_content()
     assert "December 31, 9999" in body
+
+
+def test_a_display_name_with_a_line_break_arriving_on_the_contacts_topic_is_sent_on_one_line(smtp, confirmation, h):
+    _, email, _ = confirmation(name="Marie\r\nBcc: intrus@example.org", language="en")
+    h.run_job("send-emails")
+    [message] = _envelope_to(smtp, email)
+    assert message["To"].addresses[0].display_name == "Marie Bcc: intrus@example.org"
+    assert not _envelope_to(smtp, "intrus@example.org")

@@ -12,6 +12,7 @@ fact lost for good.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -174,6 +175,7 @@ def _set_registration(uow: InsightsUnitOfWork, event: RegistrationEvent, status:
 
 # --- values from other services, made storable ------------------------------------------------------------------
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL takes no NUL; no encoder takes a lone surrogate
 _EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 _MAX_COUNT = 2**31 - 1  # an INTEGER column on PostgreSQL
 E = TypeVar("E", bound=StrEnum)
@@ -196,8 +198,9 @@ def _count(value: int) -> int:
 
 
 def _text(value: str, column: Column[Any]) -> str:
-    """Free text as any database stores it: no NUL, no lone surrogate (each a '?'), at most the column's length."""
-    storable = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    """Free text as any database stores it: no NUL, no lone surrogate (each becomes U+FFFD, the replacement
+    character), at most the column's length."""
+    storable = _UNSTORABLE.sub("\ufffd", value)
     length = getattr(column.type, "length", None)
     return storable[:length] if length else storable
 

@@ -1,14 +1,25 @@
 """Reactions to the events this service consumes. They run in the idempotent consumer's transaction and only
-record state (replicas, deliveries owed): emails leave from the sending job (sending.py), never from here."""
+record state (replicas, deliveries owed): emails leave from the sending job (sending.py), never from here.
+
+They never fail for good on an event that passes its contract yet holds what a column cannot (a naive or
+out-of-range time, a NUL, a lone surrogate, an overlong title): the value is made storable (bottom of this
+module), since a failure would be retried, then dead-lettered — a contact's event with her address and name in
+the dead-letter topic — and the fact lost.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import Column
 
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
 from cercle_shared.messaging import EventContext
 
+from ..adapters import orm
 from ..domain import model
 from ..domain.model import EmailKind, RegistrationStatus
 from .unit_of_work import NotificationsUnitOfWork
@@ -21,11 +32,11 @@ def contact_changed(event: reg_events.MemberContactChanged, uow: NotificationsUn
         return  # topics are not ordered with one another: a change can arrive after the erasure
     incoming = model.Contact(
         member_id=event.member_id,
-        email=event.email,
-        display_name=event.display_name,
+        email=_address(event.email),
+        display_name=_text(event.display_name, orm.contacts.c.display_name),
         language=event.language,
         consents=dict(event.consents),
-        updated_at=event.updated_at,
+        updated_at=_instant(event.updated_at),
     )
     current = uow.contacts.get(event.member_id)
     if current is None:
@@ -51,7 +62,7 @@ def contact_removed(member_id: str, uow: NotificationsUnitOfWork, ctx: EventCont
 def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
     """Law 25 erasure: forget the contact, preferences and registrations; deliveries keep only anonymous facts."""
     at = model.now()
-    uow.erased_members.add(event.member_id, event.erased_at)
+    uow.erased_members.add(event.member_id, _instant(event.erased_at))
     # Locked first, so that a sender recording an outcome at the same moment cannot write the address back.
     for delivery in uow.deliveries.of_member(event.member_id, lock=True):
         delivery.anonymize(at)
@@ -68,11 +79,13 @@ def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, 
 def community_named(
     event: reg_events.CommunityCreated | reg_events.CommunityUpdated, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
+    name_fr = _text(event.name_fr, orm.communities.c.name_fr)
+    name_en = _text(event.name_en, orm.communities.c.name_en)
     current = uow.communities.get(event.community_id)
     if current is None:
-        uow.communities.add(model.Community(event.community_id, event.name_fr, event.name_en))
+        uow.communities.add(model.Community(event.community_id, name_fr, name_en))
     else:
-        current.rename(event.name_fr, event.name_en)
+        current.rename(name_fr, name_en)
 
 
 def session_scheduled(event: session_events.SessionScheduled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
@@ -88,11 +101,7 @@ def session_rescheduled(
     details: dict[str, Any] = {}
     if previous is not None:
         if not previous.differs_for_attendees(
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            timezone=event.timezone,
-            mode=event.mode,
-            location=event.location,
+            **_session_fields(event, "starts_at", "ends_at", "timezone", "mode", "location")
         ):
             _replicate_session(uow, event)
             return
@@ -129,18 +138,26 @@ def session_cancelled(event: session_events.SessionCancelled, uow: Notifications
         )
 
 
-def _replicate_session(
-    uow: NotificationsUnitOfWork, event: session_events.SessionScheduled | session_events.SessionRescheduled
-) -> None:
+SessionEvent = session_events.SessionScheduled | session_events.SessionRescheduled
+
+
+def _session_fields(event: SessionEvent, *names: str) -> dict[str, Any]:
+    """What the replica keeps of a session, made storable."""
+    c = orm.sessions.c
     fields = {
         "community_id": event.community_id,
-        "title": event.title,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "timezone": event.timezone,
-        "mode": event.mode,
-        "location": event.location,
+        "title": _text(event.title, c.title),
+        "starts_at": _instant(event.starts_at),
+        "ends_at": _instant(event.ends_at),
+        "timezone": _text(event.timezone, c.timezone),
+        "mode": _text(event.mode, c.mode),
+        "location": _text(event.location, c.location) if event.location is not None else None,
     }
+    return {name: fields[name] for name in names} if names else fields
+
+
+def _replicate_session(uow: NotificationsUnitOfWork, event: SessionEvent) -> None:
+    fields = _session_fields(event)
     current = uow.sessions.get(event.session_id)
     if current is None:
         uow.sessions.add(model.ScheduledSession(session_id=event.session_id, **fields))
@@ -260,3 +277,35 @@ def _owe_email(
             session_known=uow.sessions.get(session_id) is not None,
         )
     )
+
+
+# --- values from other services, made storable ------------------------------------------------------------------
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL takes no NUL; no encoder takes a lone surrogate
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
+def _instant(value: datetime) -> datetime:
+    """A naive time is read as UTC (the contracts say times are aware); one past the calendar's edge once in UTC
+    (year 9999 west of Greenwich, year 1 east of it) is clamped to that edge."""
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return _LATEST if value.year > 1 else _EARLIEST
+
+
+def _text(value: str, column: Column[Any]) -> str:
+    """Free text as any database stores it: no NUL, no lone surrogate (each becomes U+FFFD, the replacement
+    character), at most the column's length."""
+    storable = _UNSTORABLE.sub("\ufffd", value)
+    length = getattr(column.type, "length", None)
+    return storable[:length] if length else storable
+
+
+def _address(value: str) -> str:
+    """An address is kept exactly as it came, or not at all (empty): mended, it could be someone else's. Its emails
+    then fail at once, with the reason, when the sender builds them."""
+    fits = _text(value, orm.contacts.c.email) == value
+    return value if fits else ""
