@@ -31,6 +31,12 @@ class Api:
 
         return {"Authorization": f"Bearer {issue_token(self.stack.jwt_secret(), role, **claims)}"}
 
+    @staticmethod
+    def items(response) -> list:
+        """The items of a list answer: a cursor page's `items` (or a plain list, as some lists once were)."""
+        body = response.json()
+        return body["items"] if isinstance(body, dict) and "items" in body else body
+
     def eventually(self, call, check, timeout: float = 60, message: str = "condition"):
         """Repeat an HTTP call until `check(response)` holds; return the last response."""
         last = {}
@@ -62,7 +68,8 @@ def stack(request, tmp_path_factory) -> Iterator[Stack]:
             name: postgres.create_database(f"e2e_{name}_{suffix}")
             for name in ("registration", "sessions", "notifications", "insights")
         }
-    stack = Stack.on_free_ports(base, database_urls=urls)
+    # Housekeeping (outbox purge, SQLite checkpoint) every few seconds, so that the privacy sweep sees its effect.
+    stack = Stack.on_free_ports(base, database_urls=urls, extra_env={"CERCLE_HOUSEKEEPING_INTERVAL": "5"})
     started = time.monotonic()
     try:
         timings = stack.up()

@@ -157,7 +157,7 @@ def test_a_year_of_a_community(api, stack, community):
         f"/v1/sessions/{planned['id']}/registrations/{seat['id']}", headers=as_member["alice"]
     )
     assert cancelled.status_code == 200, cancelled.text
-    mine = api.sessions.get("/v1/me/sessions", headers=as_member["benoit"]).json()
+    mine = api.items(api.sessions.get("/v1/me/sessions", headers=as_member["benoit"]))
     assert [m["registration"]["status"] for m in mine if m["session"]["id"] == planned["id"]] == ["confirmed"]
 
     # Benoît is told, in French, over SMTP.
@@ -211,7 +211,7 @@ def test_a_year_of_a_community(api, stack, community):
         _created(api.sessions.put(f"/v1/sessions/{soon['id']}/summary", headers=facilitator, json=summary))["version"]
         == 2
     )
-    assert len(api.sessions.get(f"/v1/sessions/{soon['id']}/summary/versions", headers=facilitator).json()) == 2
+    assert len(api.items(api.sessions.get(f"/v1/sessions/{soon['id']}/summary/versions", headers=facilitator))) == 2
     _created(
         api.sessions.post(
             f"/v1/communities/{cid}/resources",
@@ -226,7 +226,7 @@ def test_a_year_of_a_community(api, stack, community):
             },
         )
     )
-    found = api.sessions.get("/v1/resources", headers=as_member["alice"], params={"q": "enfant bois"}).json()
+    found = api.items(api.sessions.get("/v1/resources", headers=as_member["alice"], params={"q": "enfant bois"}))
     assert [r["title"] for r in found] == ["Dernier enfant des bois"]
 
     # Insights followed every step through Kafka.
