@@ -42,7 +42,8 @@ class DeliveryPublic(BaseModel):
     member_id: str | None = Field(description="Null once the member was erased.")
     anonymized: bool
     session_id: str | None
-    status: DeliveryStatus
+    # A value a newer version wrote is shown as the string it is, rather than failing the whole list.
+    status: DeliveryStatus | str
     reason: str | None = Field(description="Why it was skipped, if it was.")
     language: str | None
     recipient: str | None = Field(
