@@ -24,8 +24,9 @@ def configure_import(bulk: argparse.ArgumentParser) -> None:
 IMPORT = ExtraCommand(
     name="import",
     help="Import members and memberships from a CSV file, all or nothing.",
-    description="Import members and memberships from a CSV file into this service's database, all or nothing. "
-    f"Columns: {', '.join(importing.COLUMNS)}.",
+    description="Import members and memberships from a CSV file into this service's database, all or nothing: "
+    "every row is checked first (reads only), then written in short transactions so that the service keeps "
+    f"answering meanwhile. Columns: {', '.join(importing.COLUMNS)}.",
     configure=configure_import,
     run=lambda args: import_command(args),
 )
@@ -41,7 +42,8 @@ def import_command(args: argparse.Namespace) -> int:
     try:
         text = args.file.read_text(encoding="utf-8-sig")
         rows = importing.parse_csv(text)
-        with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing") as bar:
+        steps = len(rows) if args.dry_run else 2 * len(rows)  # a real import checks every row, then writes them
+        with tqdm(total=steps, unit="row", desc="checking" if args.dry_run else "checking, then writing") as bar:
             report = importing.import_members(
                 text,
                 uow,
@@ -62,7 +64,14 @@ def import_command(args: argparse.Namespace) -> int:
     for error in report.errors:
         print(f"line {error.row}: {error.field or 'row'}: {error.message}", file=sys.stderr)
     if report.errors:
-        print(f"{len({e.row for e in report.errors})} of {report.rows} rows refused; nothing was written.")
+        refused = len({e.row for e in report.errors})
+        if report.undone:
+            print(
+                f"{refused} of {report.rows} rows refused while writing (changed meanwhile); the {report.undone} "
+                "members already written were erased again: nothing was kept."
+            )
+        else:
+            print(f"{refused} of {report.rows} rows refused; nothing was written.")
         return 1
     verb = "would create" if args.dry_run else "created"
     print(f"{report.rows} rows: {verb} {report.members} members and {report.memberships} memberships.")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,8 @@ from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
 
 from ..domain.model import Community, Member, Membership, MembershipRole, Organization
+
+T = TypeVar("T", bound=str)
 
 
 def json_list_contains(db: Session, column, value: str) -> ColumnElement[bool]:
@@ -29,6 +32,16 @@ def keyset(entity, sort: str, allowed: Iterable[str]) -> Keyset:
     if name not in allowed:
         raise InvalidInput(f"sort by one of {', '.join(allowed)} (prefix - for descending)", field="sort")
     return Keyset(getattr(entity, name), entity.id, descending=sort.startswith("-"))
+
+
+BATCH = 500
+"""Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters."""
+
+
+def batches(values: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    pending = sorted(values)
+    for start in range(0, len(pending), size):
+        yield pending[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,13 @@ class OrganizationRepository:
 
     def delete(self, organization: Organization) -> None:
         self._db.delete(organization)
+
+    def existing(self, ids: Iterable[str | None]) -> set[str]:
+        """Which of these organizations exist."""
+        found: set[str] = set()
+        for batch in batches({i for i in ids if i}):
+            found.update(self._db.scalars(select(Organization.id).where(Organization.id.in_(batch))))
+        return found
 
     def in_use(self, organization_id: str) -> bool:
         return bool(self._db.scalar(select(exists().where(Member.organization_id == organization_id))))
@@ -86,6 +106,20 @@ class MemberRepository:
 
     def get(self, member_id: str) -> Member | None:
         return self._db.get(Member, member_id)
+
+    def get_many(self, ids: Iterable[str]) -> Sequence[Member]:
+        found: list[Member] = []
+        for batch in batches(set(ids)):
+            found.extend(self._db.scalars(select(Member).where(Member.id.in_(batch))))
+        return found
+
+    def emails_taken(self, emails: Iterable[str]) -> set[str]:
+        """Which of these (normalized) emails a member already has."""
+        taken: set[str] = set()
+        with self._db.no_autoflush:
+            for batch in batches(set(emails)):
+                taken.update(self._db.scalars(select(Member.email).where(Member.email.in_(batch))))
+        return taken
 
     def by_email(self, email: str) -> Member | None:
         with self._db.no_autoflush:  # a pending change of this very email must not hit the unique index first
@@ -146,10 +180,10 @@ class CommunityRepository:
         return self._db.get(Community, community_id)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Community]:
-        wanted = set(ids)
-        if not wanted:
-            return {}
-        return {c.id: c for c in self._db.scalars(select(Community).where(Community.id.in_(wanted)))}
+        found: dict[str, Community] = {}
+        for batch in batches(set(ids)):
+            found.update((c.id, c) for c in self._db.scalars(select(Community).where(Community.id.in_(batch))))
+        return found
 
     def page(self, query: CommunityQuery, *, cursor: str | None, limit: int) -> tuple[Sequence[Community], str | None]:
         stmt = select(Community)
@@ -252,4 +286,11 @@ class MembershipRepository:
         return keyset(Membership, "joined_at", ("joined_at",)).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def delete_all_of(self, member_id: str) -> int:
-        return self._db.execute(delete(Membership).where(Membership.member_id == member_id)).rowcount
+        """Mark every membership of the member, past ones included, for deletion at the next flush or commit: a
+        statement run here would write outside the unit of work's error translation (a busy database, a lost race)
+        and flush what is pending with it."""
+        with self._db.no_autoflush:
+            found = self._db.scalars(select(Membership).where(Membership.member_id == member_id)).all()
+        for membership in found:
+            self._db.delete(membership)
+        return len(found)

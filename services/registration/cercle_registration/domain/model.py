@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput, NotFound
+from cercle_shared.text import check_single_line
 
 from . import events
 
@@ -77,15 +78,21 @@ def now() -> datetime:
 
 
 def normalize_email(email: str) -> str:
-    """A valid address, lower-cased: emails are unique without regard to case."""
+    """A valid address and nothing else (no display name, no angle brackets, no list), lower-cased: emails are
+    unique without regard to case. Surrounding spaces are trimmed; a control character anywhere is refused."""
+    if not isinstance(email, str):
+        raise InvalidInput("invalid email address", field="email")
+    _single_line(email, "email")
     try:
-        checked = validate_email(email.strip(), check_deliverability=False)
+        checked = validate_email(email.strip(), check_deliverability=False, allow_display_name=False)
     except EmailNotValidError as exc:
         raise InvalidInput(f"invalid email address: {exc}", field="email") from exc
     return checked.normalized.lower()
 
 
 def normalize_expertise(tags: Iterable[str] | None) -> list[str]:
+    for tag in tags or ():
+        _single_line(tag, "expertise")
     cleaned = sorted({t.strip().lower() for t in tags or () if t and t.strip()})
     if len(cleaned) > MAX_EXPERTISE_TAGS:
         raise InvalidInput(f"at most {MAX_EXPERTISE_TAGS} expertise tags", field="expertise")
@@ -94,7 +101,20 @@ def normalize_expertise(tags: Iterable[str] | None) -> list[str]:
     return cleaned
 
 
+def _single_line(value: object, name: str) -> None:
+    """A one-line field (a name, a title, a tag) ends up in email headers, calendar lines and CSV cells: a control
+    character (CR and LF included) is refused, naming the field."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text", field=name)
+    try:
+        check_single_line(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}", field=name) from None
+
+
 def _optional_text(value: str | None, name: str, *, max_length: int = 200) -> str | None:
+    if value is not None:
+        _single_line(value, name)
     value = value.strip() if isinstance(value, str) else value
     if not value:
         return None
@@ -414,14 +434,14 @@ class Community(Aggregate):
     ) -> Community:
         community = cls(
             id=new_id(),
-            name_fr=name_fr,
-            name_en=name_en,
+            name_fr=_text(name_fr, "name_fr"),
+            name_en=_text(name_en, "name_en"),
             kind=_choice(kind, CommunityKind, "kind"),
             regions=sorted(set(regions)),
             province_wide=province_wide,
             description_fr=description_fr,
             description_en=description_en,
-            domain=domain,
+            domain=_optional_text(domain, "domain", max_length=100),
             cadence=cadence,
             founded_on=founded_on,
             created_at=at or now(),
@@ -443,6 +463,8 @@ class Community(Aggregate):
         for name in ("name_fr", "name_en"):
             if name in changes:
                 changes[name] = _text(changes[name], name)
+        if "domain" in changes:
+            changes["domain"] = _optional_text(changes["domain"], "domain", max_length=100)
         if "kind" in changes:
             changes["kind"] = _choice(changes["kind"], CommunityKind, "kind")
         before = {k: getattr(self, k) for k in changes}

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from cercle_shared.errors import InvalidInput
 from cercle_shared.web import StrictModel
 from cercle_shared.web.pagination import Page
+from cercle_shared.web.schemas import MultiLine, SingleLine
 
 from ..domain import model
 from ..domain.regions import Region
@@ -29,9 +30,26 @@ CommunityStatus = Literal["active", "paused", "closed"]
 Role = Literal["participant", "facilitator", "coordinator"]
 SizeBand = Literal["1-9", "10-49", "50-249", "250-999", "1000+"]
 Expertise = Annotated[
-    list[Annotated[str, Field(max_length=60)]],
+    list[Annotated[SingleLine, Field(max_length=60)]],
     Field(max_length=30, description="Expertise tags (stored lower-cased).", examples=[["ergonomie", "santé mentale"]]),
 ]
+
+
+def _address(value: str) -> str:
+    try:
+        return model.normalize_email(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from None
+
+
+Email = Annotated[
+    str,
+    AfterValidator(_address),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
+"""An address and nothing else: no display name, no angle brackets, no list, no control character (stored
+lower-cased)."""
+
 VERSION = Field(default=None, ge=1, description="The version you read (alternatively send it as If-Match); stale: 409.")
 
 
@@ -42,15 +60,15 @@ class RegionPublic(BaseModel):
 
 
 class OrganizationCreate(StrictModel):
-    name: str = Field(min_length=1, max_length=200, examples=["CISSS de Laval"])
-    sector: str | None = Field(default=None, max_length=100, examples=["santé"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["CISSS de Laval"])
+    sector: SingleLine | None = Field(default=None, max_length=100, examples=["santé"])
     region: RegionCode | None = None
     size_band: SizeBand | None = Field(default=None, description="Number of employees.")
 
 
 class OrganizationUpdate(StrictModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    sector: str | None = Field(default=None, max_length=100)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    sector: SingleLine | None = Field(default=None, max_length=100)
     region: RegionCode | None = None
     size_band: SizeBand | None = None
     version: int | None = VERSION
@@ -83,12 +101,12 @@ class ConsentsUpdate(StrictModel):
 
 
 class MemberCreate(StrictModel):
-    display_name: str = Field(min_length=1, max_length=200, examples=["Marie Tremblay"])
-    email: EmailStr = Field(examples=["marie.tremblay@example.org"])
+    display_name: SingleLine = Field(min_length=1, max_length=200, examples=["Marie Tremblay"])
+    email: Email = Field(examples=["marie.tremblay@example.org"])
     language: Language = Field(default="fr", description="Preferred language; French by default.")
     region: RegionCode | None = None
     organization_id: str | None = Field(default=None, max_length=36)
-    job_title: str | None = Field(default=None, max_length=200)
+    job_title: SingleLine | None = Field(default=None, max_length=200)
     expertise: Expertise = Field(default_factory=list)
     consents: Consents
 
@@ -96,12 +114,12 @@ class MemberCreate(StrictModel):
 class MemberUpdate(StrictModel):
     """Only the fields present change; send null to clear an optional field."""
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: EmailStr | None = None
+    display_name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    email: Email | None = None
     language: Language | None = None
     region: RegionCode | None = None
     organization_id: str | None = Field(default=None, max_length=36)
-    job_title: str | None = Field(default=None, max_length=200)
+    job_title: SingleLine | None = Field(default=None, max_length=200)
     expertise: Expertise | None = None
     consents: ConsentsUpdate | None = None
     version: int | None = VERSION
@@ -165,26 +183,32 @@ class DirectoryEntryPublic(BaseModel):
 
 
 class ImportRowError(BaseModel):
-    row: int = Field(description="Line in the file; the header is line 1.")
-    field: str | None = Field(description="Column at fault, when one is.")
-    message: str
+    row: int = Field(description="Line in the file where the row starts; the header is line 1.", examples=[3])
+    field: str | None = Field(description="Column at fault, when one is.", examples=["email"])
+    message: str = Field(examples=["a member with this email already exists"])
 
 
 class ImportReportPublic(BaseModel):
     dry_run: bool
-    committed: bool = Field(description="True when the members and memberships were written.")
-    rows: int
+    committed: bool = Field(description="True when the members and memberships were written (and kept).")
+    rows: int = Field(description="Rows in the file, blank lines left out.")
     members: int = Field(description="Members the valid rows create.")
     memberships: int = Field(description="Memberships the valid rows create.")
-    errors: list[ImportRowError]
+    errors: list[ImportRowError] = Field(description="One entry per refused row; empty when every row is valid.")
+    undone: int = Field(
+        default=0,
+        description="Members written and then erased again: a concurrent change (an email registered, an "
+        "organization deleted, a community closed) made a row invalid while the import was writing, so nothing of "
+        "it is kept. 0 otherwise.",
+    )
 
 
 class CommunityCreate(StrictModel):
-    name_fr: str = Field(min_length=1, max_length=200, examples=["CoP Santé mieux-être au travail — Laval"])
-    name_en: str = Field(min_length=1, max_length=200, examples=["Workplace health and wellbeing CoP — Laval"])
-    description_fr: str = Field(default="", max_length=5000)
-    description_en: str = Field(default="", max_length=5000)
-    domain: str | None = Field(default=None, max_length=100, examples=["workplace_health"])
+    name_fr: SingleLine = Field(min_length=1, max_length=200, examples=["CoP Santé mieux-être au travail — Laval"])
+    name_en: SingleLine = Field(min_length=1, max_length=200, examples=["Workplace health and wellbeing CoP — Laval"])
+    description_fr: MultiLine = Field(default="", max_length=5000)
+    description_en: MultiLine = Field(default="", max_length=5000)
+    domain: SingleLine | None = Field(default=None, max_length=100, examples=["workplace_health"])
     kind: CommunityKind = "community_of_practice"
     regions: list[RegionCode] = Field(default_factory=list, max_length=17, examples=[["13"]])
     province_wide: bool = Field(default=False, description="Province-wide or virtual: then no regions.")
@@ -193,11 +217,11 @@ class CommunityCreate(StrictModel):
 
 
 class CommunityUpdate(StrictModel):
-    name_fr: str | None = Field(default=None, min_length=1, max_length=200)
-    name_en: str | None = Field(default=None, min_length=1, max_length=200)
-    description_fr: str | None = Field(default=None, max_length=5000)
-    description_en: str | None = Field(default=None, max_length=5000)
-    domain: str | None = Field(default=None, max_length=100)
+    name_fr: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    name_en: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    description_fr: MultiLine | None = Field(default=None, max_length=5000)
+    description_en: MultiLine | None = Field(default=None, max_length=5000)
+    domain: SingleLine | None = Field(default=None, max_length=100)
     kind: CommunityKind | None = None
     regions: list[RegionCode] | None = Field(default=None, max_length=17)
     province_wide: bool | None = None
@@ -352,4 +376,5 @@ def import_report_public(report: ImportReport) -> ImportReportPublic:
         members=report.members,
         memberships=report.memberships,
         errors=[ImportRowError(row=e.row, field=e.field, message=e.message) for e in report.errors],
+        undone=report.undone,
     )

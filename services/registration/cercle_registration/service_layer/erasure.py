@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cercle_shared.principal import Principal
 
@@ -24,8 +25,13 @@ def erase_member(
     with uow:
         member = find_member(uow, cmd.member_id)
         access.check_personal(principal, member, "erase a member")
-        member.erase(clock())
-        # Counts over time are the business of the services that consumed the membership events.
-        uow.memberships.delete_all_of(member.id)
-        uow.members.delete(member)
+        erase(member, uow, clock())
         uow.commit()
+
+
+def erase(member: model.Member, uow: RegistrationUnitOfWork, at: datetime) -> None:
+    """Erase inside an open unit of work (also used to undo an import that lost a race)."""
+    member.erase(at)
+    # Counts over time are the business of the services that consumed the membership events.
+    uow.memberships.delete_all_of(member.id)
+    uow.members.delete(member)

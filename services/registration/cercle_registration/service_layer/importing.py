@@ -1,21 +1,44 @@
-"""Bulk import of members and their memberships from CSV: every row checked, all written or none."""
+"""Bulk import of members and their memberships from CSV: every row checked, all kept or none.
+
+Two phases, so that an import never holds the database's write lock for long (on SQLite there is one for the
+whole database, and a long import once made every other write wait, then fail):
+
+1. **Check** every row with reads only: the domain's rules for each member and membership, then, in a few
+   batched queries, the emails already taken, the organizations and communities named. A dry run stops here: it
+   never writes, so it never takes the write lock. Any refused row stops a real import here too, before anything
+   is written.
+2. **Write** the checked rows in chunks of `chunk_rows` rows, each chunk one short transaction that checks its
+   rows again (a concurrent request may have taken an email, deleted an organization or closed a community since
+   phase 1) and writes its members, memberships and their events. Between chunks the import pauses a moment, so
+   that writers waiting for the lock get it.
+
+If a chunk loses such a race, the chunks already written are undone: their members are erased (the same erasure
+as Law 25's, in short transactions), so that the other services, which may already have received the members'
+events, follow with MemberErased. Nothing of the import is kept, and the row at fault is reported.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
 
-from cercle_shared.errors import CercleError, Forbidden, InvalidInput
+from cercle_shared.errors import CercleError, Conflict, Forbidden, InvalidInput, Unavailable
 from cercle_shared.principal import Principal
 
 from ..domain import model
 from ..domain.regions import RegionCatalog
 from . import access
-from .members import RegisterMember, add_member
-from .memberships import add_membership
+from .erasure import erase
+from .members import RegisterMember
 from .unit_of_work import RegistrationUnitOfWork
+
+log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("email", "display_name", "consent_processing")
 OPTIONAL_COLUMNS = (
@@ -37,10 +60,20 @@ TRUE = {"1", "true", "yes", "y", "oui", "o", "x"}
 FALSE = {"0", "false", "no", "n", "non", ""}
 CONSENT_DEFAULTS = {"processing": False, "directory": False, "email": True, "surveys": False}
 
+CHUNK_ROWS = 50
+"""Rows written per transaction: the longest the import holds the write lock is the time to write this many
+(with their 7 events each, about 0.1 to 0.4 s)."""
+CHUNK_PAUSE = 0.1
+"""Seconds between two chunks, so that a writer waiting for the lock (SQLite polls every 100 ms at most) gets it."""
+UNDO_ATTEMPTS = 5
+
+Progress = Callable[[int], None]
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # line in the file; the header is line 1
+    row: int  # line in the file where the row starts; the header is line 1
     field: str | None
     message: str
 
@@ -53,6 +86,7 @@ class ImportReport:
     memberships: int = 0
     errors: list[RowError] = field(default_factory=list)
     committed: bool = False
+    undone: int = 0  # members written, then erased again because a later chunk lost a race
 
     @property
     def ok(self) -> bool:
@@ -65,36 +99,303 @@ class Row:
     values: dict[str, str]
 
 
+@dataclass(frozen=True)
+class CheckedRow:
+    """A row that passed every check: the member and memberships it creates, events recorded, not yet written."""
+
+    line: int
+    member: model.Member
+    memberships: tuple[model.Membership, ...]
+
+
+class _Refused(Exception):
+    """A row refused while writing: a concurrent request changed what phase 1 had checked."""
+
+    def __init__(self, line: int, error: CercleError) -> None:
+        super().__init__(error.detail)
+        self.line = line
+        self.error = error
+
+
 def parse_csv(text: str) -> list[Row]:
-    """Rows of a CSV file with a header line; a file-level problem is an InvalidInput naming `file`."""
+    """Rows of a CSV file with a header line; a file-level problem is an InvalidInput naming `file`.
+
+    A row's line is the line where it starts (a quoted cell may span lines)."""
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InvalidInput("the file is empty", field="file")
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in reader.fieldnames or ()]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"unknown columns {unknown}; expected some of {list(COLUMNS)}", field="file")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise InvalidInput(f"missing columns {missing}", field="file")
-    reader.fieldnames = header
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     try:
-        for raw in reader:
-            if None in raw:
-                rows.append(Row(reader.line_num, {"__extra__": "x"}))
-                continue
-            if not any((v or "").strip() for v in raw.values()):
+        header = [h.strip().lower() for h in next(reader, [])]
+        unknown = [h for h in header if h not in COLUMNS]
+        if unknown:
+            raise InvalidInput(f"unknown columns {unknown}; expected some of {list(COLUMNS)}", field="file")
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise InvalidInput(f"missing columns {missing}", field="file")
+        if len(set(header)) != len(header):
+            raise InvalidInput("a column is named twice", field="file")
+        ended = reader.line_num
+        for cells in reader:
+            line, ended = ended + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
                 continue  # blank line
-            rows.append(Row(reader.line_num, {k: (v or "").strip() for k, v in raw.items()}))
+            if len(cells) > len(header):
+                rows.append(Row(line, {"__extra__": "x"}))
+            else:
+                rows.append(Row(line, {name: cell.strip() for name, cell in zip(header, cells, strict=False)}))
             if len(rows) > MAX_ROWS:
                 raise InvalidInput(f"at most {MAX_ROWS} rows per import", field="file")
     except csv.Error as exc:
         raise InvalidInput(f"malformed CSV near line {reader.line_num}: {exc}", field="file") from exc
     return rows
+
+
+def import_members(
+    text: str,
+    uow: RegistrationUnitOfWork,
+    principal: Principal,
+    regions: RegionCatalog,
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+    rows: list[Row] | None = None,
+    clock: model.Clock = model.now,
+    chunk_rows: int | None = None,
+    chunk_pause: float | None = None,
+) -> ImportReport:
+    """Check every row (reads only); unless it is a dry run, or a row is refused, write them all in short chunks.
+
+    `progress(n)` is called as rows are checked, then as they are written (twice the rows for a real import)."""
+    access.check_import_members(principal)
+    rows = parse_csv(text) if rows is None else rows
+    report = ImportReport(dry_run=dry_run, rows=len(rows))
+    checked = check_rows(rows, uow, principal, regions, report, clock=clock, progress=progress)
+    if dry_run or not report.ok:
+        return report
+    chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    chunk_pause = CHUNK_PAUSE if chunk_pause is None else chunk_pause
+    write_rows(
+        checked, uow, principal, report, clock=clock, progress=progress, chunk_rows=chunk_rows, pause=chunk_pause
+    )
+    return report
+
+
+# --- phase 1: check, with reads only ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    row: Row
+    cmd: RegisterMember
+    email: str
+    community_ids: list[str]
+    role: str
+
+
+def check_rows(
+    rows: Sequence[Row],
+    uow: RegistrationUnitOfWork,
+    principal: Principal,
+    regions: RegionCatalog,
+    report: ImportReport,
+    *,
+    clock: model.Clock = model.now,
+    progress: Progress | None = None,
+) -> list[CheckedRow]:
+    """Every row against the domain's rules and against the database (read in a few batches); refusals go to
+    `report`. Nothing is added to the unit of work and nothing is flushed: this never takes the write lock.
+
+    The members and memberships come back with their events recorded in row order, ready to be written."""
+    candidates: list[_Candidate] = []
+    first_line_of: dict[str, int] = {}
+    for row in rows:
+        try:
+            candidates.append(_candidate(row, principal, regions, first_line_of))
+        except CercleError as exc:
+            _refuse(report, row.line, exc)
+    with uow:
+        taken = uow.members.emails_taken(c.email for c in candidates)
+        organizations = uow.organizations.existing(c.cmd.organization_id for c in candidates)
+        communities = uow.communities.get_many(i for c in candidates for i in c.community_ids)
+    checked: list[CheckedRow] = []
+    for candidate in candidates:
+        try:
+            checked.append(_check(candidate, principal, taken, organizations, communities, clock()))
+        except CercleError as exc:
+            _refuse(report, candidate.row.line, exc)
+        if progress:
+            progress(1)
+    if progress:
+        progress(len(rows) - len(candidates))
+    report.errors.sort(key=lambda e: e.row)
+    report.members = len(checked)
+    report.memberships = sum(len(c.memberships) for c in checked)
+    return checked if report.ok else []
+
+
+def _candidate(row: Row, principal: Principal, regions: RegionCatalog, first_line_of: dict[str, int]) -> _Candidate:
+    cmd, community_ids, role = _command(row)
+    email = model.normalize_email(cmd.email)
+    if email in first_line_of:
+        raise InvalidInput(f"the same email is on line {first_line_of[email]}", field="email")
+    first_line_of[email] = row.line
+    regions.check(cmd.region)
+    if not principal.covers_region(cmd.region):
+        raise Forbidden("outside your regions", field="region")
+    return _Candidate(row, cmd, email, community_ids, role)
+
+
+def _check(
+    candidate: _Candidate,
+    principal: Principal,
+    taken: set[str],
+    organizations: set[str],
+    communities: dict[str, model.Community],
+    at: datetime,
+) -> CheckedRow:
+    cmd = candidate.cmd
+    member = model.Member.register(
+        display_name=cmd.display_name,
+        email=cmd.email,
+        language=cmd.language,
+        region=cmd.region,
+        organization_id=cmd.organization_id,
+        job_title=cmd.job_title,
+        expertise=cmd.expertise,
+        consents=cmd.consents,
+        at=at,
+    )
+    if member.organization_id is not None and member.organization_id not in organizations:
+        raise InvalidInput("no such organization", field="organization_id")
+    if member.email in taken:
+        raise Conflict("a member with this email already exists", field="email")
+    memberships: dict[str, model.Membership] = {}
+    for community_id in candidate.community_ids:
+        community = communities.get(community_id)
+        if community is None:
+            raise InvalidInput(f"no such community {community_id!r}", field="communities")
+        if not access.may_manage_community(principal, community):
+            raise Forbidden(f"you may not add members to community {community_id!r}", field="communities")
+        try:  # the same community twice on a row is joining twice
+            membership = model.join(community, member, candidate.role, memberships.get(community_id), at=at)
+        except CercleError as exc:
+            raise type(exc)(f"community {community_id!r}: {exc.detail}", field="communities") from exc
+        memberships[community_id] = membership
+    return CheckedRow(candidate.row.line, member, tuple(memberships.values()))
+
+
+# --- phase 2: write in short chunks, undo on a lost race -----------------------------------------------------------
+
+
+def write_rows(
+    checked: Sequence[CheckedRow],
+    uow: RegistrationUnitOfWork,
+    principal: Principal,
+    report: ImportReport,
+    *,
+    clock: model.Clock = model.now,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    pause: float = CHUNK_PAUSE,
+) -> None:
+    """Write the checked rows, `chunk_rows` a transaction; if one chunk fails, erase what the others wrote."""
+    written: list[str] = []
+    try:
+        for number, chunk in enumerate(_chunks(checked, chunk_rows)):
+            if number and pause:
+                time.sleep(pause)
+            _write_chunk(chunk, uow, principal)
+            written.extend(row.member.id for row in chunk)
+            if progress:
+                progress(len(chunk))
+    except _Refused as refused:
+        _refuse(report, refused.line, refused.error)
+        report.undone = _undo(written, uow, clock)
+        return
+    except BaseException:
+        if written:  # busy, broken, interrupted: what was written must not stay either
+            report.undone = _undo(written, uow, clock)
+        raise
+    report.committed = True
+
+
+def _write_chunk(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal: Principal) -> None:
+    with uow:
+        _recheck(chunk, uow, principal)
+        for row in chunk:
+            uow.members.add(row.member)
+            for membership in row.memberships:
+                uow.memberships.add(membership)
+        try:
+            uow.commit()
+        except Unavailable:
+            raise
+        except CercleError as exc:  # a race lost between the re-check and the commit: name the row if we can
+            raise _Refused(_culprit(chunk, uow, principal), exc) from exc
+
+
+def _recheck(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal: Principal) -> None:
+    """What phase 1 read may have changed since: emails, organizations, communities (status and scope)."""
+    taken = uow.members.emails_taken(row.member.email for row in chunk)
+    organizations = uow.organizations.existing(row.member.organization_id for row in chunk)
+    communities = uow.communities.get_many(m.community_id for row in chunk for m in row.memberships)
+    for row in chunk:
+        member = row.member
+        if member.email in taken:
+            raise _Refused(row.line, Conflict("a member with this email already exists", field="email"))
+        if member.organization_id is not None and member.organization_id not in organizations:
+            raise _Refused(row.line, InvalidInput("no such organization", field="organization_id"))
+        for membership in row.memberships:
+            community = communities.get(membership.community_id)
+            try:
+                if community is None:
+                    raise InvalidInput(f"no such community {membership.community_id!r}", field="communities")
+                if not access.may_manage_community(principal, community):
+                    raise Forbidden(f"you may not add members to community {community.id!r}", field="communities")
+                community.ensure_open()
+            except CercleError as exc:
+                detail = f"community {membership.community_id!r}: {exc.detail}"
+                raise _Refused(row.line, type(exc)(detail, field="communities")) from exc
+
+
+def _culprit(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal: Principal) -> int:
+    """The first row of the chunk that a fresh re-check refuses; the chunk's first row when none is."""
+    try:
+        with uow:
+            _recheck(chunk, uow, principal)
+    except _Refused as refused:
+        return refused.line
+    except CercleError:
+        pass
+    return chunk[0].line
+
+
+def _undo(member_ids: Sequence[str], uow: RegistrationUnitOfWork, clock: model.Clock) -> int:
+    """Erase the members an import wrote, in short transactions (the other services follow MemberErased)."""
+    undone = 0
+    for ids in _chunks(member_ids, CHUNK_ROWS):
+        for attempt in range(1, UNDO_ATTEMPTS + 1):
+            try:
+                with uow:
+                    at = clock()
+                    for member in uow.members.get_many(ids):
+                        erase(member, uow, at)
+                    uow.commit()
+                break
+            except Unavailable as exc:
+                if attempt == UNDO_ATTEMPTS:
+                    log.error("import: could not undo; members still to erase: %s", list(member_ids[undone:]))
+                    raise
+                time.sleep(exc.retry_after)
+        undone += len(ids)
+    return undone
+
+
+# --- rows ----------------------------------------------------------------------------------------------------------
 
 
 def _flag(values: dict[str, str], purpose: str) -> bool:
@@ -118,8 +419,8 @@ def _command(row: Row) -> tuple[RegisterMember, list[str], str]:
     if "__extra__" in values:
         raise InvalidInput("more cells than columns", field=None)
     cmd = RegisterMember(
-        display_name=values["display_name"],
-        email=values["email"],
+        display_name=values.get("display_name", ""),
+        email=values.get("email", ""),
         language=values.get("language") or "fr",
         region=values.get("region") or None,
         organization_id=values.get("organization_id") or None,
@@ -131,61 +432,17 @@ def _command(row: Row) -> tuple[RegisterMember, list[str], str]:
 
 
 def _column(field_name: str | None) -> str | None:
+    if field_name in ("community_id", "member_id"):
+        return "communities"
     if field_name and field_name.startswith("consents."):
         return "consent_" + field_name.removeprefix("consents.")
     return field_name
 
 
-def import_members(
-    text: str,
-    uow: RegistrationUnitOfWork,
-    principal: Principal,
-    regions: RegionCatalog,
-    *,
-    dry_run: bool,
-    progress: Callable[[int], None] | None = None,
-    rows: list[Row] | None = None,
-    clock: model.Clock = model.now,
-) -> ImportReport:
-    """Check every row; write everything (members, memberships, their events) only if no row is refused."""
-    access.check_import_members(principal)
-    rows = parse_csv(text) if rows is None else rows
-    report = ImportReport(dry_run=dry_run, rows=len(rows))
-    first_line_of: dict[str, int] = {}
-    with uow:
-        communities: dict[str, model.Community | None] = {}
-        for row in rows:
-            try:
-                cmd, community_ids, role = _command(row)
-                email = model.normalize_email(cmd.email)
-                if email in first_line_of:
-                    raise InvalidInput(f"the same email is on line {first_line_of[email]}", field="email")
-                first_line_of[email] = row.line
-                regions.check(cmd.region)
-                if not principal.covers_region(cmd.region):
-                    raise Forbidden("outside your regions", field="region")
-                at = clock()
-                member = add_member(cmd, uow, at)
-                report.members += 1
-                for community_id in community_ids:
-                    if community_id not in communities:
-                        communities[community_id] = uow.communities.get(community_id)
-                    community = communities[community_id]
-                    if community is None:
-                        raise InvalidInput(f"no such community {community_id!r}", field="communities")
-                    if not access.may_manage_community(principal, community):
-                        raise Forbidden(f"you may not add members to community {community_id!r}", field="communities")
-                    try:
-                        add_membership(community, member, role, uow, at)
-                    except CercleError as exc:
-                        raise type(exc)(f"community {community_id!r}: {exc.detail}", field=exc.field) from exc
-                    report.memberships += 1
-            except CercleError as exc:
-                field_name = "communities" if exc.field in ("community_id", "member_id") else _column(exc.field)
-                report.errors.append(RowError(row.line, field_name, exc.detail))
-            if progress:
-                progress(1)
-        if report.ok and not dry_run:
-            uow.commit()
-            report.committed = True
-    return report
+def _refuse(report: ImportReport, line: int, exc: CercleError) -> None:
+    report.errors.append(RowError(line, _column(exc.field), exc.detail))
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]
