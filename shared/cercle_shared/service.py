@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from sqlalchemy import Engine, MetaData, text
@@ -183,6 +183,24 @@ def document_consumed(document: dict[str, Any], service: str, subscriptions: Sub
     return document
 
 
+async def _refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A NUL in a path or a query: no id holds one and PostgreSQL cannot even bind it, so answer here, for every
+    route of every service, rather than as a 500 further down."""
+    if "\x00" in request.url.path:
+        return problem(404, "Not found", "no such resource", instance=request.url.path.replace("\x00", ""))
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            field = name.replace("\x00", "")
+            return problem(
+                422,
+                "Invalid input",
+                f"{field}: a NUL character is not allowed",
+                instance=request.url.path,
+                errors=[{"field": field, "message": "a NUL character is not allowed"}],
+            )
+    return await call_next(request)
+
+
 def create_app(
     runtime: ServiceRuntime,
     routers: Iterable[APIRouter],
@@ -201,6 +219,7 @@ def create_app(
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.middleware("http")(_refuse_nul)
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
     install_problem_handlers(app)

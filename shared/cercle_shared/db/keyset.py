@@ -54,8 +54,11 @@ class Keyset:
         value, row_id = decode_cursor(cursor)
         if not _fits(value, _python_type(self.sort)) or not _fits(row_id, _python_type(self.id)):
             raise InvalidInput("malformed cursor: it does not belong to this list or sort order", field="cursor")
-        if isinstance(value, datetime) and _python_type(self.sort) is date:
-            raise InvalidInput("malformed cursor", field="cursor")
+        if _python_type(self.sort) is date and value is not None:
+            try:  # a day travels as an ISO string; PostgreSQL compares no DATE with a VARCHAR
+                value = date.fromisoformat(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput("malformed cursor", field="cursor") from exc
         return value, row_id
 
     def page(

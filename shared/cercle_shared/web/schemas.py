@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -52,3 +52,13 @@ def _sane_datetime(value: datetime) -> datetime:
 
 SaneDateTime = Annotated[datetime, AfterValidator(_sane_datetime)]
 """An aware date and time within 1970–2200: a session in year 9999 is a typo, and breaks calendar arithmetic."""
+
+
+def _sane_date(value: date) -> date:
+    if not 1970 <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between 1970 and {LATEST_YEAR}")
+    return value
+
+
+SaneDate = Annotated[date, AfterValidator(_sane_date)]
+"""A day within the years SaneDateTime allows (1970–2200)."""

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select, update
@@ -12,7 +11,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session as Db
 
 from cercle_shared.db.keyset import Keyset
-from cercle_shared.errors import InvalidInput
 from cercle_shared.privacy import ErasureLedger
 
 from ..domain.library import CalendarFeed, FeedKind, Resource, Summary
@@ -31,35 +29,6 @@ from . import orm
 T = TypeVar("T")
 Page = tuple[Sequence[T], str | None]
 """One page of rows and the cursor of the next one (None: the last page)."""
-
-
-def page(keyset: Keyset, db: Db, stmt: Select[Any], *, cursor: str | None, limit: int) -> Page[Any]:
-    """`keyset.page`, after refusing (422 naming `cursor`) what Keyset lets through but no database can bind: a
-    date past the calendar's edge once in UTC, a NUL, a lone surrogate."""
-    if cursor:
-        value, row_id = keyset.after(cursor)
-        try:
-            for part in (value, row_id):
-                if isinstance(part, datetime):
-                    part.astimezone(UTC)
-                elif isinstance(part, str) and "\x00" in part.encode().decode():
-                    raise ValueError("NUL")
-        except (OverflowError, ValueError, TypeError) as exc:  # UnicodeEncodeError is a ValueError
-            raise InvalidInput("malformed cursor: pass back a next_cursor exactly as received", field="cursor") from exc
-    return keyset.page(db, stmt, cursor=cursor, limit=limit)
-
-
-@dataclass(frozen=True)
-class DateKeyset(Keyset):
-    """A keyset on a DATE column: the cursor carries the day as an ISO string (as Keyset writes it), read back
-    as a date before it reaches the query (PostgreSQL compares no DATE with a VARCHAR)."""
-
-    def after(self, cursor: str) -> tuple[Any, Any]:
-        value, row_id = super().after(cursor)
-        try:
-            return date.fromisoformat(value), row_id
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput("malformed cursor: pass back a next_cursor exactly as received", field="cursor") from exc
 
 
 def json_list_contains(db: Db, column: Any, value: str) -> ColumnElement[bool]:
@@ -151,7 +120,7 @@ class SessionRepository:
         stmt = select(Session).where(Session.community_id == community_id)
         if not drafts:
             stmt = stmt.where(Session.status != SessionStatus.DRAFT)
-        return page(Keyset(Session.starts_at, Session.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(Session.starts_at, Session.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def of_cycle(self, cycle_id: str) -> list[Session]:
         return list(self._db.scalars(select(Session).where(Session.cycle_id == cycle_id)))
@@ -162,7 +131,7 @@ class SessionRepository:
 
     def page_registered(self, member_id: str, *, cursor: str | None, limit: int) -> Page[Session]:
         stmt = self._registered(member_id)
-        return page(Keyset(Session.starts_at, Session.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(Session.starts_at, Session.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def ahead_for(self, member_id: str, after: datetime, *, community_id: str | None = None) -> list[str]:
         """Ids of the sessions starting after `after` where the member holds an active registration."""
@@ -195,14 +164,14 @@ class SessionRepository:
         stmt = select(Registration).where(Registration.session_id == session_id)
         if member_id is not None:
             stmt = stmt.where(Registration.member_id == member_id)
-        return page(Keyset(Registration.arrival, Registration.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(Registration.arrival, Registration.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def community_registrations_page(self, community_id: str, *, cursor: str | None, limit: int) -> Page[Registration]:
         """Every registration to the community's sessions, in the order they were made."""
         ids = select(Session.id).where(Session.community_id == community_id)
         stmt = select(Registration).where(Registration.session_id.in_(ids))
         keyset = Keyset(Registration.registered_at, Registration.id)
-        return page(keyset, self._db, stmt, cursor=cursor, limit=limit)
+        return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
 
     def by_ids(self, ids: Iterable[str]) -> dict[str, Session]:
         wanted = set(ids)
@@ -249,8 +218,8 @@ class CycleRepository:
 
     def page_of_community(self, community_id: str, *, cursor: str | None, limit: int) -> Page[ProgramCycle]:
         stmt = select(ProgramCycle).where(ProgramCycle.community_id == community_id)
-        keyset = DateKeyset(ProgramCycle.starts_on, ProgramCycle.id)
-        return page(keyset, self._db, stmt, cursor=cursor, limit=limit)
+        keyset = Keyset(ProgramCycle.starts_on, ProgramCycle.id)
+        return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
 
     def due_for_closing(self, at: datetime) -> list[str]:
         return list(
@@ -277,7 +246,7 @@ class ThemeRepository:
 
     def page_of_cycle(self, cycle_id: str, *, cursor: str | None, limit: int) -> Page[Theme]:
         stmt = select(Theme).where(Theme.cycle_id == cycle_id)
-        return page(Keyset(Theme.proposed_at, Theme.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(Theme.proposed_at, Theme.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def forget_proposer(self, member_id: str) -> None:
         self._db.execute(update(orm.themes).where(orm.themes.c.proposer_id == member_id).values(proposer_id=None))
@@ -319,7 +288,7 @@ class SummaryRepository:
     def page_of_session(self, session_id: str, *, cursor: str | None, limit: int) -> Page[Summary]:
         """Oldest version first."""
         stmt = select(Summary).where(Summary.session_id == session_id)
-        return page(Keyset(Summary.version, Summary.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(Summary.version, Summary.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def forget_author(self, member_id: str) -> None:
         self._db.execute(
@@ -362,7 +331,7 @@ class ResourceRepository:
         if tag:
             stmt = stmt.where(json_list_contains(self._db, orm.resources.c.tags, tag))
         keyset = Keyset(Resource.shared_at, Resource.id, descending=True)
-        return page(keyset, self._db, stmt, cursor=cursor, limit=limit)
+        return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
 
     def forget_sharer(self, member_id: str) -> None:
         self._db.execute(update(orm.resources).where(orm.resources.c.shared_by == member_id).values(shared_by=None))
@@ -385,16 +354,16 @@ class FeedRepository:
         stmt = select(CalendarFeed).where(
             CalendarFeed.kind == FeedKind.COMMUNITY, CalendarFeed.community_id == community_id
         )
-        return page(Keyset(CalendarFeed.created_at, CalendarFeed.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(CalendarFeed.created_at, CalendarFeed.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def page_of_member(self, member_id: str, *, cursor: str | None, limit: int) -> Page[CalendarFeed]:
         stmt = select(CalendarFeed).where(CalendarFeed.member_id == member_id)
-        return page(Keyset(CalendarFeed.created_at, CalendarFeed.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(CalendarFeed.created_at, CalendarFeed.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def page_of_owner(self, subject: str, *, cursor: str | None, limit: int) -> Page[CalendarFeed]:
         """Feeds issued to a staff token (no member id), by its subject."""
         stmt = select(CalendarFeed).where(CalendarFeed.owner_subject == subject, CalendarFeed.member_id.is_(None))
-        return page(Keyset(CalendarFeed.created_at, CalendarFeed.id), self._db, stmt, cursor=cursor, limit=limit)
+        return Keyset(CalendarFeed.created_at, CalendarFeed.id).page(self._db, stmt, cursor=cursor, limit=limit)
 
     def delete_community_feeds_of(self, member_id: str, community_id: str) -> None:
         self._db.execute(

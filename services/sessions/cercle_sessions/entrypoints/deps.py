@@ -10,7 +10,6 @@ from fastapi import Depends, Header, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cercle_shared.auth import CurrentPrincipal, TokenError, decode_token
-from cercle_shared.errors import InvalidInput, NotFound
 from cercle_shared.principal import Principal
 from cercle_shared.web.etag import etag
 
@@ -58,19 +57,6 @@ def _optional_principal(
     except TokenError as exc:
         raise HTTPException(401, f"Invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
 
-
-def _refuse_nul(request: Request) -> None:
-    """A NUL in a path or query value: no id holds one, and PostgreSQL cannot even bind it (a 500 otherwise).
-    Every router of the service depends on this."""
-    for name, value in request.path_params.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise NotFound("no such resource", field=name)
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            raise InvalidInput("a NUL character is not allowed here", field=name.replace("\x00", ""))
-
-
-NO_NUL = [Depends(_refuse_nul)]
 
 UowDep = Annotated[SessionsUnitOfWork, Depends(_uow)]
 PrincipalDep = CurrentPrincipal

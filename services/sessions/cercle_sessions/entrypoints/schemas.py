@@ -5,29 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from cercle_shared.web import StrictModel
 from cercle_shared.web.pagination import Page
-from cercle_shared.web.schemas import LATEST_YEAR, MultiLine, SaneDateTime, SingleLine
+from cercle_shared.web.schemas import MultiLine, SaneDate, SaneDateTime, SingleLine
 
 from ..domain.library import CalendarFeed
-from ..domain.model import EARLIEST_YEAR, Registration, RegistrationStatus, Session
+from ..domain.model import Registration, RegistrationStatus, Session
 from ..domain.program import ProgramCycle, Tally, Vote
 from ..service_layer.views import PageOf, RosterLine
 
 Mode = Literal["in_person", "virtual", "hybrid"]
 Format = Literal["experience_sharing", "problem_solving", "collective_reflection", "co_construction", "invited_guest"]
 
-
-def _sane_date(value: date) -> date:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return value
-
-
-SaneDate = Annotated[date, AfterValidator(_sane_date)]
-"""A day within the years SaneDateTime allows (1970–2200)."""
 
 Id = Annotated[SingleLine, Field(max_length=64)]
 """An id (of a member, a theme...): one line."""

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from ...service_layer import attendance
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, PrincipalDep, UowDep
+from ..deps import ClockDep, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1/sessions/{session_id}", tags=["sessions"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1/sessions/{session_id}", tags=["sessions"])
 
 
 @router.post("/registrations/{registration_id}/check-in", response_model=schemas.AttendancePublic)

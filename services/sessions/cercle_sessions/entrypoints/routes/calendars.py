@@ -13,7 +13,6 @@ from ...adapters import ical
 from ...service_layer import calendars, views
 from .. import schemas
 from ..deps import (
-    NO_NUL,
     ClientAddressDep,
     ClockDep,
     Cursor,
@@ -25,7 +24,7 @@ from ..deps import (
     UowDep,
 )
 
-router = APIRouter(prefix="/v1", tags=["calendars"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1", tags=["calendars"])
 
 PROBLEM: dict[str, Any] = {"application/problem+json": {}}
 THROTTLED: dict[str, Any] = {

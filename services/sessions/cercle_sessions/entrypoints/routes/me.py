@@ -8,9 +8,9 @@ from fastapi import APIRouter, status
 
 from ...service_layer import calendars, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, SettingsDep, UowDep
+from ..deps import ClockDep, Cursor, Limit, PrincipalDep, SettingsDep, UowDep
 
-router = APIRouter(prefix="/v1/me", tags=["me"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("/sessions", response_model=schemas.MySessionsPage)

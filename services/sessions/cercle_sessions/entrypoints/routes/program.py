@@ -10,9 +10,9 @@ from cercle_shared.web.etag import expected_version
 
 from ...service_layer import program, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep, tag
+from ..deps import ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep, tag
 
-router = APIRouter(prefix="/v1", tags=["program"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1", tags=["program"])
 
 
 @router.post(

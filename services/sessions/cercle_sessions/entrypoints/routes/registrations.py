@@ -8,9 +8,9 @@ from fastapi import APIRouter, status
 
 from ...service_layer import registrations, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, UowDep
+from ..deps import ClockDep, Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1/sessions/{session_id}/registrations", tags=["sessions"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1/sessions/{session_id}/registrations", tags=["sessions"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.RegistrationPublic)

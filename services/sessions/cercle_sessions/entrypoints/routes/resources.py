@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, status
 
 from ...service_layer import library, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, UowDep
+from ..deps import ClockDep, Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1", tags=["library"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1", tags=["library"])
 
 
 @router.post(

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Response
 
 from ...service_layer import views
 from .. import schemas
-from ..deps import NO_NUL, Cursor, Limit, PrincipalDep, UowDep
+from ..deps import Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1", tags=["sessions"])
 
 CSV: dict[int | str, dict[str, Any]] = {
     200: {

@@ -11,9 +11,9 @@ from cercle_shared.web.etag import etag, expected_version
 from ...domain.model import Session
 from ...service_layer import scheduling, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep
+from ..deps import ClockDep, Cursor, IfMatch, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1", tags=["sessions"])
 
 
 def _tagged(response: Response, session: Session) -> schemas.SessionPublic:

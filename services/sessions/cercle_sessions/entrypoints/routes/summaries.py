@@ -8,9 +8,9 @@ from fastapi import APIRouter
 
 from ...service_layer import summaries, views
 from .. import schemas
-from ..deps import NO_NUL, ClockDep, Cursor, Limit, PrincipalDep, UowDep
+from ..deps import ClockDep, Cursor, Limit, PrincipalDep, UowDep
 
-router = APIRouter(prefix="/v1/sessions/{session_id}/summary", tags=["library"], dependencies=NO_NUL)
+router = APIRouter(prefix="/v1/sessions/{session_id}/summary", tags=["library"])
 
 
 @router.put("", response_model=schemas.SummaryPublic)
