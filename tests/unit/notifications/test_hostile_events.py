@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from cercle_notifications.adapters import orm
+from cercle_notifications.adapters.templates import EmailTemplates
 from cercle_notifications.domain import model
 from cercle_notifications.domain.model import DeliveryStatus
+from cercle_notifications.service_layer.sending import DeliverySender, SendingPolicy
 from cercle_shared.contracts.registration import CommunityCreated, MemberErased
 
 from .factories import confirmed, contact_changed, new_id, session_scheduled
@@ -109,7 +111,15 @@ def test_an_address_that_cannot_be_stored_as_it_came_is_not_stored_and_its_email
     h.publish(confirmed(member, session))
     assert stored(h, model.Contact, member).email == ""
     h.clock.now = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are dated by the wall clock
-    h.run_job("send-emails")
+    with h.uow() as uow:
+        [owed] = uow.deliveries.of_member(member)
+
+    class NoServer:
+        def send(self, message) -> None:
+            raise AssertionError("nothing is sent to an address that is not one")
+
+    sender = DeliverySender(h.uow, EmailTemplates(), NoServer(), SendingPolicy(mail_from="c@cercle.local"), h.clock)
+    assert sender.deliver(owed.id) == DeliveryStatus.FAILED
     with h.uow() as uow:
         [failed] = uow.deliveries.of_member(member)
     assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 0)
