@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..errors import PreconditionRequired, StaleVersion
 
+MAX_VERSION_DIGITS = 18  # a version is a 64-bit integer column: longer digit strings name no version
+
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
@@ -13,7 +15,8 @@ def expected_version(if_match: str | None, body_version: int | None = None) -> i
     """The version the client last saw, from If-Match or a `version` field; one of them is required."""
     if if_match:
         raw = if_match.strip().removeprefix("W/").strip('"')
-        if raw.isdigit():
+        # str.isdigit() is true of "²" and of other digits int() refuses; a version is a few ASCII digits.
+        if raw.isascii() and raw.isdigit() and len(raw) <= MAX_VERSION_DIGITS:
             return int(raw)
         raise StaleVersion("If-Match does not name a version of this resource", field="If-Match")
     if body_version is not None:
