@@ -1,0 +1,272 @@
+"""Hostile records on every consumed topic of every service: each is dead-lettered, every valid event after it
+is applied, no partition stalls. Real services (their app, lifespan and consumer) on PostgreSQL, a real broker.
+
+Records are produced with kafka-python, which lets a test send what Cercle's own producer never would: keys,
+header values and even header *names* that are not UTF-8 (the last one the Kafka client itself cannot unpack),
+attributes missing or wrong, empty and missing values, and a 5 MB value. A broker keeps the default limit of
+1 MiB a record (message.max.bytes); a topic may allow more (max.message.bytes), so the consumed topics are
+raised to 8 MiB here, as an operator might: the consumer must cope, and park such a record in a dead-letter
+topic that keeps the default limit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
+from sqlalchemy import create_engine, text
+
+from cercle_shared.contracts import registration as reg
+from cercle_shared.contracts import sessions as ses
+from cercle_shared.contracts import topics
+from cercle_shared.contracts.topics import dead_letter_topic
+from cercle_shared.messaging import Envelope
+from tests.support.services import SERVICES, running_service
+
+pytestmark = pytest.mark.integration
+
+CONSUMING = ("sessions", "notifications", "insights")  # registration consumes nothing
+TOPIC_MAX_BYTES = 8 * 1024 * 1024
+PARTITION = 0  # every record of a topic on one partition: a stall there would hold back the valid events
+
+
+class _RawName(str):
+    """A header name sent as bytes that are not UTF-8 (kafka-python encodes names with str.encode)."""
+
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _valid_event(topic: str, n: int):
+    """A valid event of `topic` that every service consuming the topic handles and can apply on its own."""
+    ident = f"hostile-{uuid.uuid4().hex[:8]}-{n}"
+    events = {
+        topics.MEMBERS.name: lambda: reg.MemberErased(member_id=ident, erased_at=_now()),
+        topics.MEMBER_CONTACTS.name: lambda: reg.MemberContactChanged(
+            member_id=ident,
+            email=f"{ident}@example.org",
+            display_name="Hostile Test",
+            language="fr",
+            consents={"email": True},
+            updated_at=_now(),
+        ),
+        topics.COMMUNITIES.name: lambda: reg.CommunityCreated(
+            community_id=ident,
+            name_fr="CoP test",
+            name_en="Test CoP",
+            kind="community_of_practice",
+            regions=["06"],
+            cadence=6,
+            status="active",
+            created_at=_now(),
+        ),
+        topics.MEMBERSHIPS.name: lambda: reg.MembershipLeft(
+            membership_id=ident, community_id=ident, member_id=ident, left_at=_now()
+        ),
+        topics.SESSIONS.name: lambda: ses.SessionCancelled(session_id=ident, community_id=ident, cancelled_at=_now()),
+        topics.SESSION_REGISTRATIONS.name: lambda: ses.SessionRegistrationCancelled(
+            registration_id=ident,
+            session_id=ident,
+            community_id=ident,
+            member_id=ident,
+            was="confirmed",
+            cancelled_at=_now(),
+        ),
+    }
+    return Envelope.wrap(events[topic](), source="/hostile-test")
+
+
+def _hostile(topic: str) -> list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+    """(name, key, value, headers) of records that are not Cercle events, for `topic`."""
+    template = _valid_event(topic, 0)
+    key, value, text_headers = template.to_kafka()
+    headers = [(name, v.encode()) for name, v in text_headers.items()]
+
+    def replaced(**changes: bytes | None) -> list[tuple[str, bytes]]:
+        kept = [(n, v) for n, v in headers if n not in changes]
+        return kept + [(n, v) for n, v in changes.items() if v is not None]
+
+    def fresh_id() -> list[tuple[str, bytes]]:  # a distinct event id per record, so none is taken for a duplicate
+        return replaced(ce_id=str(uuid.uuid4()).encode())
+
+    compacted = by_name(topic).compacted
+    rows = [
+        ("non-UTF-8 key", b"\xff\xfe", value, fresh_id()),
+        ("non-UTF-8 header value", key, value, [*fresh_id(), ("trace", b"\xff\xfe")]),
+        ("non-UTF-8 header name", key, value, [*fresh_id(), (_RawName("x"), b"v")]),
+        ("non-UTF-8 value", key, b"\xff\xfe\xfd", fresh_id()),
+        ("value not a JSON object", key, b"[1, 2]", fresh_id()),
+        ("ce_id missing", key, value, replaced(ce_id=None)),
+        ("ce_specversion missing", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_specversion=None)),
+        ("ce_specversion 0.3", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_specversion=b"0.3")),
+        ("ce_specversion unknown", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_specversion=b"2.0")),
+        ("ce_type unknown", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_type=b"org.cercle.x.v1")),
+        ("ce_time not a time", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_time=b"soon")),
+        ("ce_source empty", key, value, replaced(ce_id=str(uuid.uuid4()).encode(), ce_source=b"")),
+        ("content-type not JSON", key, b"plain", replaced(ce_id=str(uuid.uuid4()).encode(), **{"content-type": b"x"})),
+        ("payload of the wrong shape", key, json.dumps({"unexpected": [1]}).encode(), fresh_id()),
+        ("empty value", key, b"", fresh_id()),
+        ("5 MB value", key, b'{"x": "' + b"y" * (5 * 1024 * 1024) + b'"}', fresh_id()),
+    ]
+    if compacted:  # a null value is a tombstone here: one without a usable key is poison
+        rows.append(("tombstone with a non-UTF-8 key", b"\xff\xfe", None, []))
+    else:
+        rows.append(("no value on a topic that is not compacted", key, None, fresh_id()))
+    return rows
+
+
+def by_name(topic: str):
+    return topics.by_name(topic)
+
+
+def _allow_large_records(bootstrap: str, names: list[str]) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        # alter_configs replaces a topic's whole configuration: restate the contract's with the raised limit.
+        admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    name,
+                    configs={**by_name(name).config(), "max.message.bytes": str(TOPIC_MAX_BYTES)},
+                )
+                for name in names
+            ]
+        )
+    finally:
+        admin.close()
+
+
+def _produce(bootstrap: str, consumed: list[str]):
+    """On each topic: hostile record, valid event, hostile record, valid event... Returns what was sent."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_request_size=TOPIC_MAX_BYTES, batch_size=65536
+    )
+    bad: dict[tuple[str, int], str] = {}  # (topic, offset) -> name
+    valid: dict[str, tuple[str, int]] = {}  # event id -> (topic, offset)
+    last: dict[str, int] = {}
+    try:
+        for topic in consumed:
+            futures = []
+            for n, (name, key, value, headers) in enumerate(_hostile(topic), start=1):
+                futures.append(
+                    ("bad", name, producer.send(topic, key=key, value=value, headers=headers, partition=PARTITION))
+                )
+                good_key, good_value, good_headers = (event := _valid_event(topic, n)).to_kafka()
+                good = [(h, v.encode()) for h, v in good_headers.items()]
+                sent = producer.send(topic, key=good_key, value=good_value, headers=good, partition=PARTITION)
+                futures.append(("valid", event.id, sent))
+            producer.flush()
+            for kind, label, future in futures:
+                offset = future.get(timeout=30).offset
+                if kind == "bad":
+                    bad[(topic, offset)] = label
+                else:
+                    valid[label] = (topic, offset)
+                last[topic] = max(last.get(topic, -1), offset)
+    finally:
+        producer.close()
+    return bad, valid, last
+
+
+def _applied(database_url: str, consumer: str, event_ids) -> set[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                text("SELECT event_id FROM processed_events WHERE consumer = :c AND event_id = ANY(:ids)"),
+                {"c": consumer, "ids": list(event_ids)},
+            )
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def _committed(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+@pytest.mark.parametrize("service", CONSUMING)
+def test_every_hostile_record_is_dead_lettered_and_every_valid_event_applied_without_a_stall(
+    service, kafka, new_database
+):
+    consumed = SERVICES[service].bootstrap().subscriptions().topics()
+    assert consumed, f"{service} consumes nothing"
+    _allow_large_records(kafka.bootstrap, consumed)
+    database_url = new_database(service)
+    with running_service(service, database_url, kafka.bootstrap) as client:
+        runtime = client.app_state.runtime
+        group = runtime.settings.consumer_group
+        bad, valid, last = _produce(kafka.bootstrap, consumed)
+
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            applied = _applied(database_url, service, valid)
+            committed = _committed(kafka.bootstrap, group)
+            if len(applied) == len(valid) and all(
+                committed.get((t, PARTITION), -1) > offset for t, offset in last.items()
+            ):
+                break
+            time.sleep(1)
+        missing = {valid[event_id] for event_id in set(valid) - applied}
+        assert not missing, f"{service}: valid events not applied (topic, offset): {sorted(missing)}"
+        stalled = {t: (committed.get((t, PARTITION)), offset) for t, offset in last.items()}
+        assert all(c is not None and c > o for c, o in stalled.values()), f"{service}: stalled {stalled}"
+
+    seen = _dead_letters(kafka.bootstrap, dead_letter_topic(service).name, set(bad))
+    lost = sorted(f"{name} ({topic}@{offset})" for (topic, offset), name in bad.items() if (topic, offset) not in seen)
+    assert not lost, f"{service}: not dead-lettered: {lost}"
+    for (topic, offset), name in bad.items():
+        headers = seen[(topic, offset)].headers
+        assert headers["dlq_consumer"] == service.encode(), name
+        assert headers["dlq_attempts"] == b"0", f"{name}: poison must not be retried"
+        assert headers["dlq_error"], name
+    huge = [seen[key] for key, name in bad.items() if name == "5 MB value"]
+    assert huge
+    assert all(r.headers["dlq_value_truncated"] == b"true" for r in huge)
+    assert all(len(r.value or b"") < 1024 * 1024 for r in seen.values())  # the dead-letter topic keeps 1 MiB
+
+
+@dataclass(frozen=True)
+class _DeadLetter:
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+def _dead_letters(bootstrap: str, topic: str, wanted: set[tuple[str, int]], timeout: float = 60):
+    """{(topic, offset): dead letter} read from the start (keys stay bytes: some are not UTF-8)."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    seen: dict[tuple[str, int], _DeadLetter] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not wanted <= set(seen):
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    headers = dict(record.headers)
+                    if "dlq_topic" in headers and "dlq_offset" in headers:
+                        where = (headers["dlq_topic"].decode(), int(headers["dlq_offset"]))
+                        seen[where] = _DeadLetter(record.value, headers)
+    finally:
+        consumer.close()
+    return seen
