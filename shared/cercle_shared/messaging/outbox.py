@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
 from ..db.tables import MessagingTables
+from ..errors import InvalidInput
 from .envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[Awaitable[Any] | None]]
 """publish(topic, key, value or None for a tombstone, headers): hands the record to the producer and returns
 its delivery to await (or None when it is already delivered)."""
+
+
+# Kafka takes 1 MiB a record by default (the broker's message.max.bytes, the producer's max_request_size).
+MAX_RECORD_BYTES = 900 * 1024
+
+
+class EventTooLarge(InvalidInput):
+    """A change whose event Kafka would refuse: refused when it is written (422), because a row the relay can
+    never publish would hold back every event after it, for ever."""
 
 
 def _ignore_outcome(future: asyncio.Future[Any]) -> None:
@@ -57,6 +67,11 @@ class Outbox:
             catalog=self._catalog,
         )
         key, value, headers = envelope.to_kafka()
+        size = len(key) + len(value) + sum(len(name.encode()) + len(text.encode()) for name, text in headers.items())
+        if size > MAX_RECORD_BYTES:
+            raise EventTooLarge(
+                f"this change would publish an event of {size} bytes ({envelope.type}); at most {MAX_RECORD_BYTES}"
+            )
         spec = self._catalog.by_type(envelope.type)
         db.execute(
             self._table.insert().values(

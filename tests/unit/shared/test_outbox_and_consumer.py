@@ -240,3 +240,21 @@ def test_a_pipelined_batch_marks_only_the_rows_before_the_first_failed_delivery(
     assert [r.published_at is not None for r in rows] == [True, False, False]
     assert rows[1].attempts == 1
     assert "lost" in rows[1].last_error
+
+
+def test_an_event_kafka_would_refuse_is_refused_when_written_not_left_to_block_the_relay(database):
+    from cercle_shared.errors import InvalidInput
+    from cercle_shared.messaging.outbox import MAX_RECORD_BYTES
+
+    db_factory, tables, _ = database
+    outbox = Outbox(tables, source="/test")
+    huge = r.MemberRegistered(
+        member_id="m-1", language="fr", expertise=["x" * MAX_RECORD_BYTES], registered_at=datetime.now(UTC)
+    )
+    with db_factory() as db, pytest.raises(InvalidInput, match="bytes"):
+        outbox.add(db, huge)
+    with db_factory.begin() as db:
+        outbox.add(db, _event(2))  # the next one goes through, and nothing holds it back
+    publish = Recorder()
+    assert asyncio.run(OutboxRelay(db_factory, tables, publish).publish_pending()) == 1
+    assert [key for _, key, _, _ in publish.sent] == [b"m-2"]
