@@ -20,7 +20,7 @@ from cercle_notifications.domain.model import DeliveryStatus
 from cercle_notifications.service_layer.sending import DeliverySender, SendingPolicy
 from cercle_shared.contracts.registration import CommunityCreated, MemberErased
 
-from .factories import confirmed, contact_changed, new_id, session_scheduled
+from .factories import confirmed, contact_changed, new_id, session_cancelled, session_scheduled
 
 EDGE_WEST = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
 EDGE_EAST = datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
@@ -124,3 +124,22 @@ def test_an_address_that_cannot_be_stored_as_it_came_is_not_stored_and_its_email
         [failed] = uow.deliveries.of_member(member)
     assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 0)
     assert "address" in failed.last_error
+
+
+def test_a_cancellation_reason_with_a_nul_or_a_lone_surrogate_still_makes_an_email(h):
+    member, session = new_id(), new_id()
+    h.publish(contact_changed(member, email=f"{member[:8]}@example.org"))
+    h.publish(session_scheduled(session))
+    h.publish(confirmed(member, session))
+    h.publish(session_cancelled(session, reason="Tempête\x00 de neige \ud83d"))
+    with h.uow() as uow:
+        cancellation = next(d for d in uow.deliveries.of_member(member) if d.kind == "session_cancelled")
+    assert cancellation.details["reason"] == "Tempête\ufffd de neige \ufffd"
+
+    class Accepting:
+        def send(self, message) -> None:
+            assert "Tempête" in message.get_body(("plain",)).get_content()
+
+    h.clock.now = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are dated by the wall clock
+    sender = DeliverySender(h.uow, EmailTemplates(), Accepting(), SendingPolicy(mail_from="c@cercle.local"), h.clock)
+    assert sender.deliver(cancellation.id) == DeliveryStatus.SENT

@@ -134,7 +134,7 @@ def session_cancelled(event: session_events.SessionCancelled, uow: Notifications
             EmailKind.SESSION_CANCELLED,
             registration.member_id,
             event.session_id,
-            {"registration_id": registration.registration_id, "reason": event.reason},
+            {"registration_id": registration.registration_id, "reason": _text(event.reason) if event.reason else None},
         )
 
 
@@ -296,11 +296,11 @@ def _instant(value: datetime) -> datetime:
         return _LATEST if value.year > 1 else _EARLIEST
 
 
-def _text(value: str, column: Column[Any]) -> str:
+def _text(value: str, column: Column[Any] | None = None) -> str:
     """Free text as any database stores it: no NUL, no lone surrogate (each becomes U+FFFD, the replacement
     character), at most the column's length."""
     storable = _UNSTORABLE.sub("\ufffd", value)
-    length = getattr(column.type, "length", None)
+    length = getattr(column.type, "length", None) if column is not None else None
     return storable[:length] if length else storable
 
 
