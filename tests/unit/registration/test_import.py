@@ -137,3 +137,18 @@ def test_the_cli_reports_bad_rows_and_writes_nothing(tmp_path, db, cli_env, caps
     assert exit_code.value.code == 1
     assert db.count("members") == 0
     assert "line 3: email" in capsys.readouterr().err
+
+
+def test_the_cli_help_lists_the_import_command(capsys):
+    with pytest.raises(SystemExit) as exit_code:
+        main(["--help"])
+    assert exit_code.value.code == 0
+    listed = capsys.readouterr().out
+    assert "import" in listed.split("{", 1)[1].split("}", 1)[0].split(",")  # the commands: {import,migrate,...}
+    assert "Import members and memberships from a CSV file" in listed
+    with pytest.raises(SystemExit) as exit_code:
+        main(["import", "--help"])
+    assert exit_code.value.code == 0
+    usage = capsys.readouterr().out
+    assert "--dry-run" in usage
+    assert "email" in usage  # the columns are named

@@ -228,3 +228,28 @@ def test_the_domain_refuses_control_characters_in_updates_too():
             community.update(**{field: "CoP\nB"})
         assert refused.value.field == field
     assert (community.name_fr, community.name_en, community.domain) == ("CoP", "CoP", None)
+
+
+@pytest.mark.parametrize("founded_on", ["9999-12-31", "0001-01-01", "1969-12-31", "2201-01-01"])
+def test_a_founding_date_outside_1970_2200_is_a_422_naming_it(api, found, founded_on):
+    response = api.post("/v1/communities", json=community_body(founded_on=founded_on), headers=OPERATOR)
+    assert response.status_code == 422, response.text
+    assert "founded_on" in fields_of(response)
+    community = found()
+    response = api.patch(
+        f"/v1/communities/{community['id']}", json={"founded_on": founded_on, "version": 1}, headers=OPERATOR
+    )
+    assert response.status_code == 422, response.text
+    assert "founded_on" in fields_of(response)
+
+
+@pytest.mark.parametrize("value", ["x\u0000", "x\r\ny"])
+def test_an_id_in_a_body_with_a_control_character_is_a_422_naming_it(api, register, found, value):
+    """A NUL reached PostgreSQL's driver, which refuses it with an error of its own (a 500)."""
+    response = api.post("/v1/members", json=member_body(organization_id=value), headers=OPERATOR)
+    assert response.status_code == 422, response.text
+    assert "organization_id" in fields_of(response)
+    community = found()
+    response = api.post(f"/v1/communities/{community['id']}/memberships", json={"member_id": value}, headers=OPERATOR)
+    assert response.status_code == 422, response.text
+    assert "member_id" in fields_of(response)

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from cercle_shared.errors import InvalidInput
 from cercle_shared.web import StrictModel
 from cercle_shared.web.pagination import Page
-from cercle_shared.web.schemas import MultiLine, SingleLine
+from cercle_shared.web.schemas import MultiLine, SaneDate, SingleLine
 
 from ..domain import model
 from ..domain.regions import Region
@@ -105,7 +105,7 @@ class MemberCreate(StrictModel):
     email: Email = Field(examples=["marie.tremblay@example.org"])
     language: Language = Field(default="fr", description="Preferred language; French by default.")
     region: RegionCode | None = None
-    organization_id: str | None = Field(default=None, max_length=36)
+    organization_id: SingleLine | None = Field(default=None, max_length=36)
     job_title: SingleLine | None = Field(default=None, max_length=200)
     expertise: Expertise = Field(default_factory=list)
     consents: Consents
@@ -118,7 +118,7 @@ class MemberUpdate(StrictModel):
     email: Email | None = None
     language: Language | None = None
     region: RegionCode | None = None
-    organization_id: str | None = Field(default=None, max_length=36)
+    organization_id: SingleLine | None = Field(default=None, max_length=36)
     job_title: SingleLine | None = Field(default=None, max_length=200)
     expertise: Expertise | None = None
     consents: ConsentsUpdate | None = None
@@ -213,7 +213,7 @@ class CommunityCreate(StrictModel):
     regions: list[RegionCode] = Field(default_factory=list, max_length=17, examples=[["13"]])
     province_wide: bool = Field(default=False, description="Province-wide or virtual: then no regions.")
     cadence: int = Field(default=6, ge=1, le=24, description="Target meetings a year (5-10 usual).")
-    founded_on: date | None = None
+    founded_on: SaneDate | None = Field(default=None, description="Within 1970–2200.")
 
 
 class CommunityUpdate(StrictModel):
@@ -226,7 +226,7 @@ class CommunityUpdate(StrictModel):
     regions: list[RegionCode] | None = Field(default=None, max_length=17)
     province_wide: bool | None = None
     cadence: int | None = Field(default=None, ge=1, le=24)
-    founded_on: date | None = None
+    founded_on: SaneDate | None = Field(default=None, description="Within 1970–2200.")
     version: int | None = VERSION
 
 
@@ -253,7 +253,7 @@ class CommunityPublic(BaseModel):
 
 
 class MembershipCreate(StrictModel):
-    member_id: str = Field(min_length=1, max_length=36)
+    member_id: SingleLine = Field(min_length=1, max_length=36)
     role: Role = "participant"
 
 
