@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
-from cercle_shared.errors import InvalidInput
 from cercle_shared.privacy import ErasureLedger
 
 from ..domain.model import (
@@ -25,25 +24,6 @@ from ..domain.model import (
 )
 from . import orm
 from .orm import community_regions
-
-
-def _bindable(keyset: Keyset, cursor: str | None) -> str | None:
-    """A cursor whose values no database can bind (a date past the calendar's edge once in UTC, a NUL, a lone
-    surrogate) is as malformed as any other: 422 naming `cursor`, not a 500 at the query.
-
-    Stopgap: cercle_shared's decode_cursor should refuse these itself (then this goes)."""
-    if cursor:
-        for value in keyset.after(cursor):
-            try:
-                if isinstance(value, datetime):
-                    value.astimezone(UTC)
-                elif isinstance(value, str) and b"\x00" in value.encode():
-                    raise ValueError("NUL")
-            except (OverflowError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
-                raise InvalidInput(
-                    "malformed cursor: pass back a next_cursor exactly as received", field="cursor"
-                ) from exc
-    return cursor
 
 
 @dataclass(frozen=True)
@@ -157,7 +137,7 @@ class Replica:
         if status is not None:
             stmt = stmt.where(Community.status == status)
         keyset = Keyset(Community.name_fr, Community.id)
-        return keyset.page(self._db, stmt, cursor=_bindable(keyset, cursor), limit=limit)
+        return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
 
     @staticmethod
     def _in_regions(regions: Collection[str]):

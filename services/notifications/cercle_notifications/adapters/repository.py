@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
-from cercle_shared.errors import InvalidInput
 from cercle_shared.privacy import ErasureLedger
 
 from ..domain.model import (
@@ -157,26 +156,7 @@ class DeliveryRepository(_Repository[Delivery]):
         if kind is not None:
             stmt = stmt.where(Delivery.kind == kind)
         keyset = Keyset(Delivery.created_at, Delivery.id, descending=True)
-        return keyset.page(self._db, stmt, cursor=_bindable(keyset, cursor), limit=limit)
-
-
-def _bindable(keyset: Keyset, cursor: str | None) -> str | None:
-    """A cursor whose values no database can bind (a date past the calendar's edge once in UTC, a NUL, a lone
-    surrogate) is as malformed as any other: 422 naming `cursor`, not a 500 at the query.
-
-    Stopgap: cercle_shared's decode_cursor should refuse these itself (then this goes)."""
-    if cursor:
-        for value in keyset.after(cursor):
-            try:
-                if isinstance(value, datetime):
-                    value.astimezone(UTC)
-                elif isinstance(value, str) and b"\x00" in value.encode():
-                    raise ValueError("NUL")
-            except (OverflowError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
-                raise InvalidInput(
-                    "malformed cursor: pass back a next_cursor exactly as received", field="cursor"
-                ) from exc
-    return cursor
+        return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
 
 
 class ErasedMembers:
