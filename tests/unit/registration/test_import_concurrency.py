@@ -139,6 +139,7 @@ def test_members_are_registered_promptly_while_a_real_import_writes(api, db, fou
     assert outcome["response"].status_code == 201, outcome["response"].text
     assert db.count("members") == rows + 1
     assert db.count("memberships") == rows
+    assert db.count("member_imports") == 0  # complete: nothing left to undo
 
 
 # --- a race lost while writing: nothing of the import is kept -----------------------------------------------------
@@ -178,6 +179,7 @@ def test_an_email_registered_while_the_import_writes_undoes_the_whole_import(h, 
     assert [(e.row, e.field) for e in report.errors] == [(39, "email")]  # m37 is on line 39 (the header is line 1)
     assert (report.committed, report.undone) == (False, 30)
     assert [r.email for r in db.rows("select email from members")] == ["m37@example.org"]
+    assert db.count("member_imports") == 0
     assert db.count("consent_changes") == 4
     assert len(h.published("member.registered")) == 31  # 30 written, then erased; and the one registered meanwhile
     assert len(h.published("member.erased")) == 30
@@ -300,3 +302,51 @@ def test_every_write_answers_503_with_retry_after_while_the_database_is_busy(h, 
         assert int(response.headers["Retry-After"]) >= 1, (method, path)
     assert db.count("outbox") == before
     assert db.count("members") == 1
+
+
+# --- an import left midway (its process stopped) is undone by a job ----------------------------------------------
+
+
+class Crash(BaseException):
+    """The process stops: nothing after this line of the import runs."""
+
+
+def test_an_import_left_midway_is_undone_by_the_job_once_it_stalled(h, db, monkeypatch):
+    def crash() -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(importing, "undo_import", lambda *args, **kwargs: crash())
+        with pytest.raises(Crash):
+            run_import(h, csv_of(50), meanwhile=crash, after_rows=20)
+    assert db.count("members") == 20
+    assert db.count("member_imports") == 1
+
+    assert h.run_job("undo-interrupted-imports") == []  # it may still be writing: not yet
+    assert db.count("members") == 20
+    h.advance(minutes=11)
+    assert len(h.run_job("undo-interrupted-imports")) == 1
+    assert db.count("members") == 0
+    assert db.count("consent_changes") == 0
+    assert db.count("member_imports") == 0
+    assert len(h.published("member.erased")) == 20
+    assert h.run_job("undo-interrupted-imports") == []
+
+
+def test_an_import_the_job_took_for_stalled_stops_and_keeps_nothing(h, db):
+    def stall_then_job() -> None:
+        h.advance(minutes=11)
+        assert len(h.run_job("undo-interrupted-imports")) == 1
+
+    with pytest.raises(Unavailable):
+        run_import(h, csv_of(50), meanwhile=stall_then_job, after_rows=20)
+    assert db.count("members") == 0
+    assert db.count("member_imports") == 0
+    assert len(h.published("member.erased")) == 20
+
+
+def test_an_import_of_one_chunk_keeps_no_record(h, db):
+    report = run_import(h, csv_of(5), meanwhile=lambda: None, after_rows=5)
+    assert report.committed
+    assert db.count("members") == 5
+    assert db.count("member_imports") == 0

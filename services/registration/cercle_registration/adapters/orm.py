@@ -29,6 +29,7 @@ from ..domain.model import (
     ConsentPurpose,
     Language,
     Member,
+    MemberImport,
     Membership,
     MembershipRole,
     Organization,
@@ -118,6 +119,17 @@ Index(
     sqlite_where=memberships.c.left_at.is_(None),
 )
 
+# A real import while it writes (see MemberImport): the members written so far, to undo if it is left midway.
+member_imports = Table(
+    "member_imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("progressed_at", UtcDateTime(), nullable=False),
+    Column("member_ids", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
 mapper_registry = registry()
 
 
@@ -137,3 +149,4 @@ def start_mappers() -> None:
     )
     mapper_registry.map_imperatively(Community, communities, version_id_col=communities.c.version)
     mapper_registry.map_imperatively(Membership, memberships, version_id_col=memberships.c.version)
+    mapper_registry.map_imperatively(MemberImport, member_imports, version_id_col=member_imports.c.version)

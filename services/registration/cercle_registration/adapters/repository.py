@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
 
-from ..domain.model import Community, Member, Membership, MembershipRole, Organization
+from ..domain.model import Community, Member, MemberImport, Membership, MembershipRole, Organization
 
 T = TypeVar("T", bound=str)
 
@@ -294,3 +295,22 @@ class MembershipRepository:
         for membership in found:
             self._db.delete(membership)
         return len(found)
+
+
+class MemberImportRepository:
+    def __init__(self, db: Session) -> None:
+        self._db = db
+
+    def add(self, record: MemberImport) -> None:
+        self._db.add(record)
+
+    def get(self, import_id: str) -> MemberImport | None:
+        return self._db.get(MemberImport, import_id)
+
+    def delete(self, record: MemberImport) -> None:
+        self._db.delete(record)
+
+    def progressed_before(self, moment: datetime) -> Sequence[MemberImport]:
+        return self._db.scalars(
+            select(MemberImport).where(MemberImport.progressed_at < moment).order_by(MemberImport.started_at)
+        ).all()

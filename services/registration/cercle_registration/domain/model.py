@@ -591,3 +591,29 @@ def leave(current: Membership | None, *, ever_joined: bool, at: datetime | None 
         raise NotFound("this member never belonged to this community", field="member_id")
     current.leave(at)
     return current
+
+
+@dataclass(eq=False)
+class MemberImport(Aggregate):
+    """A real import while it writes its chunks: the members it wrote so far, so that an import the process left
+    midway (stopped, killed) is undone rather than kept in part. Gone once the import is complete or undone."""
+
+    id: str
+    started_at: datetime
+    progressed_at: datetime
+    member_ids: list[str] = field(default_factory=list)
+    version: int = 1
+
+    @classmethod
+    def start(cls, at: datetime) -> MemberImport:
+        return cls(id=new_id(), started_at=at, progressed_at=at)
+
+    def wrote(self, member_ids: Iterable[str], at: datetime) -> None:
+        self.member_ids = [*self.member_ids, *member_ids]  # a new list, so the change is persisted
+        self.progressed_at = at
+
+    def undid(self, member_ids: Iterable[str], at: datetime) -> None:
+        """Those members are erased again: what is left to undo is the rest."""
+        gone = set(member_ids)
+        self.member_ids = [m for m in self.member_ids if m not in gone]
+        self.progressed_at = at

@@ -1,13 +1,31 @@
-"""Registration's timed jobs: only the housekeeping every service runs."""
+"""Registration's timed jobs: the housekeeping every service runs, and the undo of imports left midway."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from cercle_shared.jobs import Job
 from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..config import Settings
 from ..domain.model import Clock
+from ..service_layer import importing
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Clock) -> list[Job]:
-    return [*housekeeping_jobs(runtime)]
+    def undo_interrupted_imports() -> list[str]:
+        return importing.undo_interrupted_imports(
+            runtime.uow(),  # type: ignore[arg-type]
+            stalled_after=timedelta(seconds=settings.import_stall_timeout),
+            clock=clock,
+        )
+
+    return [
+        *housekeeping_jobs(runtime),
+        Job(
+            "undo-interrupted-imports",
+            every=settings.import_check_interval,
+            run=undo_interrupted_imports,
+            description="Erase what an import left midway wrote (its process stopped): all of an import or none.",
+        ),
+    ]

@@ -14,7 +14,12 @@ whole database, and a long import once made every other write wait, then fail):
 
 If a chunk loses such a race, the chunks already written are undone: their members are erased (the same erasure
 as Law 25's, in short transactions), so that the other services, which may already have received the members'
-events, follow with MemberErased. Nothing of the import is kept, and the row at fault is reported.
+events, follow with MemberErased. Nothing of the import is kept, and the row at fault is reported. The same undo
+follows any other failure while writing (a database still busy after its timeout: a 503).
+
+So that a process stopped midway does not leave half an import either, each chunk's transaction also records which
+members the import wrote so far (a MemberImport row, deleted with the last chunk); the `undo-interrupted-imports`
+job undoes an import whose record saw no chunk for `import_stall_timeout` (10 minutes by default).
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from cercle_shared.errors import CercleError, Conflict, Forbidden, InvalidInput, Unavailable
+from cercle_shared.errors import CercleError, Conflict, Forbidden, InvalidInput, StaleVersion, Unavailable
 from cercle_shared.principal import Principal
 
 from ..domain import model
@@ -291,6 +296,10 @@ def _check(
 # --- phase 2: write in short chunks, undo on a lost race -----------------------------------------------------------
 
 
+class _Interrupted(Exception):
+    """The import's record is gone or changed under it: `undo-interrupted-imports` took it for stalled."""
+
+
 def write_rows(
     checked: Sequence[CheckedRow],
     uow: RegistrationUnitOfWork,
@@ -302,40 +311,77 @@ def write_rows(
     chunk_rows: int = CHUNK_ROWS,
     pause: float = CHUNK_PAUSE,
 ) -> None:
-    """Write the checked rows, `chunk_rows` a transaction; if one chunk fails, erase what the others wrote."""
-    written: list[str] = []
+    """Write the checked rows, `chunk_rows` a transaction; if one chunk fails, erase what the others wrote.
+
+    Each chunk also records, in its own transaction, which members the import wrote so far (MemberImport); the
+    last chunk deletes that record. A record left behind (the process stopped midway) is undone by the
+    `undo-interrupted-imports` job."""
+    chunks = list(_chunks(checked, chunk_rows))
+    record_id: str | None = None
+    written = 0
     try:
-        for number, chunk in enumerate(_chunks(checked, chunk_rows)):
+        for number, chunk in enumerate(chunks):
             if number and pause:
                 time.sleep(pause)
-            _write_chunk(chunk, uow, principal)
-            written.extend(row.member.id for row in chunk)
+            record_id = _write_chunk(chunk, uow, principal, record_id, last=number == len(chunks) - 1, at=clock())
+            written += len(chunk)
             if progress:
                 progress(len(chunk))
     except _Refused as refused:
         _refuse(report, refused.line, refused.error)
-        report.undone = _undo(written, uow, clock)
+        report.undone = undo_import(record_id, uow, clock) if record_id else 0
         return
+    except _Interrupted:
+        report.undone = written
+        raise Unavailable("the import stalled and was undone; nothing of it is kept: import the file again") from None
     except BaseException:
-        if written:  # busy, broken, interrupted: what was written must not stay either
-            report.undone = _undo(written, uow, clock)
+        if record_id:  # busy, broken, interrupted: what was written must not stay either
+            report.undone = undo_import(record_id, uow, clock)
         raise
     report.committed = True
 
 
-def _write_chunk(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal: Principal) -> None:
+def _write_chunk(
+    chunk: Sequence[CheckedRow],
+    uow: RegistrationUnitOfWork,
+    principal: Principal,
+    record_id: str | None,
+    *,
+    last: bool,
+    at: datetime,
+) -> str | None:
+    """One chunk and the import's record in one transaction; the record's id (None once the import is complete)."""
     with uow:
         _recheck(chunk, uow, principal)
+        record = _record(uow, record_id, at) if record_id or not last else None
         for row in chunk:
             uow.members.add(row.member)
             for membership in row.memberships:
                 uow.memberships.add(membership)
+        if record is not None and last:
+            uow.imports.delete(record)  # complete: nothing left to undo
+        elif record is not None:
+            record.wrote((row.member.id for row in chunk), at)
         try:
             uow.commit()
         except Unavailable:
             raise
+        except StaleVersion as exc:  # the record: being undone by the job
+            raise _Interrupted from exc
         except CercleError as exc:  # a race lost between the re-check and the commit: name the row if we can
             raise _Refused(_culprit(chunk, uow, principal), exc) from exc
+        return None if last or record is None else record.id
+
+
+def _record(uow: RegistrationUnitOfWork, record_id: str | None, at: datetime) -> model.MemberImport:
+    if record_id is None:
+        record = model.MemberImport.start(at)
+        uow.imports.add(record)
+        return record
+    found = uow.imports.get(record_id)
+    if found is None:
+        raise _Interrupted
+    return found
 
 
 def _recheck(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal: Principal) -> None:
@@ -374,25 +420,50 @@ def _culprit(chunk: Sequence[CheckedRow], uow: RegistrationUnitOfWork, principal
     return chunk[0].line
 
 
-def _undo(member_ids: Sequence[str], uow: RegistrationUnitOfWork, clock: model.Clock) -> int:
-    """Erase the members an import wrote, in short transactions (the other services follow MemberErased)."""
+def undo_import(record_id: str, uow: RegistrationUnitOfWork, clock: model.Clock = model.now) -> int:
+    """Erase the members an import wrote, a short transaction per chunk (the other services follow MemberErased),
+    then forget the import; how many members were erased. Safe to run twice at once: one of them wins each chunk."""
     undone = 0
-    for ids in _chunks(member_ids, CHUNK_ROWS):
-        for attempt in range(1, UNDO_ATTEMPTS + 1):
-            try:
-                with uow:
-                    at = clock()
-                    for member in uow.members.get_many(ids):
-                        erase(member, uow, at)
-                    uow.commit()
-                break
-            except Unavailable as exc:
-                if attempt == UNDO_ATTEMPTS:
-                    log.error("import: could not undo; members still to erase: %s", list(member_ids[undone:]))
-                    raise
-                time.sleep(exc.retry_after)
-        undone += len(ids)
-    return undone
+    failures = conflicts = 0
+    while True:
+        try:
+            with uow:
+                record = uow.imports.get(record_id)
+                if record is None:
+                    return undone
+                at = clock()
+                batch = record.member_ids[:CHUNK_ROWS]
+                for member in uow.members.get_many(batch):
+                    erase(member, uow, at)
+                if len(record.member_ids) > len(batch):
+                    record.undid(batch, at)
+                else:
+                    uow.imports.delete(record)
+                uow.commit()
+            undone += len(batch)
+            failures = 0
+        except Conflict:  # another undo of the same import went first: read its record again
+            conflicts += 1
+            if conflicts > 10 * UNDO_ATTEMPTS:
+                raise
+        except Unavailable as exc:
+            failures += 1
+            if failures == UNDO_ATTEMPTS:
+                log.error("import %s: could not undo it now; the undo-interrupted-imports job will", record_id)
+                raise
+            time.sleep(exc.retry_after)
+
+
+def undo_interrupted_imports(
+    uow: RegistrationUnitOfWork, *, stalled_after: timedelta, clock: model.Clock = model.now
+) -> list[str]:
+    """Undo every import that wrote no chunk for `stalled_after`: the process that ran it stopped midway."""
+    with uow:
+        stalled = [r.id for r in uow.imports.progressed_before(clock() - stalled_after)]
+    for record_id in stalled:
+        erased = undo_import(record_id, uow, clock)
+        log.warning("import %s was left midway: undone, %d members erased again", record_id, erased)
+    return stalled
 
 
 # --- rows ----------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.repository import (
     CommunityRepository,
+    MemberImportRepository,
     MemberRepository,
     MembershipRepository,
     OrganizationRepository,
@@ -21,12 +22,14 @@ class RegistrationUnitOfWork(PublishingUnitOfWork):
     members: MemberRepository
     communities: CommunityRepository
     memberships: MembershipRepository
+    imports: MemberImportRepository
 
     def _open(self) -> None:
         self.organizations = OrganizationRepository(self.db)
         self.members = MemberRepository(self.db)
         self.communities = CommunityRepository(self.db)
         self.memberships = MembershipRepository(self.db)
+        self.imports = MemberImportRepository(self.db)
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         if "email" in cause:

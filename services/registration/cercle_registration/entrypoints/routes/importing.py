@@ -127,7 +127,9 @@ async def import_members(
     A real import then writes the rows in short transactions of 50 rows, each checking its rows again, so that
     other requests keep writing meanwhile. Should a concurrent change make a row invalid in between (its email
     registered, its organization deleted, its community closed), the rows already written are erased again
-    (`report.undone`; the other services follow the erasure) and the answer is the same 422 naming that row."""
+    (`report.undone`; the other services follow the erasure) and the answer is the same 422 naming that row. Any
+    other failure while writing (a database busy beyond its timeout: 503) undoes it too, and an import whose process
+    stopped midway is undone by the `undo-interrupted-imports` job: all of a file is kept, or none of it."""
     text = await _csv_text(request)
     report = await run_in_threadpool(
         importing.import_members, text, uow, principal, regions, dry_run=dry_run, clock=clock
