@@ -35,6 +35,7 @@ class TopicSpec:
     retention_ms: int | None = None  # None: the broker's default; -1: forever
     compacted: bool = False
     extra_config: dict[str, str] = field(default_factory=dict)
+    personal_data: bool = False  # names or emails travel here: a dead letter keeps only a digest of a record
 
     def config(self) -> dict[str, str]:
         config = {"cleanup.policy": "compact" if self.compacted else "delete"}

@@ -25,6 +25,7 @@ MEMBER_CONTACTS = TopicSpec(
     partitions=3,
     visibility=Visibility.INTERNAL,
     compacted=True,
+    personal_data=True,
     # Erasure is final within a stated bound (README, privacy): a segment rolls within the hour, and the cleaner
     # must compact it within 12 h, so an erased member's older values are gone in at most 13 h; the tombstone
     # itself (a key, no personal data) stays one more day so that a consumer down meanwhile still sees it.

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
-from ..contracts.topics import ALL_TOPICS
+from ..contracts.topics import ALL_TOPICS, by_name
 from ..db.tables import MessagingTables
 from .envelope import Envelope, InvalidMessage, decode_key
 
@@ -264,6 +264,16 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_CE_KEPT = {"ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion"}
+
+
+def _carries_personal_data(topic: str) -> bool:
+    try:
+        return by_name(topic).personal_data
+    except KeyError:
+        return False
+
+
 def _bounded_dead_letter(record: Record) -> tuple[bytes | None, bytes | None, dict[str, str]]:
     """The record as a dead letter the broker will take: headers as text, oversized parts cut (noted in headers)."""
     headers: dict[str, str] = {}
@@ -287,6 +297,14 @@ def _bounded_dead_letter(record: Record) -> tuple[bytes | None, bytes | None, di
         headers["dlq_key_sha256"] = _digest(key)
         key = key[:DEAD_LETTER_MAX_KEY]
     value = record.value
+    if value is not None and _carries_personal_data(record.topic):
+        # Dead letters are kept 30 days and erasure does not reach them: keep what identifies the record, not a
+        # member's name and email. The original stays on its own topic, where a tombstone does reach it.
+        headers["dlq_value_bytes"] = str(len(value))
+        headers["dlq_value_sha256"] = _digest(value)
+        headers["dlq_value_withheld"] = "personal data"
+        headers = {name: text for name, text in headers.items() if not name.startswith("ce_") or name in _CE_KEPT}
+        return key, None, headers
     if value is not None and len(value) > DEAD_LETTER_MAX_VALUE:
         headers["dlq_value_bytes"] = str(len(value))
         headers["dlq_value_sha256"] = _digest(value)

@@ -186,7 +186,15 @@ def test_keyset_after_refuses_what_decode_cursor_refuses():
     ],
 )
 def test_a_cursor_that_fits_the_list_is_accepted(keyset, value, row_id):
-    assert keyset.after(encode_cursor(value, row_id)) == (value, row_id)
+    expected = date.fromisoformat(value) if keyset.sort is Row.day else value  # a day is bound as a date
+    assert keyset.after(encode_cursor(value, row_id)) == (expected, row_id)
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "yesterday", "2026-09-01T00:00:00+00:00x"])
+def test_a_day_cursor_that_is_no_day_is_refused(value):
+    with pytest.raises(InvalidInput) as refused:
+        Keyset(Row.day, Row.id).after(encode_cursor(value, 1))
+    assert refused.value.field == "cursor"
 
 
 # --- Keyset.page: walking a list with its cursors -------------------------------------------------------------
