@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from faststream.kafka.message import KafkaAckableMessage
 from faststream.kafka.parser import AioKafkaBatchParser
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import select
 
 from cercle_shared.contracts import CATALOG, topics
 from cercle_shared.contracts import registration as r
-from cercle_shared.db import make_engine, make_session_factory, messaging_tables
 from cercle_shared.messaging import Envelope, IdempotentConsumer, Record, Subscriptions
 from cercle_shared.messaging.consumer import DEAD_LETTER_MAX_VALUE
 from cercle_shared.messaging.envelope import InvalidMessage
@@ -33,16 +32,6 @@ class Recorder:
 
     async def __call__(self, topic, key, value, headers):
         self.sent.append((topic, key, value, headers))
-
-
-@pytest.fixture
-def database(tmp_path):
-    metadata = MetaData()
-    tables = messaging_tables(metadata)
-    effects = Table("effects", metadata, Column("id", Integer, primary_key=True), Column("member_id", String(40)))
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    metadata.create_all(engine)
-    return make_session_factory(engine), tables, effects
 
 
 def _consumer(database, dlq: Recorder, *, tombstones: bool = True) -> IdempotentConsumer:
