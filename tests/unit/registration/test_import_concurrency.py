@@ -350,3 +350,21 @@ def test_an_import_of_one_chunk_keeps_no_record(h, db):
     assert report.committed
     assert db.count("members") == 5
     assert db.count("member_imports") == 0
+
+
+def test_a_race_lost_between_the_recheck_and_the_commit_names_the_row_and_undoes_the_import(h, api, db, monkeypatch):
+    recheck = importing._recheck
+    calls = []
+
+    def recheck_then_lose_the_race(chunk, uow, principal) -> None:
+        recheck(chunk, uow, principal)
+        calls.append(len(chunk))
+        if len(calls) == 2:  # the second chunk: its row m14 is registered right after its re-check passed
+            assert api.post("/v1/members", json=member_body("m14@example.org"), headers=OPERATOR).status_code == 201
+
+    monkeypatch.setattr(importing, "_recheck", recheck_then_lose_the_race)
+    report = run_import(h, csv_of(30), meanwhile=lambda: None, after_rows=30)
+    assert [(e.row, e.field) for e in report.errors] == [(16, "email")]  # m14 is on line 16
+    assert (report.committed, report.undone) == (False, 10)
+    assert [r.email for r in db.rows("select email from members")] == ["m14@example.org"]
+    assert db.count("member_imports") == 0

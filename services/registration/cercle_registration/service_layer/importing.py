@@ -378,9 +378,11 @@ def _write_chunk(
             raise
         except StaleVersion as exc:  # the record: being undone by the job
             raise _Interrupted from exc
-        except CercleError as exc:  # a race lost between the re-check and the commit: name the row if we can
-            raise _Refused(_culprit(chunk, uow, principal), exc) from exc
-        return None if last or record is None else record.id
+        except CercleError as exc:  # a race lost between the re-check and the commit
+            lost = exc
+        else:
+            return None if last or record is None else record.id
+    raise _Refused(_culprit(chunk, uow, principal), lost) from lost  # in a transaction of its own
 
 
 def _record(uow: RegistrationUnitOfWork, record_id: str | None, at: datetime) -> model.MemberImport:
