@@ -86,6 +86,11 @@ class RegistrationRepository(_Repository[Registration]):
 class PreferencesRepository(_Repository[Preferences]):
     model = Preferences
 
+    def get_for_update(self, member_id: str) -> Preferences | None:
+        """SELECT ... FOR UPDATE (PostgreSQL): concurrent writers with one ETag check the version one at a time, so
+        a change that would be a no-op on the version it read cannot pass for a win over a newer one."""
+        return self._db.get(Preferences, member_id, with_for_update=True, populate_existing=True)
+
 
 class DeliveryRepository(_Repository[Delivery]):
     model = Delivery

@@ -26,7 +26,7 @@ def update_preferences(
 ) -> model.Preferences:
     access.ensure_self_or_operator(principal, cmd.member_id)
     with uow:
-        stored = uow.preferences.get(cmd.member_id)
+        stored = uow.preferences.get_for_update(cmd.member_id)
         if cmd.expected_version is not None:
             check_version(stored.version if stored else 0, cmd.expected_version)
         if stored is None:
