@@ -12,7 +12,7 @@ from .domain.model import now
 from .domain.regions import RegionCatalog
 from .entrypoints.consumers import subscriptions
 from .entrypoints.jobs import jobs
-from .entrypoints.routes import ROUTERS, keep_declared_problems
+from .entrypoints.routes import ROUTERS
 from .service_layer.unit_of_work import RegistrationUnitOfWork
 
 NAME = "registration"
@@ -35,7 +35,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         title="Cercle — registration",
         description="Members, organizations, communities, memberships, consent and erasure.",
     )
-    keep_declared_problems(app)
     app.state.clock = now
     app.state.regions = RegionCatalog.from_setting(settings.enabled_regions)
     runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -164,8 +165,9 @@ def document_problems(app: FastAPI, public_paths: set[str]) -> None:
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 codes = {"503": "Not ready"} if path == "/readyz" else {} if path in public_paths else _AUTHENTICATED
-                if path not in public_paths or path == "/readyz":
-                    responses.pop("422", None)  # FastAPI's own validation schema: ours is a problem
+                fastapi_default = "HTTPValidationError" in json.dumps(responses.get("422", {}))
+                if fastapi_default and (path not in public_paths or path == "/readyz"):
+                    responses.pop("422")  # FastAPI's own validation schema: ours is a problem; a route's own stays
                 for code, description in codes.items():
                     responses.setdefault(code, {"description": description, "content": ref})
         app.openapi_schema = schema
