@@ -12,23 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-
-class CommunityKind(StrEnum):
-    COMMUNITY_OF_PRACTICE = "community_of_practice"
-    CO_DEVELOPMENT_GROUP = "co_development_group"
-    COMMUNITY_OF_INTEREST = "community_of_interest"
-
-
-class CommunityStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CLOSED = "closed"
-
-
-class MembershipRole(StrEnum):
-    PARTICIPANT = "participant"
-    FACILITATOR = "facilitator"
-    COORDINATOR = "coordinator"
+from cercle_shared.vocabulary import (  # re-exported: the domain's own words too
+    CommunityKind as CommunityKind,
+)
+from cercle_shared.vocabulary import (
+    CommunityStatus as CommunityStatus,
+)
+from cercle_shared.vocabulary import (
+    MembershipRole as MembershipRole,
+)
 
 
 class SessionStatus(StrEnum):

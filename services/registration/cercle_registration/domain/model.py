@@ -17,6 +17,15 @@ from email_validator import EmailNotValidError, validate_email
 from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput, NotFound
 from cercle_shared.text import check_single_line
+from cercle_shared.vocabulary import (  # re-exported: the domain's own words too
+    CommunityKind as CommunityKind,
+)
+from cercle_shared.vocabulary import (
+    CommunityStatus as CommunityStatus,
+)
+from cercle_shared.vocabulary import (
+    MembershipRole as MembershipRole,
+)
 
 from . import events
 
@@ -31,24 +40,6 @@ class ConsentPurpose(StrEnum):
     DIRECTORY = "directory"
     EMAIL = "email"
     SURVEYS = "surveys"
-
-
-class CommunityKind(StrEnum):
-    COMMUNITY_OF_PRACTICE = "community_of_practice"
-    CO_DEVELOPMENT_GROUP = "co_development_group"
-    COMMUNITY_OF_INTEREST = "community_of_interest"
-
-
-class CommunityStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CLOSED = "closed"
-
-
-class MembershipRole(StrEnum):
-    PARTICIPANT = "participant"
-    FACILITATOR = "facilitator"
-    COORDINATOR = "coordinator"
 
 
 class SizeBand(StrEnum):

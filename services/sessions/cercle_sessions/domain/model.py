@@ -16,6 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cercle_shared.domain import Aggregate
 from cercle_shared.errors import Conflict, InvalidInput
+from cercle_shared.vocabulary import (  # re-exported: the domain's own words too
+    CommunityStatus as CommunityStatus,
+)
+from cercle_shared.vocabulary import (
+    MembershipRole as MembershipRole,
+)
 
 from . import events
 
@@ -51,18 +57,6 @@ class RegistrationStatus(StrEnum):
 class Attendance(StrEnum):
     PRESENT = "present"
     ABSENT = "absent"
-
-
-class CommunityStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CLOSED = "closed"
-
-
-class MembershipRole(StrEnum):
-    PARTICIPANT = "participant"
-    FACILITATOR = "facilitator"
-    COORDINATOR = "coordinator"
 
 
 MODES = tuple(m.value for m in Mode)
