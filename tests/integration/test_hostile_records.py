@@ -238,7 +238,12 @@ def test_every_hostile_record_is_dead_lettered_and_every_valid_event_applied_wit
         assert headers["dlq_error"], name
     huge = [seen[key] for key, name in bad.items() if name == "5 MB value"]
     assert huge
-    assert all(r.headers["dlq_value_truncated"] == b"true" for r in huge)
+    for record in huge:  # cut to a size the broker takes; from the contacts topic, only a digest is kept
+        if record.headers["dlq_topic"] == topics.MEMBER_CONTACTS.name.encode():
+            assert record.headers["dlq_value_withheld"] == b"personal data"
+            assert record.value is None
+        else:
+            assert record.headers["dlq_value_truncated"] == b"true"
     assert all(len(r.value or b"") < 1024 * 1024 for r in seen.values())  # the dead-letter topic keeps 1 MiB
 
 

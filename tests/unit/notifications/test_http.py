@@ -159,3 +159,18 @@ def test_a_delivery_whose_status_or_kind_this_version_does_not_know_still_lists(
     }
     member = api.get("/v1/deliveries", headers=auth("member", member_id=two_members[0]))
     assert member.status_code == 200, member.text
+
+
+def test_every_accepted_put_of_preferences_makes_a_new_version_even_with_the_same_values(api):
+    """Two writers holding one ETag must not both win: a PUT that repeats the stored values still moves the
+    version, so the second writer's If-Match is stale (the clock of the test harness does not move)."""
+    member = "m-same-values"
+    url, headers = f"/v1/members/{member}/preferences", auth("member", member_id=member)
+    body = {"language": "fr", "opt_out": []}
+    first = api.put(url, json=body, headers=headers)
+    assert first.status_code == 200
+    again = api.put(url, json=body, headers={**headers, "If-Match": first.headers["ETag"]})
+    assert again.status_code == 200
+    assert again.headers["ETag"] != first.headers["ETag"]
+    late = api.put(url, json=body, headers={**headers, "If-Match": first.headers["ETag"]})
+    assert late.status_code == 409

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from cercle_shared.db.keyset import Keyset
 from cercle_shared.privacy import ErasureLedger
@@ -90,6 +91,12 @@ class PreferencesRepository(_Repository[Preferences]):
         """SELECT ... FOR UPDATE (PostgreSQL): concurrent writers with one ETag check the version one at a time, so
         a change that would be a no-op on the version it read cannot pass for a win over a newer one."""
         return self._db.get(Preferences, member_id, with_for_update=True, populate_existing=True)
+
+    def replaced(self, preferences: Preferences) -> None:
+        """A PUT replaces the preferences: it makes a new version even when the values are the ones stored, so
+        that two writers holding one ETag can never both be told they won."""
+        if inspect(preferences).persistent:
+            flag_modified(preferences, "updated_at")
 
 
 class DeliveryRepository(_Repository[Delivery]):

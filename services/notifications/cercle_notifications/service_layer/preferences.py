@@ -33,5 +33,6 @@ def update_preferences(
             stored = model.Preferences(member_id=cmd.member_id)
             uow.preferences.add(stored)
         stored.change(language=cmd.language, opt_out=cmd.opt_out, at=at)
+        uow.preferences.replaced(stored)
         uow.commit()
         return stored
