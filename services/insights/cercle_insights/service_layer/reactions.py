@@ -12,8 +12,6 @@ fact lost for good.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -21,6 +19,7 @@ from sqlalchemy import Column
 
 from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
+from cercle_shared.db import storable
 from cercle_shared.messaging import EventContext
 
 from ..adapters import orm
@@ -45,7 +44,7 @@ RegistrationEvent = (
 
 def community_created(event: reg.CommunityCreated, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     community = _describe(uow, event)
-    community.created_at = _instant(event.created_at)
+    community.created_at = storable.instant(event.created_at)
     uow.replica.set_regions(community)
 
 
@@ -58,10 +57,10 @@ def _describe(uow: InsightsUnitOfWork, event: reg.CommunityCreated | reg.Communi
     community = uow.replica.community(event.community_id)
     c = orm.communities.c
     community.describe(
-        name_fr=_text(event.name_fr, c.name_fr),
-        name_en=_text(event.name_en, c.name_en),
+        name_fr=storable.text(event.name_fr, c.name_fr),
+        name_en=storable.text(event.name_en, c.name_en),
         kind=_known(CommunityKind, event.kind, c.kind),
-        domain=_text(event.domain, c.domain) if event.domain is not None else None,
+        domain=storable.text(event.domain, c.domain) if event.domain is not None else None,
         regions=event.regions,
         province_wide=event.province_wide,
         status=_known(CommunityStatus, event.status, c.status),
@@ -79,7 +78,7 @@ def membership_joined(event: reg.MembershipJoined, uow: InsightsUnitOfWork, ctx:
     membership = uow.replica.membership(event.membership_id, event.community_id)
     erased_at = uow.replica.erased_at(event.member_id)
     role = _known(MembershipRole, event.role, orm.memberships.c.role)
-    membership.join(None if erased_at else event.member_id, role, _instant(event.joined_at))
+    membership.join(None if erased_at else event.member_id, role, storable.instant(event.joined_at))
     if erased_at:
         membership.anonymize(erased_at)
 
@@ -93,12 +92,12 @@ def membership_role_changed(event: reg.MembershipRoleChanged, uow: InsightsUnitO
 
 
 def membership_left(event: reg.MembershipLeft, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.membership(event.membership_id, event.community_id).end(_instant(event.left_at))
+    uow.replica.membership(event.membership_id, event.community_id).end(storable.instant(event.left_at))
 
 
 def member_erased(event: reg.MemberErased, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     """Keep the counts, drop the id: memberships end and lose their member, registrations lose theirs."""
-    erased_at = _instant(event.erased_at)
+    erased_at = storable.instant(event.erased_at)
     uow.replica.record_erasure(event.member_id, erased_at)
     for membership in uow.replica.memberships_of(event.member_id):
         membership.anonymize(erased_at)
@@ -116,15 +115,15 @@ def session_rescheduled(event: ses.SessionRescheduled, uow: InsightsUnitOfWork, 
 
 def _schedule(uow: InsightsUnitOfWork, event: ses.SessionScheduled | ses.SessionRescheduled) -> None:
     uow.replica.session(event.session_id, event.community_id).schedule(
-        starts_at=_instant(event.starts_at),
-        ends_at=_instant(event.ends_at),
+        starts_at=storable.instant(event.starts_at),
+        ends_at=storable.instant(event.ends_at),
         mode=_known(SessionMode, event.mode, orm.sessions.c.mode),
-        capacity=_count(event.capacity),
+        capacity=storable.count(event.capacity),
     )
 
 
 def session_held(event: ses.SessionHeld, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.replica.session(event.session_id, event.community_id).hold(_instant(event.starts_at))
+    uow.replica.session(event.session_id, event.community_id).hold(storable.instant(event.starts_at))
 
 
 def session_cancelled(event: ses.SessionCancelled, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
@@ -133,7 +132,7 @@ def session_cancelled(event: ses.SessionCancelled, uow: InsightsUnitOfWork, ctx:
 
 def attendance_recorded(event: ses.SessionAttendanceRecorded, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
     uow.replica.session(event.session_id, event.community_id).record_attendance(
-        _count(event.present), _count(event.absent)
+        storable.count(event.present), storable.count(event.absent)
     )
 
 
@@ -175,34 +174,7 @@ def _set_registration(uow: InsightsUnitOfWork, event: RegistrationEvent, status:
 
 # --- values from other services, made storable ------------------------------------------------------------------
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL takes no NUL; no encoder takes a lone surrogate
-_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
-_MAX_COUNT = 2**31 - 1  # an INTEGER column on PostgreSQL
 E = TypeVar("E", bound=StrEnum)
-
-
-def _instant(value: datetime) -> datetime:
-    """A naive time is read as UTC (the contracts say times are aware); one past the calendar's edge once in UTC
-    (year 9999 west of Greenwich, year 1 east of it) is clamped to that edge."""
-    if value.utcoffset() is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        return _LATEST if value.year > 1 else _EARLIEST
-
-
-def _count(value: int) -> int:
-    """A count as a column holds it: never negative, never past 32 bits."""
-    return max(0, min(value, _MAX_COUNT))
-
-
-def _text(value: str, column: Column[Any]) -> str:
-    """Free text as any database stores it: no NUL, no lone surrogate (each becomes U+FFFD, the replacement
-    character), at most the column's length."""
-    storable = _UNSTORABLE.sub("\ufffd", value)
-    length = getattr(column.type, "length", None)
-    return storable[:length] if length else storable
 
 
 def _known(enum: type[E], value: str, column: Column[Any]) -> E | str:
@@ -210,4 +182,4 @@ def _known(enum: type[E], value: str, column: Column[Any]) -> E | str:
     try:
         return enum(value)
     except ValueError:
-        return _text(str(value), column)
+        return storable.text(str(value), column)

@@ -9,14 +9,11 @@ the dead-letter topic — and the fact lost.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import Column
 
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
+from cercle_shared.db import storable
 from cercle_shared.messaging import EventContext
 
 from ..adapters import orm
@@ -33,10 +30,10 @@ def contact_changed(event: reg_events.MemberContactChanged, uow: NotificationsUn
     incoming = model.Contact(
         member_id=event.member_id,
         email=_address(event.email),
-        display_name=_text(event.display_name, orm.contacts.c.display_name),
+        display_name=storable.text(event.display_name, orm.contacts.c.display_name),
         language=event.language,
         consents=dict(event.consents),
-        updated_at=_instant(event.updated_at),
+        updated_at=storable.instant(event.updated_at),
     )
     current = uow.contacts.get(event.member_id)
     if current is None:
@@ -62,7 +59,7 @@ def contact_removed(member_id: str, uow: NotificationsUnitOfWork, ctx: EventCont
 def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
     """Law 25 erasure: forget the contact, preferences and registrations; deliveries keep only anonymous facts."""
     at = model.now()
-    uow.erased_members.add(event.member_id, _instant(event.erased_at))
+    uow.erased_members.add(event.member_id, storable.instant(event.erased_at))
     # Locked first, so that a sender recording an outcome at the same moment cannot write the address back.
     for delivery in uow.deliveries.of_member(event.member_id, lock=True):
         delivery.anonymize(at)
@@ -79,8 +76,8 @@ def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, 
 def community_named(
     event: reg_events.CommunityCreated | reg_events.CommunityUpdated, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
-    name_fr = _text(event.name_fr, orm.communities.c.name_fr)
-    name_en = _text(event.name_en, orm.communities.c.name_en)
+    name_fr = storable.text(event.name_fr, orm.communities.c.name_fr)
+    name_en = storable.text(event.name_en, orm.communities.c.name_en)
     current = uow.communities.get(event.community_id)
     if current is None:
         uow.communities.add(model.Community(event.community_id, name_fr, name_en))
@@ -134,7 +131,10 @@ def session_cancelled(event: session_events.SessionCancelled, uow: Notifications
             EmailKind.SESSION_CANCELLED,
             registration.member_id,
             event.session_id,
-            {"registration_id": registration.registration_id, "reason": _text(event.reason) if event.reason else None},
+            {
+                "registration_id": registration.registration_id,
+                "reason": storable.text(event.reason) if event.reason else None,
+            },
         )
 
 
@@ -146,12 +146,12 @@ def _session_fields(event: SessionEvent, *names: str) -> dict[str, Any]:
     c = orm.sessions.c
     fields = {
         "community_id": event.community_id,
-        "title": _text(event.title, c.title),
-        "starts_at": _instant(event.starts_at),
-        "ends_at": _instant(event.ends_at),
-        "timezone": _text(event.timezone, c.timezone),
-        "mode": _text(event.mode, c.mode),
-        "location": _text(event.location, c.location) if event.location is not None else None,
+        "title": storable.text(event.title, c.title),
+        "starts_at": storable.instant(event.starts_at),
+        "ends_at": storable.instant(event.ends_at),
+        "timezone": storable.text(event.timezone, c.timezone),
+        "mode": storable.text(event.mode, c.mode),
+        "location": storable.text(event.location, c.location) if event.location is not None else None,
     }
     return {name: fields[name] for name in names} if names else fields
 
@@ -281,31 +281,9 @@ def _owe_email(
 
 # --- values from other services, made storable ------------------------------------------------------------------
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL takes no NUL; no encoder takes a lone surrogate
-_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
-
-
-def _instant(value: datetime) -> datetime:
-    """A naive time is read as UTC (the contracts say times are aware); one past the calendar's edge once in UTC
-    (year 9999 west of Greenwich, year 1 east of it) is clamped to that edge."""
-    if value.utcoffset() is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        return _LATEST if value.year > 1 else _EARLIEST
-
-
-def _text(value: str, column: Column[Any] | None = None) -> str:
-    """Free text as any database stores it: no NUL, no lone surrogate (each becomes U+FFFD, the replacement
-    character), at most the column's length."""
-    storable = _UNSTORABLE.sub("\ufffd", value)
-    length = getattr(column.type, "length", None) if column is not None else None
-    return storable[:length] if length else storable
-
 
 def _address(value: str) -> str:
     """An address is kept exactly as it came, or not at all (empty): mended, it could be someone else's. Its emails
     then fail at once, with the reason, when the sender builds them."""
-    fits = _text(value, orm.contacts.c.email) == value
+    fits = storable.text(value, orm.contacts.c.email) == value
     return value if fits else ""
