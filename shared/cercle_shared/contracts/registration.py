@@ -72,6 +72,17 @@ class MemberContactChanged(IntegrationEvent):
     updated_at: datetime = Field(description="When the contact data changed.")
 
 
+class SignInLinkRequested(IntegrationEvent):
+    """A member asked for a one-time sign-in link. INTERNAL topic only: the link is a secret, valid minutes."""
+
+    member_id: str = _MEMBER_ID
+    link: str = Field(description="The one-time sign-in URL to email (carries the code).")
+    code: str = Field(description="The one-time code itself, for a member who types it instead of clicking.")
+    language: Language = Field(description="Language of the email.", examples=["fr"])
+    expires_at: datetime = Field(description="When the link stops working.")
+    requested_at: datetime = Field(description="When it was asked for.")
+
+
 class OrganizationCreated(IntegrationEvent):
     """An employer or partner organization was created."""
 
@@ -173,6 +184,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_t("member.consent_changed"), MemberConsentChanged, topics.MEMBERS, "member_id"),
     EventSpec(_t("member.erased"), MemberErased, topics.MEMBERS, "member_id"),
     EventSpec(_t("member.contact_changed"), MemberContactChanged, topics.MEMBER_CONTACTS, "member_id"),
+    EventSpec(_t("member.sign_in_link_requested"), SignInLinkRequested, topics.SIGN_IN_LINKS, "member_id"),
     EventSpec(_t("organization.created"), OrganizationCreated, topics.ORGANIZATIONS, "organization_id"),
     EventSpec(_t("organization.updated"), OrganizationUpdated, topics.ORGANIZATIONS, "organization_id"),
     EventSpec(_t("organization.deleted"), OrganizationDeleted, topics.ORGANIZATIONS, "organization_id"),

@@ -82,6 +82,17 @@ SESSION_REGISTRATIONS = TopicSpec(
     description="Registrations to sessions: confirmed, waitlisted, promoted, cancelled, attendance. Key: session_id, "
     "so that a session's seats and waitlist stay in order.",
 )
+SIGN_IN_LINKS = TopicSpec(
+    "cercle.registration.sign-in-links",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    # A link is valid 15 minutes: keep the record just long enough for a notifications instance that was down to
+    # catch up, then let it go (it carries a secret).
+    retention_ms=HOUR_MS,
+    personal_data=True,
+    description="One-time sign-in links to email to a member (a secret). Internal: never relayed to partners. "
+    "Key: member_id.",
+)
 DELIVERIES = TopicSpec(
     "cercle.notifications.deliveries",
     partitions=3,
@@ -99,6 +110,7 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     PROGRAM,
     SESSIONS,
     SESSION_REGISTRATIONS,
+    SIGN_IN_LINKS,
     DELIVERIES,
 )
 
