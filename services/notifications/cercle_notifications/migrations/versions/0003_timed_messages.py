@@ -1,4 +1,4 @@
-"""Timed messages: the durable scheduler, per-category unsubscribe and digest days (issue 10).
+"""Timed messages: the durable scheduler of reminders and other due messages (issue 10).
 
 Revision ID: 0003
 Revises: 0002
