@@ -29,6 +29,38 @@ class EmailKind(StrEnum):
     REGISTRATION_CANCELLED = "session_registration_cancelled"
     SESSION_RESCHEDULED = "session_rescheduled"
     SESSION_CANCELLED = "session_cancelled"
+    SIGN_IN_LINK = "sign_in_link"
+    ANNOUNCEMENT_SESSION_SCHEDULED = "announcement_session_scheduled"
+    ANNOUNCEMENT_CALL_FOR_THEMES = "announcement_call_for_themes"
+    ANNOUNCEMENT_VOTE_OPENED = "announcement_vote_opened"
+    ANNOUNCEMENT_VOTE_CLOSING = "announcement_vote_closing"
+    ANNOUNCEMENT_THEMES_RETAINED = "announcement_themes_retained"
+    WEEKLY_DIGEST = "weekly_digest"
+
+
+class Category(StrEnum):
+    """What a member can stop in one click (List-Unsubscribe). Transactional messages (her own registration, the
+    sign-in link she asked for) belong to no category: they are sent whatever she chose here."""
+
+    REMINDERS = "reminders"
+    ANNOUNCEMENTS = "announcements"
+    DIGEST = "digest"
+
+
+# The category of every non-transactional kind; a kind absent from here is transactional.
+CATEGORY_OF: dict[str, Category] = {
+    EmailKind.ANNOUNCEMENT_SESSION_SCHEDULED: Category.ANNOUNCEMENTS,
+    EmailKind.ANNOUNCEMENT_CALL_FOR_THEMES: Category.ANNOUNCEMENTS,
+    EmailKind.ANNOUNCEMENT_VOTE_OPENED: Category.ANNOUNCEMENTS,
+    EmailKind.ANNOUNCEMENT_VOTE_CLOSING: Category.ANNOUNCEMENTS,
+    EmailKind.ANNOUNCEMENT_THEMES_RETAINED: Category.ANNOUNCEMENTS,
+    EmailKind.WEEKLY_DIGEST: Category.DIGEST,
+}
+
+
+def category_of(kind: str) -> Category | None:
+    """None: transactional (sent whatever the categories she stopped)."""
+    return CATEGORY_OF.get(kind)
 
 
 class DeliveryStatus(StrEnum):
