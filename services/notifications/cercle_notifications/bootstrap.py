@@ -6,13 +6,14 @@ from fastapi import FastAPI
 
 from cercle_shared.service import ServiceRuntime, create_app
 
-from .adapters import orm
+from .adapters import orm, partner_orm
 from .config import Settings
 from .domain.model import now
 from .entrypoints.consumers import subscriptions
-from .entrypoints.jobs import jobs
+from .entrypoints.jobs import jobs, partner_jobs
 from .entrypoints.routes import ROUTERS
 from .service_layer.unit_of_work import NotificationsUnitOfWork
+from .service_layer.webhooks import partner_config
 
 NAME = "notifications"
 MIGRATIONS = "cercle_notifications:migrations"
@@ -20,6 +21,7 @@ MIGRATIONS = "cercle_notifications:migrations"
 
 def build_runtime(settings: Settings) -> ServiceRuntime:
     orm.start_mappers()
+    partner_orm.start_mappers()
     return ServiceRuntime.build(
         NAME, settings, orm.metadata, unit_of_work=NotificationsUnitOfWork, subscriptions=subscriptions()
     )
@@ -36,5 +38,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         "email preferences.",
     )
     app.state.clock = now
-    runtime.schedule(jobs(settings, runtime, clock=lambda: app.state.clock()))
+    app.state.partners = partner_config(settings)
+    runtime.schedule(
+        [
+            *jobs(settings, runtime, clock=lambda: app.state.clock()),
+            *partner_jobs(settings, runtime, app.state.partners, clock=lambda: app.state.clock()),
+        ]
+    )
     return app

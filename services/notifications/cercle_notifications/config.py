@@ -25,3 +25,26 @@ class Settings(ServiceSettings):
         gt=0,
         description="How long a delivery waits for the member's contact (or the session) before it expires (s).",
     )
+
+    # Partner webhooks (issue 9)
+    webhook_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts that may be plain http and skip the SSRF address check (tests and local "
+        "runs use it for loopback receivers). Empty in production.",
+    )
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        description="Delays (s) before each try of a webhook: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.",
+    )
+    webhook_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key material that seals endpoint signing secrets at rest; default: derived from the JWT secret.",
+    )
+    webhook_poll_interval: float = Field(default=0.25, gt=0, description="How often due webhooks are looked for (s).")
+    webhook_batch_size: int = Field(default=100, ge=1, description="Webhook messages claimed per round at most.")
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, description="Requests in flight per endpoint at most.")
+    webhook_timeout: float = Field(default=15.0, gt=0, description="A 2xx within this long is a success (s).")
+    webhook_connect_timeout: float = Field(default=5.0, gt=0, description="Bound on connecting to an endpoint (s).")
+    webhook_lease: float = Field(
+        default=60.0, gt=0, description="How long a claimed webhook is ours before another instance may send it (s)."
+    )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from cercle_shared.contracts import CATALOG, IntegrationEvent, topics
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
-from cercle_shared.contracts import topics
-from cercle_shared.messaging import Subscriptions
+from cercle_shared.messaging import EventContext, Subscriptions
+from cercle_shared.messaging.consumer import Handler
 
-from ..service_layer import reactions
+from ..service_layer import partners, reactions
+from ..service_layer.unit_of_work import NotificationsUnitOfWork
 
 
 def subscriptions() -> Subscriptions:
-    return (
+    return with_partner_events(
         Subscriptions()
         .on(reg_events.MemberContactChanged, reactions.contact_changed)
         .on_tombstone(topics.MEMBER_CONTACTS.name, reactions.contact_removed)
@@ -26,3 +28,20 @@ def subscriptions() -> Subscriptions:
         .on(session_events.SessionRegistrationPromoted, reactions.registration_promoted)
         .on(session_events.SessionRegistrationCancelled, reactions.registration_cancelled)
     )
+
+
+def with_partner_events(subs: Subscriptions) -> Subscriptions:
+    """Every partner-visible event is also stored for partner organizations (issue 9), after its own reaction."""
+    for spec in CATALOG:
+        if spec.partner_visible:
+            subs.on(spec.model, _and_for_partners(subs.handler_for(spec.type)))
+    return subs
+
+
+def _and_for_partners(reaction: Handler | None) -> Handler:
+    def handle(event: IntegrationEvent, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+        if reaction is not None:
+            reaction(event, uow, ctx)
+        partners.record_partner_event(event, uow, ctx)
+
+    return handle  # type: ignore[return-value]

@@ -13,6 +13,7 @@ from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
 from ..config import Settings
 from ..service_layer.sending import DeliverySender, SendingPolicy
+from ..service_layer.webhooks import DeliveryPolicy, NoticeSender, PartnerConfig, WebhookDispatcher
 
 SEND_EMAILS = "send-emails"
 
@@ -57,4 +58,46 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
             timeout=settings.sender_batch_size * settings.smtp_timeout + 60,
             description="Send the emails that are due, retry the failed ones, expire those that waited too long.",
         ),
+    ]
+
+
+DELIVER_WEBHOOKS = "deliver-webhooks"
+
+
+def partner_jobs(
+    settings: Settings, runtime: ServiceRuntime, config: PartnerConfig, clock: Callable[[], datetime]
+) -> list[Job]:
+    """Partner webhooks (issue 9): deliver what is due; email partners' contacts about failures."""
+    policy = DeliveryPolicy(
+        batch_size=settings.webhook_batch_size,
+        per_endpoint=settings.webhook_endpoint_concurrency,
+        lease=max(settings.webhook_lease, settings.webhook_timeout + 5),
+    )
+    dispatcher = WebhookDispatcher(runtime.uow, config, policy, clock)
+    smtp = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout,
+    )
+    notices = NoticeSender(runtime.uow, smtp.send, settings.mail_from)
+
+    async def deliver_webhooks() -> int:
+        claimed = await dispatcher.deliver_due()
+        if claimed >= settings.webhook_batch_size:
+            runtime.jobs.wake(DELIVER_WEBHOOKS)  # a full batch: more may be due
+        await asyncio.to_thread(notices.send_due, clock())
+        return claimed
+
+    return [
+        Job(
+            DELIVER_WEBHOOKS,
+            every=settings.webhook_poll_interval,
+            run=deliver_webhooks,
+            timeout=settings.webhook_timeout * 2 + 60,
+            description="Send partner webhooks that are due (claimed, signed, retried on the schedule); email a "
+            "partner's contact about failures at most once a day.",
+        )
     ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from cercle_shared.uow import PublishingUnitOfWork
 
+from ..adapters.partner_repository import PartnerRepositories
 from ..adapters.repository import (
     CommunityRepository,
     ContactRepository,
@@ -24,6 +25,7 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
     preferences: PreferencesRepository
     deliveries: DeliveryRepository
     erased_members: ErasedMembers
+    partners: PartnerRepositories
 
     def _open(self) -> None:
         self.contacts = ContactRepository(self.db)
@@ -33,3 +35,4 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
         self.preferences = PreferencesRepository(self.db)
         self.deliveries = DeliveryRepository(self.db)
         self.erased_members = ErasedMembers(self.db)
+        self.partners = PartnerRepositories(self.db)

@@ -1,5 +1,5 @@
 """Every HTTP route of the service."""
 
-from . import deliveries, preferences
+from . import deliveries, partners, preferences, templates, unsubscribe
 
-ROUTERS = [deliveries.router, preferences.router]
+ROUTERS = [deliveries.router, preferences.router, partners.router, templates.router, unsubscribe.router]
