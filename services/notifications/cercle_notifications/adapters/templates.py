@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    UndefinedError,
+    select_autoescape,
+)
 
 from cercle_shared.text import one_line
 
@@ -108,3 +115,81 @@ class EmailTemplates:
             html_template = self._env.get_template("_layout.html.j2")
         # A header must be one line, whatever a title contains.
         return RenderedEmail(subject=subject, text=text, html=html_template.render(html_values))
+
+    def page(self, name: str, values: Mapping[str, Any]) -> str:
+        """A small HTML page of this service (the unsubscribe confirmation), autoescaped."""
+        return self._env.get_template(name).render(values)
+
+
+# Sample values for previews (GET /v1/templates/{kind}/preview): every variable a template may use, per language.
+# A kind whose templates need more adds its own values to SAMPLES_BY_KIND.
+SAMPLE: dict[str, dict[str, Any]] = {
+    "fr": {
+        "display_name": "Marie Tremblay",
+        "session_title": "Nature et santé mentale",
+        "community_name": "CoP Santé mieux-être au travail — Laval",
+        "when": "mardi 3 mars 2026, de 13 h 30 à 16 h (heure de l'Est)",
+        "previous_when": "lundi 2 mars 2026, de 9 h à 11 h (heure de l'Est)",
+        "mode": "in_person",
+        "location": "Maison du citoyen, Laval",
+        "position": 2,
+        "reason": "Tempête de neige",
+        "register_url": "https://cercle.example/sessions/5f1c2d3e",
+        "link": "https://cercle.example/connexion#code=exemple",
+        "code": "ABCD-EFGH",
+        "minutes": 15,
+        "proposals_close": "vendredi 2 octobre 2026 à 17 h",
+        "voting_opens": "lundi 5 octobre 2026 à 9 h",
+        "voting_closes": "vendredi 16 octobre 2026 à 17 h",
+        "themes_to_retain": 3,
+        "themes": [{"rank": 1, "title": "Nature et santé mentale"}, {"rank": 2, "title": "Retour au travail"}],
+        "total_votes": 42,
+        "communities": [
+            {
+                "name": "CoP Santé mieux-être au travail — Laval",
+                "summaries": [{"title": "Nature et santé mentale", "url": "https://cercle.example/sessions/5f1c2d3e"}],
+                "resources": [{"title": "Guide de retour au travail", "url": None}],
+            }
+        ],
+    },
+    "en": {
+        "display_name": "Marie Tremblay",
+        "session_title": "Nature and mental health",
+        "community_name": "Workplace health and wellbeing CoP — Laval",
+        "when": "Tuesday, March 3, 2026, 1:30 PM – 4:00 PM (Eastern Time)",
+        "previous_when": "Monday, March 2, 2026, 9:00 AM – 11:00 AM (Eastern Time)",
+        "mode": "in_person",
+        "location": "Maison du citoyen, Laval",
+        "position": 2,
+        "reason": "Snowstorm",
+        "register_url": "https://cercle.example/sessions/5f1c2d3e",
+        "link": "https://cercle.example/sign-in#code=example",
+        "code": "ABCD-EFGH",
+        "minutes": 15,
+        "proposals_close": "Friday, October 2, 2026 at 5:00 PM",
+        "voting_opens": "Monday, October 5, 2026 at 9:00 AM",
+        "voting_closes": "Friday, October 16, 2026 at 5:00 PM",
+        "themes_to_retain": 3,
+        "themes": [{"rank": 1, "title": "Nature and mental health"}, {"rank": 2, "title": "Return to work"}],
+        "total_votes": 42,
+        "communities": [
+            {
+                "name": "Workplace health and wellbeing CoP — Laval",
+                "summaries": [{"title": "Nature and mental health", "url": "https://cercle.example/sessions/5f1c2d3e"}],
+                "resources": [{"title": "Return-to-work guide", "url": None}],
+            }
+        ],
+    },
+}
+SAMPLES_BY_KIND: dict[str, dict[str, dict[str, Any]]] = {}
+SAMPLE_UNSUBSCRIBE_URL = "https://cercle.example/v1/unsubscribe/sample"
+
+
+def preview(templates: EmailTemplates, kind: str, language: str) -> RenderedEmail:
+    """The email of `kind` with sample data; KeyError when the kind has no templates or lacks sample values."""
+    values = {**SAMPLE[language], **SAMPLES_BY_KIND.get(kind, {}).get(language, {})}
+    url = SAMPLE_UNSUBSCRIBE_URL if category_of(kind) is not None else None
+    try:
+        return templates.render(kind, language, values, unsubscribe_url=url)
+    except (TemplateNotFound, UndefinedError) as exc:
+        raise KeyError(kind) from exc

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from cercle_shared.web import StrictModel
 
 from ..domain import model
-from ..domain.model import DeliveryStatus, EmailKind
+from ..domain.model import Category, DeliveryStatus, EmailKind
 
 Language = Literal["fr", "en"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 class PreferencesUpdate(StrictModel):
@@ -25,6 +26,16 @@ class PreferencesUpdate(StrictModel):
         description="Kinds of email the member does not want.",
         examples=[[EmailKind.REGISTRATION_WAITLISTED.value]],
     )
+    categories: dict[Category, bool] | None = Field(
+        default=None,
+        description="Categories to turn on (true) or off (false): reminders, announcements, digest. Only those "
+        "named change; null or absent: unchanged. Transactional emails (her own registrations, her sign-in link) "
+        "belong to none and are always sent.",
+        examples=[{"digest": False}],
+    )
+    digest_day: Weekday | None = Field(
+        default=None, description="Day of the weekly digest; null or absent: unchanged (default monday)."
+    )
 
 
 class PreferencesPublic(BaseModel):
@@ -32,6 +43,11 @@ class PreferencesPublic(BaseModel):
     language: Language | None
     opt_out: list[str]
     version: int = Field(description="0 until the member first saves preferences.")
+    categories: dict[str, bool] = Field(
+        description="Whether she receives each category (every one is on until she stops it).",
+        examples=[{"reminders": True, "announcements": True, "digest": False}],
+    )
+    digest_day: str = Field(description="Day of her weekly digest.", examples=["monday"])
 
 
 class DeliveryPublic(BaseModel):
@@ -60,8 +76,25 @@ class DeliveryPublic(BaseModel):
     sent_at: datetime | None
 
 
+class PreviewPublic(BaseModel):
+    """A message as members get it, rendered with sample data."""
+
+    kind: str
+    language: Language
+    subject: str
+    text: str = Field(description="The plain-text part.")
+    html: str | None = Field(description="The HTML part.")
+
+
 def preferences_public(preferences: model.Preferences) -> PreferencesPublic:
-    return PreferencesPublic.model_validate(preferences, from_attributes=True)
+    return PreferencesPublic(
+        member_id=preferences.member_id,
+        language=preferences.language,  # type: ignore[arg-type]  # checked when stored
+        opt_out=list(preferences.opt_out),
+        version=preferences.version,
+        categories={str(category): preferences.wants(category) for category in Category},
+        digest_day=preferences.digest_day,
+    )
 
 
 def delivery_public(delivery: model.Delivery) -> DeliveryPublic:

@@ -1,4 +1,5 @@
-"""A member's email preferences: the language of their emails and the kinds they do not want."""
+"""A member's email preferences: the language of their emails, the kinds they do not want, the categories they
+receive (reminders, announcements, digest) and the day of their weekly digest."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class UpdatePreferences:
     language: str | None = None
     opt_out: list[str] = field(default_factory=list)
     expected_version: int | None = None  # None: no If-Match, last write wins
+    categories: dict[str, bool] | None = None  # only the named categories change; None: unchanged
+    digest_day: str | None = None  # None: unchanged
 
 
 def update_preferences(
@@ -32,7 +35,9 @@ def update_preferences(
         if stored is None:
             stored = model.Preferences(member_id=cmd.member_id)
             uow.preferences.add(stored)
-        stored.change(language=cmd.language, opt_out=cmd.opt_out, at=at)
+        stored.change(
+            language=cmd.language, opt_out=cmd.opt_out, at=at, categories=cmd.categories, digest_day=cmd.digest_day
+        )
         uow.preferences.replaced(stored)
         uow.commit()
         return stored

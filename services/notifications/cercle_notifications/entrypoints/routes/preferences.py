@@ -37,6 +37,8 @@ def put_preferences(
         language=body.language,
         opt_out=[str(kind) for kind in body.opt_out],
         expected_version=expected_version(if_match) if if_match else None,
+        categories={str(c): on for c, on in body.categories.items()} if body.categories is not None else None,
+        digest_day=body.digest_day,
     )
     stored = preferences.update_preferences(cmd, uow, principal, at=now)
     response.headers["ETag"] = etag(stored.version)
