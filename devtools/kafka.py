@@ -3,12 +3,18 @@
 python -m devtools.kafka fetch [--libs DIR]
 python -m devtools.kafka run [--port 9092] [--controller-port 9093] [--dir .data/kafka/node]
 python -m devtools.kafka stop [--dir .data/kafka/node]
+
+`run --secured` starts the broker as production runs it: SCRAM-SHA-512 on its client listener, the KRaft
+StandardAuthorizer with allow.everyone.if.no.acl.found=false, and an admin super user (cercle-admin) whose
+credential is written at storage format time; `cercle-ops broker bootstrap` then adds the services' principals
+and ACLs. Without --secured the broker is PLAINTEXT, as always.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -19,7 +25,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -106,9 +114,33 @@ def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 1, tim
     wait_until(created, timeout, interval=0.5, message=f"topics {wanted} on {bootstrap}")
 
 
-def _admin_answers(bootstrap: str) -> bool:
+@dataclass(frozen=True)
+class Secured:
+    """Secured mode: SCRAM-SHA-512 clients, ACLs enforced, `admin_user` a super user.
+
+    `tls_port` with `tls_keystore` (a PEM file: PKCS#8 private key then certificate chain, as `cercle-ops tls init`
+    writes it) adds a SASL_SSL listener on loopback, the one partners use."""
+
+    admin_password: str
+    admin_user: str = "cercle-admin"
+    controller_password: str = ""
+    tls_port: int | None = None
+    tls_keystore: Path | None = None
+
+    def admin_client_config(self) -> dict[str, Any]:
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.admin_user,
+            "sasl_plain_password": self.admin_password,
+        }
+
+
+def _admin_answers(bootstrap: str, **client_config: Any) -> bool:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000, **client_config
+        )
     except KafkaError:
         return False
     try:
@@ -150,8 +182,12 @@ class LocalKafka:
         controller_port: int | None = None,
         *,
         libs_dir: Path | None = None,
+        secured: Secured | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        if secured is not None and not secured.controller_password:
+            secured = dataclasses.replace(secured, controller_password=uuid.uuid4().hex)
+        self.secured = secured
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
         while self.controller_port == self.port:
@@ -217,7 +253,8 @@ class LocalKafka:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"Kafka exited with code {self._proc.returncode}\n{self.log_tail()}")
             # Probe the port first: an admin client on a closed port logs errors on every try.
-            return is_listening(self.port) and _admin_answers(self.bootstrap)
+            client_config = self.secured.admin_client_config() if self.secured else {}
+            return is_listening(self.port) and _admin_answers(self.bootstrap, **client_config)
 
         try:
             wait_until(answers, timeout, interval=0.2, message=f"Kafka on {self.bootstrap}")
@@ -246,6 +283,8 @@ class LocalKafka:
         return self.wait_ready(timeout)
 
     def create_topics(self, *names: str, partitions: int = 1) -> None:
+        if self.secured is not None:
+            raise RuntimeError("a secured broker's topics come from `cercle-ops broker bootstrap` (as the admin)")
         create_topics(self.bootstrap, names, partitions)
 
     def log_tail(self, lines: int = 40) -> str:
@@ -285,6 +324,14 @@ class LocalKafka:
         return path.read_text().strip()
 
     def _format(self, libs: Path) -> None:
+        # The admin's SCRAM credential goes into the metadata log at format time: the broker authenticates it
+        # (and itself, between its listeners) before any credential could be created through the admin API.
+        scram = []
+        if self.secured is not None:
+            scram = [
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={self.secured.admin_user},password={self.secured.admin_password}]",
+            ]
         result = subprocess.run(
             [
                 *self._java_cmd(libs),
@@ -295,6 +342,7 @@ class LocalKafka:
                 "-c",
                 str(self.properties_file),
                 "--ignore-formatted",
+                *scram,
             ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -336,7 +384,56 @@ class LocalKafka:
             "transaction.state.log.num.partitions": 10,
             "share.coordinator.state.topic.num.partitions": 10,
         }
+        if self.secured is not None:
+            settings.update(self._secured_properties(self.secured))
         return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _secured_properties(self, secured: Secured) -> dict[str, object]:
+        scram_login = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{secured.admin_user}" password="{secured.admin_password}";'
+        )
+        # SCRAM credentials live in the metadata log, which the controller serves: the controller listener
+        # cannot use SCRAM itself, so it authenticates the broker with a static PLAIN credential.
+        controller_login = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="controller" password="{secured.controller_password}" '
+            f'user_controller="{secured.controller_password}";'
+        )
+        listeners = [f"SASL_PLAINTEXT://{LOOPBACK}:{self.port}"]
+        protocols = ["CONTROLLER:SASL_PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"]
+        props: dict[str, object] = {}
+        if secured.tls_port is not None:
+            if secured.tls_keystore is None:
+                raise ValueError("a TLS listener needs a keystore (cercle-ops tls init)")
+            listeners.append(f"SASL_SSL://{LOOPBACK}:{secured.tls_port}")
+            protocols.append("SASL_SSL:SASL_SSL")
+            props.update(
+                {
+                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": scram_login,
+                    "ssl.keystore.type": "PEM",
+                    "ssl.keystore.location": Path(secured.tls_keystore).resolve(),
+                    "ssl.client.auth": "none",
+                }
+            )
+        props.update(
+            {
+                "listeners": ",".join([*listeners, f"CONTROLLER://{LOOPBACK}:{self.controller_port}"]),
+                "advertised.listeners": ",".join(listeners),
+                "listener.security.protocol.map": ",".join(protocols),
+                "inter.broker.listener.name": "SASL_PLAINTEXT",
+                "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram_login,
+                "sasl.mechanism.controller.protocol": "PLAIN",
+                "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config": controller_login,
+                "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "allow.everyone.if.no.acl.found": "false",
+                "super.users": f"User:{secured.admin_user};User:controller",
+            }
+        )
+        return props
 
 
 def _is_kafka(pid: int) -> bool:
@@ -360,7 +457,13 @@ def _run(args: argparse.Namespace) -> int:
     if (pid := _read_pid(node_dir)) is not None:
         print(f"Kafka already running (pid {pid}) for {node_dir}")
         return 0
-    node = LocalKafka(node_dir, args.port, args.controller_port)
+    secured = None
+    if args.secured:
+        password = os.environ.get("CERCLE_KAFKA_ADMIN_PASSWORD")
+        if not password:
+            raise SystemExit("--secured needs the admin's password in CERCLE_KAFKA_ADMIN_PASSWORD")
+        secured = Secured(admin_password=password, tls_port=args.tls_port, tls_keystore=args.tls_keystore)
+    node = LocalKafka(node_dir, args.port, args.controller_port, secured=secured)
     node.start()
     try:
         node.wait_ready(args.timeout)
@@ -408,6 +511,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--controller-port", type=int, default=9093)
     run.add_argument("--dir", type=Path, default=DEFAULT_NODE_DIR)
     run.add_argument("--timeout", type=float, default=90)
+    run.add_argument(
+        "--secured",
+        action="store_true",
+        help="SCRAM-SHA-512 and ACLs; the admin (cercle-admin) password from CERCLE_KAFKA_ADMIN_PASSWORD, "
+        "set at the first format of --dir; then run `cercle-ops broker bootstrap`",
+    )
+    run.add_argument("--tls-port", type=int, default=None, help="with --secured: a SASL_SSL listener on this port")
+    run.add_argument("--tls-keystore", type=Path, default=None, help="PEM key + certificate (cercle-ops tls init)")
     stop = commands.add_parser("stop", help="stop the broker started by 'run'")
     stop.add_argument("--dir", type=Path, default=DEFAULT_NODE_DIR)
     stop.add_argument("--timeout", type=float, default=30)

@@ -27,10 +27,21 @@ SERVICES = ("registration", "sessions", "notifications", "insights")
 REQUIREMENT_FILES = [
     REPO_ROOT / "shared" / "pyproject.toml",
     *(REPO_ROOT / "services" / name / "pyproject.toml" for name in SERVICES),
+    REPO_ROOT / "ops" / "pyproject.toml",
     REPO_ROOT / "requirements-dev.txt",
 ]
 # One import per installed distribution that must be importable afterwards.
-PROBES = ("cercle_shared", *(f"cercle_{name}" for name in SERVICES), "kafka", "pytest", "ruff", "mypy", "importlinter")
+PROBES = (
+    "cercle_shared",
+    *(f"cercle_{name}" for name in SERVICES),
+    "cercle_ops",
+    "docker",
+    "kafka",
+    "pytest",
+    "ruff",
+    "mypy",
+    "importlinter",
+)
 
 
 def _digest() -> str:
@@ -55,6 +66,7 @@ def packages() -> None:
     editable = ["-e", str(REPO_ROOT / "shared")]
     for name in SERVICES:
         editable += ["-e", str(REPO_ROOT / "services" / name)]
+    editable += ["-e", str(REPO_ROOT / "ops")]  # cercle-ops, the operator's CLI
     subprocess.run(
         [
             sys.executable,

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSettings(BaseSettings):
+    """How to reach and authenticate to Kafka: the services, the topics step and cercle-ops read the same variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CERCLE_", extra="ignore")
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="PLAINTEXT (a developer's loopback broker), SASL_PLAINTEXT or SASL_SSL (SCRAM-SHA-512 with this "
+        "process's own principal).",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, description="SCRAM-SHA-512 user name (a service's principal, e.g. cercle-sessions)."
+    )
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SCRAM-SHA-512 password; no default.")
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA that signed the broker's certificate (SASL_SSL)."
+    )
+
+    @model_validator(mode="after")
+    def _credentials_with_sasl(self) -> KafkaSettings:
+        if self.kafka_security_protocol != "PLAINTEXT" and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"CERCLE_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs CERCLE_KAFKA_SASL_USERNAME and "
+                "CERCLE_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+
+class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(env_prefix="CERCLE_", extra="ignore")
 
     database_url: str = Field(description="SQLAlchemy URL of the service's own database.")
-    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
     jwt_secret: SecretStr = Field(
         min_length=32, description="HS256 secret for bearer tokens, 32 bytes or more; no default on purpose."
     )

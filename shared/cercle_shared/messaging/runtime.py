@@ -19,6 +19,7 @@ from ..db.tables import MessagingTables
 from ..settings import ServiceSettings
 from .consumer import IdempotentConsumer, Record, Subscriptions
 from .outbox import Outbox, OutboxRelay
+from .security import faststream_security
 from .undecodable import UnreadableRecord, read_undecodable_leniently
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Messaging:
             acks="all",
             enable_idempotence=True,
             request_timeout_ms=15000,
+            security=faststream_security(settings),
             graceful_timeout=settings.shutdown_timeout,
             logger=logging.getLogger(f"cercle.{service}.kafka"),
         )

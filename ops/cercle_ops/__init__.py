@@ -1,0 +1,1 @@
+"""cercle-ops: what an operator runs next to a compose deployment of Cercle."""
