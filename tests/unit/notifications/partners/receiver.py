@@ -57,7 +57,7 @@ def receiver(**kwargs) -> Iterator[Receiver]:
     state = Receiver(**kwargs)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             if state.delay:

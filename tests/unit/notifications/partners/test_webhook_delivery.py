@@ -25,9 +25,7 @@ def _messages(h, ep, **params):
 
 
 def _attempts(h, ep, message_id):
-    r = h.api.get(
-        f"/v1/partners/{ORG}/endpoints/{ep['id']}/messages/{message_id}/attempts", headers=h.as_partner(ORG)
-    )
+    r = h.api.get(f"/v1/partners/{ORG}/endpoints/{ep['id']}/messages/{message_id}/attempts", headers=h.as_partner(ORG))
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -41,23 +39,30 @@ def test_a_partner_visible_event_arrives_as_a_signed_cloudevent_that_standardweb
     body = got.verify(ep["secret"])
     assert got.headers["content-type"] == "application/cloudevents+json"
     assert got.webhook_id == event_id == body["id"]
-    assert body["type"] == "org.cercle.sessions.registration.confirmed.v1" and body["specversion"] == "1.0"
+    assert body["type"] == "org.cercle.sessions.registration.confirmed.v1"
+    assert body["specversion"] == "1.0"
     assert set(body["data"]) >= {"registration_id", "session_id", "community_id", "member_id"}
-    assert "email" not in json.dumps(body) and "display_name" not in json.dumps(body)
+    assert "email" not in json.dumps(body)
+    assert "display_name" not in json.dumps(body)
     [message] = _messages(h, ep)
-    assert message["status"] == "delivered" and message["webhook_id"] == event_id and message["attempts"] == 1
+    assert message["status"] == "delivered"
+    assert message["webhook_id"] == event_id
+    assert message["attempts"] == 1
 
 
 def test_the_secret_is_never_shown_again_after_creation(h, rx):
     ep = _setup(h, rx)
     shown = h.api.get(f"/v1/partners/{ORG}/endpoints/{ep['id']}", headers=h.as_partner(ORG)).text
     listed = h.api.get(f"/v1/partners/{ORG}/endpoints", headers=h.as_partner(ORG)).text
-    assert ep["secret"] not in shown and ep["secret"] not in listed and "secret" not in json.loads(shown)
+    assert ep["secret"] not in shown
+    assert ep["secret"] not in listed
+    assert "secret" not in json.loads(shown)
     with h.runtime.db_factory() as db:
         from sqlalchemy import text
 
         stored = db.execute(text("select sealed_secret from partner_endpoints")).scalar_one()
-    assert ep["secret"] not in stored and ep["secret"][6:] not in stored
+    assert ep["secret"] not in stored
+    assert ep["secret"][6:] not in stored
 
 
 def test_the_same_event_delivered_twice_to_the_service_makes_one_message(h, rx):
@@ -82,7 +87,8 @@ def test_a_receiver_failing_three_times_then_succeeding_gets_one_message_with_fo
     received = rx.wait_for(4)
     assert len({r.webhook_id for r in received}) == 1
     [message] = _messages(h, ep)
-    assert message["status"] == "delivered" and message["attempts"] == 4
+    assert message["status"] == "delivered"
+    assert message["attempts"] == 4
     attempts = _attempts(h, ep, message["id"])
     assert [a["status_code"] for a in attempts] == [500, 502, 400, 200]
 
@@ -102,7 +108,8 @@ def test_retries_follow_the_schedule_and_not_sooner(h, rx):
         h.advance(seconds=wait)
         h.run_job(DELIVER)
     [message] = _messages(h, ep)
-    assert message["status"] == "failed" and message["attempts"] == 4
+    assert message["status"] == "failed"
+    assert message["attempts"] == 4
 
 
 def test_retry_after_on_503_is_honoured(h, rx):
@@ -128,13 +135,15 @@ def test_410_gone_disables_the_endpoint_and_emails_the_contact(h, rx):
     [message] = _messages(h, ep)
     assert message["status"] == "failed"
     shown = h.api.get(f"/v1/partners/{ORG}/endpoints/{ep['id']}", headers=h.as_partner(ORG)).json()
-    assert shown["enabled"] is False and "410" in shown["disabled_reason"]
+    assert shown["enabled"] is False
+    assert "410" in shown["disabled_reason"]
     h.publish(registration_confirmed("c-1"))
     h.run_job(DELIVER)
     assert len(rx.received) == 1
     with h.uow() as uow:
         [notice] = uow.partners.unsent_notices(10)
-        assert notice.recipient == "hooks@partner.example" and "410" in notice.body
+        assert notice.recipient == "hooks@partner.example"
+        assert "410" in notice.body
 
 
 def test_rotation_signs_with_both_secrets_for_24_hours_then_only_the_new_one(h, rx):
@@ -187,13 +196,15 @@ def test_an_endpoint_filter_cannot_widen_the_grant(h, rx):
         json={"url": rx.url, "event_types": ["org.cercle.sessions.registration.*"], "regions": ["03"]},
         headers=h.as_partner(ORG),
     )
-    assert r.status_code == 422 and "regions" in r.text
+    assert r.status_code == 422
+    assert "regions" in r.text
     r = h.api.post(
         f"/v1/partners/{ORG}/endpoints",
         json={"url": rx.url, "event_types": ["org.cercle.registration.member.registered.v1"]},
         headers=h.as_partner(ORG),
     )
-    assert r.status_code == 422 and "event_types" in r.text
+    assert r.status_code == 422
+    assert "event_types" in r.text
 
 
 def test_internal_event_types_can_be_neither_granted_nor_delivered(h, rx):
@@ -237,7 +248,8 @@ def test_replay_and_recover_resend_with_the_same_webhook_id(h, rx):
     assert r.status_code == 202, r.text
     h.run_job(DELIVER)
     r = h.api.post(f"{base}/recover", json={"since": "2026-01-01T00:00:00Z"}, headers=h.as_partner(ORG))
-    assert r.status_code == 202 and r.json() == {"resent": 1}
+    assert r.status_code == 202
+    assert r.json() == {"resent": 1}
     h.run_job(DELIVER)
     received = rx.wait_for(3)
     assert [x.webhook_id for x in received] == [first] * 3
@@ -260,7 +272,8 @@ def test_the_pull_feed_returns_the_same_filtered_events_in_order_with_a_cursor(h
         after = r.json()["next_cursor"]
     assert seen == ids
     r = h.api.get(f"/v1/partners/{ORG}/events", params={"after": "not-a-cursor"}, headers=h.as_partner(ORG))
-    assert r.status_code in (400, 422) and "after" in r.text
+    assert r.status_code in (400, 422)
+    assert "after" in r.text
 
 
 def test_stats_count_deliveries_and_latencies(h, rx):
@@ -271,14 +284,17 @@ def test_stats_count_deliveries_and_latencies(h, rx):
     rx.wait_for(3)
     r = h.api.get(f"/v1/partners/{ORG}/endpoints/{ep['id']}/stats", headers=h.as_partner(ORG))
     stats = r.json()
-    assert stats["delivered"] == 3 and stats["failed"] == 0
-    assert stats["latency_p50_ms"] is not None and stats["last_success_at"] is not None
+    assert stats["delivered"] == 3
+    assert stats["failed"] == 0
+    assert stats["latency_p50_ms"] is not None
+    assert stats["last_success_at"] is not None
 
 
 def test_the_test_ping_is_signed_and_reported(h, rx):
     ep = _setup(h, rx)
     r = h.api.post(f"/v1/partners/{ORG}/endpoints/{ep['id']}/test", headers=h.as_partner(ORG))
     assert r.status_code == 200, r.text
-    assert r.json()["ok"] is True and r.json()["status_code"] == 200
+    assert r.json()["ok"] is True
+    assert r.json()["status_code"] == 200
     [got] = rx.wait_for(1)
     assert got.verify(ep["secret"])["type"] == "org.cercle.webhook.ping.v1"
