@@ -38,7 +38,9 @@ class Principal:
         if self.is_operator:
             return True
         if self.role is Role.COORDINATOR:
-            return bool(self.regions.intersection(regions))
+            # A coordinator who also facilitates a community elsewhere (or coordinates a province-wide one) has it
+            # listed in her token's communities: one token carries one role.
+            return bool(self.regions.intersection(regions)) or community_id in self.communities
         if self.role is Role.FACILITATOR:
             return community_id in self.communities
         return False

@@ -1,4 +1,5 @@
-"""Every endpoint of every service needs a bearer token, except health, docs and secret-token calendar feeds."""
+"""Every endpoint of every service needs a bearer token, except health, docs, secret-token calendar feeds and
+signed unsubscribe links."""
 
 import re
 
@@ -10,7 +11,10 @@ from cercle_shared.db.migrations import upgrade
 from tests.support.services import SERVICES, make_settings
 
 PUBLIC = {"/healthz", "/readyz", "/asyncapi.json", "/asyncapi"}
-SECRET_URL = re.compile(r"^/v1/calendars/")  # the feed's secret token in the URL is its credential
+# A secret token in the URL is its credential: calendar feeds; signed one-click unsubscribe links (RFC 8058: mail
+# providers POST to them without any token).
+SECRET_URL = re.compile(r"^/v1/(calendars|unsubscribe)/")
+SIGN_IN = re.compile(r"^/v1/auth/")  # registration's sign-in: where a caller without a token gets one (rate-limited)
 
 
 def _app(name: str, tmp_path):
@@ -46,6 +50,10 @@ def test_every_route_answers_401_problem_without_a_token(name, tmp_path):
         if SECRET_URL.match(path):
             assert response.status_code == 404, f"{method} {path}: an unknown feed token must reveal nothing"
             continue
+        if name == "registration" and SIGN_IN.match(path):
+            assert response.status_code == 422, f"{method} {path}: sign-in without its body must be refused"
+            assert response.headers["content-type"].startswith("application/problem+json")
+            continue
         assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a token"
         assert response.headers["content-type"].startswith("application/problem+json")
         checked += 1
@@ -68,6 +76,6 @@ def test_the_openapi_document_describes_the_problem_answers_of_every_operation(n
         if path in PUBLIC or SECRET_URL.match(path):
             continue
         for method, operation in operations.items():
-            for code in ("401", "403", "422"):
+            for code in ("422",) if name == "registration" and SIGN_IN.match(path) else ("401", "403", "422"):
                 content = operation["responses"][code]["content"]
                 assert "application/problem+json" in content, f"{method.upper()} {path} {code}"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from cercle_shared.service import ServiceRuntime, create_app
 
 from .adapters import orm
+from .adapters.oidc import OidcVerifier
 from .config import Settings
 from .domain.model import now
 from .domain.regions import RegionCatalog
 from .entrypoints.consumers import subscriptions
 from .entrypoints.jobs import jobs
 from .entrypoints.routes import ROUTERS
+from .entrypoints.routes.auth import router as auth_router
+from .service_layer.sign_in import Policy
 from .service_layer.unit_of_work import RegistrationUnitOfWork
 
 NAME = "registration"
@@ -33,9 +38,35 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         runtime,
         ROUTERS,
         title="Cercle — registration",
-        description="Members, organizations, communities, memberships, consent and erasure.",
+        description="Members, organizations, communities, memberships, consent and erasure; sign-in.",
+        public_paths={route.path for route in auth_router.routes},  # public by nature, bounded by rate limits
+    )
+    app.state.sign_in = sign_in_policy(settings)
+    app.state.oidc = (
+        OidcVerifier(
+            settings.oidc_issuer,
+            settings.oidc_audience or "",
+            cache_seconds=settings.oidc_jwks_cache,
+            timeout=settings.oidc_timeout,
+        )
+        if settings.oidc_issuer
+        else None
     )
     app.state.clock = now
     app.state.regions = RegionCatalog.from_setting(settings.enabled_regions)
     runtime.schedule(jobs(settings, runtime, lambda: app.state.clock()))
     return app
+
+
+def sign_in_policy(settings: Settings) -> Policy:
+    return Policy(
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        link_base=settings.sign_in_url,
+        code_ttl=timedelta(seconds=settings.sign_in_code_ttl),
+        access_ttl=timedelta(seconds=settings.access_token_ttl),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl),
+        window=timedelta(seconds=settings.sign_in_rate_window),
+        links_per_email=settings.sign_in_links_per_email,
+        links_per_address=settings.sign_in_links_per_address,
+        tokens_per_address=settings.sign_in_tokens_per_address,
+    )

@@ -35,6 +35,7 @@ from ..domain.model import (
     Organization,
     SizeBand,
 )
+from ..domain.sign_in import Attempt, RefreshState, RefreshToken, SignInCode
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
@@ -130,6 +131,44 @@ member_imports = Table(
     Column("version", Integer, nullable=False),
 )
 
+# Sign-in: only digests of the codes and refresh tokens are stored (domain/sign_in.py).
+sign_in_codes = Table(
+    "sign_in_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("member_id", String(36), ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column("member_id", String(36), ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    Column("state", StrEnumType(RefreshState, 10), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
+)
+
+# One row per counted request, so that the limits hold across processes; purged once out of every window.
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Index("ix_sign_in_attempts_key", "kind", "key_hash", "at"),
+)
+
 mapper_registry = registry()
 
 
@@ -150,3 +189,6 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities, version_id_col=communities.c.version)
     mapper_registry.map_imperatively(Membership, memberships, version_id_col=memberships.c.version)
     mapper_registry.map_imperatively(MemberImport, member_imports, version_id_col=member_imports.c.version)
+    mapper_registry.map_imperatively(SignInCode, sign_in_codes, version_id_col=sign_in_codes.c.version)
+    mapper_registry.map_imperatively(RefreshToken, refresh_tokens, version_id_col=refresh_tokens.c.version)
+    mapper_registry.map_imperatively(Attempt, sign_in_attempts)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
 
 from ..domain.model import Community, Member, MemberImport, Membership, MembershipRole, Organization
+from ..domain.sign_in import Attempt, Managed, RefreshState, RefreshToken, SignInCode
 
 T = TypeVar("T", bound=str)
 
@@ -286,6 +287,19 @@ class MembershipRepository:
             stmt = stmt.where(Membership.role == role)
         return keyset(Membership, "joined_at", ("joined_at",)).page(self._db, stmt, cursor=cursor, limit=limit)
 
+    def managed_by(self, member_id: str) -> list[Managed]:
+        """The member's current memberships with a role beyond participant, and their communities' regions."""
+        rows = self._db.execute(
+            select(Membership.community_id, Membership.role, Community.regions, Community.status)
+            .join(Community, Community.id == Membership.community_id)
+            .where(
+                Membership.member_id == member_id,
+                Membership.left_at.is_(None),
+                Membership.role != MembershipRole.PARTICIPANT,
+            )
+        )
+        return [Managed(c, MembershipRole(r), tuple(regions or ()), s) for c, r, regions, s in rows.tuples()]
+
     def delete_all_of(self, member_id: str) -> int:
         """Mark every membership of the member, past ones included, for deletion at the next flush or commit: a
         statement run here would write outside the unit of work's error translation (a busy database, a lost race)
@@ -314,3 +328,61 @@ class MemberImportRepository:
         return self._db.scalars(
             select(MemberImport).where(MemberImport.progressed_at < moment).order_by(MemberImport.started_at)
         ).all()
+
+
+class SignInRepository:
+    """One-time codes, refresh tokens (looked up by digest) and the attempts counted against the limits."""
+
+    def __init__(self, db: Session) -> None:
+        self._db = db
+
+    def add(self, item: SignInCode | RefreshToken | Attempt) -> None:
+        self._db.add(item)
+
+    def code(self, code_hash: str) -> SignInCode | None:
+        return self._db.scalars(select(SignInCode).where(SignInCode.code_hash == code_hash)).first()
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self._db.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).first()
+
+    def family(self, family_id: str) -> Sequence[RefreshToken]:
+        return self._db.scalars(
+            select(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.state != RefreshState.REVOKED)
+        ).all()
+
+    def delete_all_of(self, member_id: str) -> int:
+        """Mark every code and refresh token of the member for deletion (erasure), as memberships do."""
+        with self._db.no_autoflush:
+            found: list[SignInCode | RefreshToken] = [
+                *self._db.scalars(select(SignInCode).where(SignInCode.member_id == member_id)),
+                *self._db.scalars(select(RefreshToken).where(RefreshToken.member_id == member_id)),
+            ]
+        for item in found:
+            self._db.delete(item)
+        return len(found)
+
+    def serialize(self, key_hash: str) -> None:
+        """Count and record attempts of one key one transaction at a time (PostgreSQL; SQLite has one writer)."""
+        if self._db.get_bind().dialect.name == "postgresql":
+            self._db.execute(text("select pg_advisory_xact_lock(:k)"), {"k": int(key_hash[:15], 16)})
+
+    def attempts_since(self, kind: str, key_hash: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many attempts of this key in the window, and the oldest of them."""
+        count, oldest = self._db.execute(
+            select(func.count(), func.min(Attempt.at)).where(
+                Attempt.kind == kind, Attempt.key_hash == key_hash, Attempt.at > since
+            )
+        ).one()
+        return int(count), oldest
+
+    def purge(self, *, attempts_before: datetime, expired_before: datetime) -> int:
+        """Forget attempts out of every window, and codes and refresh tokens expired long enough."""
+        with self._db.no_autoflush:
+            found: list[object] = [
+                *self._db.scalars(select(Attempt).where(Attempt.at <= attempts_before).limit(BATCH)),
+                *self._db.scalars(select(SignInCode).where(SignInCode.expires_at <= expired_before).limit(BATCH)),
+                *self._db.scalars(select(RefreshToken).where(RefreshToken.expires_at <= expired_before).limit(BATCH)),
+            ]
+        for item in found:
+            self._db.delete(item)
+        return len(found)

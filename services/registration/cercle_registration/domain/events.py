@@ -147,3 +147,15 @@ class MembershipLeft(DomainEvent):
     community_id: str
     member_id: str
     left_at: datetime
+
+
+@dataclass(frozen=True)
+class SignInLinkRequested(DomainEvent):
+    """A one-time sign-in code was made for a member; the link and the code travel only to the email."""
+
+    member_id: str
+    link: str
+    code: str
+    language: str
+    expires_at: datetime
+    requested_at: datetime

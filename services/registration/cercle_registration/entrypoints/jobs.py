@@ -9,7 +9,7 @@ from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..config import Settings
 from ..domain.model import Clock
-from ..service_layer import importing
+from ..service_layer import importing, sign_in
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Clock) -> list[Job]:
@@ -20,6 +20,10 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Clock) -> list[Job]
             clock=clock,
         )
 
+    def purge_sign_in() -> int:
+        window = timedelta(seconds=settings.sign_in_rate_window)
+        return sign_in.purge(runtime.uow(), window, clock)  # type: ignore[arg-type]
+
     return [
         *housekeeping_jobs(runtime),
         Job(
@@ -27,5 +31,12 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Clock) -> list[Job]
             every=settings.import_check_interval,
             run=undo_interrupted_imports,
             description="Erase what an import left midway wrote (its process stopped): all of an import or none.",
+        ),
+        Job(
+            "purge-sign-in",
+            every=settings.sign_in_purge_interval,
+            run=purge_sign_in,
+            description="Delete counted sign-in attempts out of their window, and codes and refresh tokens expired "
+            "for a day.",
         ),
     ]

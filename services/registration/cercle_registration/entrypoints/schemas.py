@@ -378,3 +378,58 @@ def import_report_public(report: ImportReport) -> ImportReportPublic:
         errors=[ImportRowError(row=e.row, field=e.field, message=e.message) for e in report.errors],
         undone=report.undone,
     )
+
+
+# --- sign-in -----------------------------------------------------------------------------------------------------
+
+Secret = Annotated[
+    str,
+    Field(
+        min_length=16,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="An opaque secret as Cercle issued it (URL-safe characters).",
+    ),
+]
+
+
+class SignInLinkCreate(StrictModel):
+    email: Email = Field(description="The member's email address.", examples=["marie@example.org"])
+
+
+class SignInLinkAccepted(BaseModel):
+    """The same answer whether or not the address belongs to a member."""
+
+    message_fr: str = Field(
+        default="Si cette adresse appartient à un membre, un lien de connexion vient de lui être envoyé."
+    )
+    message_en: str = Field(default="If this address belongs to a member, a sign-in link is on its way.")
+    expires_in: int = Field(description="Seconds the link stays valid once sent.", examples=[900])
+
+
+class TokenCreate(StrictModel):
+    code: Secret = Field(description="The one-time code of the emailed link.")
+
+
+class TokenRefresh(StrictModel):
+    refresh_token: Secret = Field(description="The latest refresh token; it is spent by this call.")
+
+
+class SignOutRequest(StrictModel):
+    refresh_token: Secret = Field(description="A refresh token of the sign-in to end.")
+
+
+class IdTokenExchange(StrictModel):
+    id_token: str = Field(
+        min_length=1,
+        max_length=16000,
+        pattern=r"^[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*$",
+        description="An ID token (compact JWS) of the configured OpenID Connect issuer.",
+    )
+
+
+class TokensPublic(BaseModel):
+    access_token: str = Field(description="Bearer JWT (HS256) every Cercle service accepts.")
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds the access token stays valid.", examples=[900])
+    refresh_token: str = Field(description="Opaque, single use: trade it at /v1/auth/refresh for new tokens.")

@@ -34,4 +34,5 @@ def erase(member: model.Member, uow: RegistrationUnitOfWork, at: datetime) -> No
     member.erase(at)
     # Counts over time are the business of the services that consumed the membership events.
     uow.memberships.delete_all_of(member.id)
+    uow.sign_in.delete_all_of(member.id)  # every refresh token and pending sign-in code: she is signed out
     uow.members.delete(member)

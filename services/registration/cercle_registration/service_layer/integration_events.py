@@ -100,6 +100,14 @@ translate = translation_table(
             updated_at=e.updated_at,
         ),
         events.MemberErased: _member_erased,
+        events.SignInLinkRequested: lambda e: contracts.SignInLinkRequested(
+            member_id=e.member_id,
+            link=e.link,
+            code=e.code,
+            language=e.language,
+            expires_at=e.expires_at,
+            requested_at=e.requested_at,
+        ),
         events.CommunityCreated: lambda e: contracts.CommunityCreated(
             community_id=e.community_id,
             name_fr=e.name_fr,

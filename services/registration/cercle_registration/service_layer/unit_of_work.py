@@ -11,6 +11,7 @@ from ..adapters.repository import (
     MemberRepository,
     MembershipRepository,
     OrganizationRepository,
+    SignInRepository,
 )
 from . import integration_events
 
@@ -23,6 +24,7 @@ class RegistrationUnitOfWork(PublishingUnitOfWork):
     communities: CommunityRepository
     memberships: MembershipRepository
     imports: MemberImportRepository
+    sign_in: SignInRepository
 
     def _open(self) -> None:
         self.organizations = OrganizationRepository(self.db)
@@ -30,6 +32,7 @@ class RegistrationUnitOfWork(PublishingUnitOfWork):
         self.communities = CommunityRepository(self.db)
         self.memberships = MembershipRepository(self.db)
         self.imports = MemberImportRepository(self.db)
+        self.sign_in = SignInRepository(self.db)
 
     def _integrity_conflict(self, cause: str) -> CercleError:
         if "email" in cause:

@@ -1,6 +1,6 @@
 """Every HTTP route of registration, one module per resource."""
 
-from . import communities, erasure, importing, members, memberships, organizations, regions
+from . import auth, communities, erasure, importing, members, memberships, organizations, regions
 
 ROUTERS = [
     regions.router,
@@ -10,4 +10,5 @@ ROUTERS = [
     erasure.router,
     communities.router,
     memberships.router,
+    auth.router,
 ]
