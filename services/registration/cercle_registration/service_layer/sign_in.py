@@ -17,6 +17,7 @@ from ..domain.sign_in import (
     InvalidGrant,
     RefreshToken,
     SignInCode,
+    Standing,
     digest,
     retry_after,
     standing,
@@ -111,11 +112,12 @@ def redeem_code(cmd: RedeemCode, uow: RegistrationUnitOfWork, policy: Policy, cl
             code = uow.sign_in.code(digest(cmd.code))
             if code is None:
                 raise InvalidGrant("this sign-in code is unknown, used or expired; ask for a new link", field="code")
-            code.redeem(at)
             member_id = _member_who_may_sign_in(uow, code.member_id, "code")
+            held = _standing(uow, member_id)  # every read before the first change: nothing flushes early
+            code.redeem(at)
             refresh, raw = RefreshToken.start_family(member_id, ttl=policy.refresh_ttl, at=at)
             uow.sign_in.add(refresh)
-            tokens = _tokens(uow, policy, member_id, raw)
+            tokens = _tokens(policy, held, member_id, raw)
             uow.commit()
     except StaleVersion:  # another request redeemed it first
         raise InvalidGrant("this sign-in code is unknown, used or expired; ask for a new link", field="code") from None
@@ -136,10 +138,11 @@ def refresh(cmd: RefreshTokens, uow: RegistrationUnitOfWork, policy: Policy, clo
             if token.reused:
                 family_id = token.family_id
             else:
-                successor, raw = token.rotate(ttl=policy.refresh_ttl, at=at)
                 member_id = _member_who_may_sign_in(uow, token.member_id, "refresh_token")
+                held = _standing(uow, member_id)
+                successor, raw = token.rotate(ttl=policy.refresh_ttl, at=at)
                 uow.sign_in.add(successor)
-                tokens = _tokens(uow, policy, member_id, raw)
+                tokens = _tokens(policy, held, member_id, raw)
                 uow.commit()
                 return tokens
     except StaleVersion:
@@ -175,9 +178,10 @@ def exchange_id_token(
         member = uow.members.by_email(email)
         if member is None or not member.consents.get(ConsentPurpose.PROCESSING):
             raise InvalidGrant("no member with this verified email may sign in", field="id_token")
+        held = _standing(uow, member.id)
         refresh_token, raw = RefreshToken.start_family(member.id, ttl=policy.refresh_ttl, at=at)
         uow.sign_in.add(refresh_token)
-        tokens = _tokens(uow, policy, member.id, raw)
+        tokens = _tokens(policy, held, member.id, raw)
         uow.commit()
     return tokens
 
@@ -199,9 +203,12 @@ def _member_who_may_sign_in(uow: RegistrationUnitOfWork, member_id: str, field: 
     return member.id
 
 
-def _tokens(uow: RegistrationUnitOfWork, policy: Policy, member_id: str, refresh_token: str) -> Tokens:
-    """An access token with the member's current standing: roles follow memberships at every refresh."""
-    held = standing(uow.memberships.managed_by(member_id))
+def _standing(uow: RegistrationUnitOfWork, member_id: str) -> Standing:
+    """Her role and scopes as her memberships stand now: they follow at every refresh."""
+    return standing(uow.memberships.managed_by(member_id))
+
+
+def _tokens(policy: Policy, held: Standing, member_id: str, refresh_token: str) -> Tokens:
     access = issue_token(
         policy.jwt_secret,
         held.role,
