@@ -26,6 +26,11 @@ class Settings(ServiceSettings):
         description="How long a delivery waits for the member's contact (or the session) before it expires (s).",
     )
 
+    timed_poll_interval: float = Field(
+        default=15.0, gt=0, description="How often due timed messages (reminders, briefs...) are handed to sending (s)."
+    )
+    timed_batch_size: int = Field(default=200, ge=1, description="Timed messages claimed per transaction at most.")
+
     # Partner webhooks (issue 9)
     webhook_allow_hosts: str = Field(
         default="",

@@ -16,6 +16,8 @@ from ..domain.model import (
     Delivery,
     DeliveryStatus,
     EmailKind,
+    Membership,
+    MembershipRole,
     Preferences,
     Registration,
     RegistrationStatus,
@@ -50,6 +52,7 @@ sessions = Table(
     Column("mode", String(20), nullable=False),
     Column("location", String(1000), nullable=True),
     Column("cancelled", Boolean, nullable=False),
+    Column("sequence", Integer, nullable=False, server_default="0"),
 )
 
 registrations = Table(
@@ -69,6 +72,19 @@ communities = Table(
     Column("community_id", String(36), primary_key=True),
     Column("name_fr", String(200), nullable=False),
     Column("name_en", String(200), nullable=False),
+    Column("regions", JSON, nullable=False, server_default="[]"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("membership_id", String(36), primary_key=True),
+    Column("community_id", String(36), nullable=False),
+    Column("member_id", String(36), nullable=False),
+    Column("role", StrEnumType(MembershipRole, 20), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_memberships_community", "community_id", "role"),
+    Index("ix_memberships_member", "member_id"),
 )
 
 preferences = Table(
@@ -120,3 +136,8 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Community, communities)
     mapper_registry.map_imperatively(Preferences, preferences, version_id_col=preferences.c.version)
     mapper_registry.map_imperatively(Delivery, deliveries)
+    mapper_registry.map_imperatively(Membership, memberships)
+    timed_orm.start_mappers(mapper_registry)
+
+
+from . import timed_orm  # noqa: E402  (its tables belong to this metadata; imported last, as it imports this module)

@@ -23,6 +23,8 @@ from ..domain.model import (
     Delivery,
     DeliveryStatus,
     EmailKind,
+    Membership,
+    MembershipRole,
     Preferences,
     Registration,
     ScheduledSession,
@@ -61,6 +63,15 @@ class SessionRepository(_Repository[ScheduledSession]):
 
     model = ScheduledSession
 
+    def upcoming_of_community(self, community_id: str, after: datetime) -> Sequence[ScheduledSession]:
+        return self._db.scalars(
+            select(ScheduledSession).where(
+                ScheduledSession.community_id == community_id,
+                ScheduledSession.starts_at > after,
+                ScheduledSession.cancelled.is_(False),
+            )
+        ).all()
+
 
 class CommunityRepository(_Repository[Community]):
     """Replicas of community names."""
@@ -82,6 +93,26 @@ class RegistrationRepository(_Repository[Registration]):
 
     def of_member(self, member_id: str) -> Sequence[Registration]:
         return self._db.scalars(select(Registration).where(Registration.member_id == member_id)).all()
+
+    def of_session(self, session_id: str) -> Sequence[Registration]:
+        return self._db.scalars(
+            select(Registration).where(Registration.session_id == session_id).order_by(Registration.registration_id)
+        ).all()
+
+
+class MembershipRepository(_Repository[Membership]):
+    """Replicas of memberships: who belongs to a community, who facilitates it."""
+
+    model = Membership
+
+    def of_community(self, community_id: str, role: MembershipRole | None = None) -> Sequence[Membership]:
+        stmt = select(Membership).where(Membership.community_id == community_id)
+        if role is not None:
+            stmt = stmt.where(Membership.role == role)
+        return self._db.scalars(stmt.order_by(Membership.membership_id)).all()
+
+    def of_member(self, member_id: str) -> Sequence[Membership]:
+        return self._db.scalars(select(Membership).where(Membership.member_id == member_id)).all()
 
 
 class PreferencesRepository(_Repository[Preferences]):

@@ -6,6 +6,8 @@ import re
 import smtplib
 import ssl
 import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,6 +20,17 @@ from .templates import RenderedEmail
 
 class PermanentFailure(Exception):
     """The server refused the message for good (5xx), or cannot take it at all: retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the email, e.g. an iCalendar invitation (text/calendar; method=REQUEST)."""
+
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 class InvalidAddress(ValueError):
@@ -68,6 +81,7 @@ def build_message(
     language: str,
     message_id: str,
     date: datetime,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """The email, every header on one line whatever the stored values hold; raises ValueError (InvalidAddress for
     the address) when it cannot be built, which no retry will change."""
@@ -81,6 +95,14 @@ def build_message(
     message.set_content(rendered.text)
     if rendered.html is not None:
         message.add_alternative(rendered.html, subtype="html")
+    for attachment in attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
     message["Content-Language"] = language  # after the content: setting content drops Content-* headers
     message.as_bytes()  # it serializes now or never (a lone surrogate, say): fail here, not at every attempt
     return message

@@ -36,6 +36,9 @@ class EmailKind(StrEnum):
     ANNOUNCEMENT_VOTE_CLOSING = "announcement_vote_closing"
     ANNOUNCEMENT_THEMES_RETAINED = "announcement_themes_retained"
     WEEKLY_DIGEST = "weekly_digest"
+    # timed messages about a session (service_layer/reminders.py)
+    SESSION_REMINDER = "session_reminder"
+    FACILITATOR_BRIEF = "facilitator_brief"
 
 
 class Category(StrEnum):
@@ -55,6 +58,8 @@ CATEGORY_OF: dict[str, Category] = {
     EmailKind.ANNOUNCEMENT_VOTE_CLOSING: Category.ANNOUNCEMENTS,
     EmailKind.ANNOUNCEMENT_THEMES_RETAINED: Category.ANNOUNCEMENTS,
     EmailKind.WEEKLY_DIGEST: Category.DIGEST,
+    EmailKind.SESSION_REMINDER: Category.REMINDERS,
+    EmailKind.FACILITATOR_BRIEF: Category.REMINDERS,
 }
 
 
@@ -94,6 +99,7 @@ class SkipReason(StrEnum):
     CONTACT_REMOVED = "contact_removed"
     MEMBER_ERASED = "member_erased"
     SESSION_CANCELLED = "session_cancelled"
+    TOO_LATE = "too_late"  # a timed message whose moment passed before it could go (see Delivery.details["not_after"])
 
 
 class RegistrationStatus(StrEnum):
@@ -153,6 +159,7 @@ class ScheduledSession(Aggregate):
     mode: str
     location: str | None
     cancelled: bool = False
+    sequence: int = 0  # iCalendar SEQUENCE, as the sessions service numbers it (raised on reschedule and cancel)
 
     def differs_for_attendees(
         self, *, starts_at: datetime, ends_at: datetime, timezone: str, mode: str, location: str | None
@@ -182,6 +189,8 @@ class ScheduledSession(Aggregate):
         self.mode, self.location = mode, location
 
     def cancel(self) -> None:
+        if not self.cancelled:
+            self.sequence += 1  # as the sessions service does: the cancellation is a new version of the event
         self.cancelled = True
 
 
@@ -204,12 +213,31 @@ class Community(Aggregate):
     community_id: str
     name_fr: str
     name_en: str
+    regions: list[str] = field(default_factory=list)  # whose coordinators manage it
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_fr
 
     def rename(self, name_fr: str, name_en: str) -> None:
         self.name_fr, self.name_en = name_fr, name_en
+
+
+class MembershipRole(StrEnum):
+    PARTICIPANT = "participant"
+    FACILITATOR = "facilitator"
+    COORDINATOR = "coordinator"
+
+
+@dataclass(eq=False)
+class Membership(Aggregate):
+    """The replica of a member's membership of a community (registration's memberships topic): who belongs, and
+    who facilitates."""
+
+    membership_id: str
+    community_id: str
+    member_id: str
+    role: MembershipRole
+    updated_at: datetime
 
 
 @dataclass(eq=False)
@@ -337,6 +365,11 @@ class Delivery(Aggregate):
     def is_due(self, at: datetime) -> bool:
         """Claimable now: pending and its time has come, or claimed by a sender whose lease ran out."""
         return self.status in CLAIMABLE and (self.next_attempt_at is None or self.next_attempt_at <= at)
+
+    def past_its_moment(self, at: datetime) -> bool:
+        """A timed message carries the moment after which it is pointless (a reminder once the session started)."""
+        not_after = self.details.get("not_after")
+        return isinstance(not_after, str) and at >= datetime.fromisoformat(not_after)
 
     def reconsider(self, *, contact_known: bool, session_known: bool, at: datetime | None = None) -> None:
         """A waiting (or pending) delivery moves on once what it needs is known."""

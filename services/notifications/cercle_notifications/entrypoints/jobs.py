@@ -12,10 +12,13 @@ from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
 from ..config import Settings
+from ..service_layer import reminders
 from ..service_layer.sending import DeliverySender, SendingPolicy
+from ..service_layer.timed import TimedDispatcher
 from ..service_layer.webhooks import DeliveryPolicy, NoticeSender, PartnerConfig, WebhookDispatcher
 
 SEND_EMAILS = "send-emails"
+HAND_OVER_TIMED = "hand-over-timed-messages"
 
 
 def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> DeliverySender:
@@ -36,7 +39,7 @@ def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable
         batch_size=settings.sender_batch_size,
         lease=max(60.0, 3 * settings.smtp_timeout),
     )
-    return DeliverySender(runtime.uow, EmailTemplates(), mailer, policy, clock)
+    return DeliverySender(runtime.uow, EmailTemplates(), mailer, policy, clock, composers=reminders.COMPOSERS)
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
@@ -48,8 +51,24 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
             runtime.jobs.wake(SEND_EMAILS)  # a full batch: more may be due, so go again at once
         return due
 
+    dispatcher = TimedDispatcher(runtime.uow, clock, batch_size=settings.timed_batch_size)
+
+    async def hand_over_timed() -> int:
+        result = await asyncio.to_thread(dispatcher.run)
+        if result.handed_over:
+            runtime.jobs.wake(SEND_EMAILS)  # their emails are due now
+        return result.due
+
     return [
         *housekeeping_jobs(runtime),
+        Job(
+            HAND_OVER_TIMED,
+            every=settings.timed_poll_interval,
+            run=hand_over_timed,
+            timeout=300,
+            description="Hand the timed messages that are due (reminders, facilitator briefs...) to the sender, once "
+            "each; skip those whose moment has passed.",
+        ),
         Job(
             SEND_EMAILS,
             every=settings.sender_poll_interval,

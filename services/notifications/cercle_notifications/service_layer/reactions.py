@@ -9,6 +9,7 @@ the dead-letter topic — and the fact lost.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cercle_shared.contracts import registration as reg_events
@@ -19,6 +20,7 @@ from cercle_shared.messaging import EventContext
 from ..adapters import orm
 from ..domain import model
 from ..domain.model import EmailKind, RegistrationStatus
+from . import reminders
 from .unit_of_work import NotificationsUnitOfWork
 
 # --- replicas -------------------------------------------------------------------------------------------------
@@ -71,6 +73,9 @@ def member_erased(event: reg_events.MemberErased, uow: NotificationsUnitOfWork, 
     preferences = uow.preferences.get(event.member_id)
     if preferences is not None:
         uow.preferences.delete(preferences)
+    for membership in uow.memberships.of_member(event.member_id):
+        uow.memberships.delete(membership)
+    reminders.member_erased(uow, event.member_id)
 
 
 def community_named(
@@ -80,14 +85,44 @@ def community_named(
     name_en = storable.text(event.name_en, orm.communities.c.name_en)
     current = uow.communities.get(event.community_id)
     if current is None:
-        uow.communities.add(model.Community(event.community_id, name_fr, name_en))
+        uow.communities.add(model.Community(event.community_id, name_fr, name_en, regions=list(event.regions)))
     else:
         current.rename(name_fr, name_en)
+        current.regions = list(event.regions)
+
+
+def membership_changed(
+    event: reg_events.MembershipJoined | reg_events.MembershipRoleChanged,
+    uow: NotificationsUnitOfWork,
+    ctx: EventContext,
+) -> None:
+    """Who belongs to a community and who facilitates it (the facilitators' brief, guests in it)."""
+    if event.member_id in uow.erased_members:
+        return
+    at = storable.instant(event.joined_at if isinstance(event, reg_events.MembershipJoined) else event.changed_at)
+    current = uow.memberships.get(event.membership_id)
+    if current is None:
+        role = model.MembershipRole(event.role)
+        uow.memberships.add(model.Membership(event.membership_id, event.community_id, event.member_id, role, at))
+    elif at >= current.updated_at:
+        current.role, current.updated_at = model.MembershipRole(event.role), at
+    uow.flush()
+    reminders.membership_changed(uow, event.community_id, event.member_id, ctx.time)
+
+
+def membership_left(event: reg_events.MembershipLeft, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    current = uow.memberships.get(event.membership_id)
+    if current is not None:
+        uow.memberships.delete(current)
+        uow.flush()
+    reminders.membership_changed(uow, event.community_id, event.member_id, ctx.time)
 
 
 def session_scheduled(event: session_events.SessionScheduled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
     _replicate_session(uow, event)
     _release_waiting(uow, session_id=event.session_id)
+    uow.flush()
+    reminders.session_changed(uow, event.session_id, ctx.time)
 
 
 def session_rescheduled(
@@ -109,6 +144,8 @@ def session_rescheduled(
         }
     _replicate_session(uow, event)
     _release_waiting(uow, session_id=event.session_id)
+    uow.flush()
+    reminders.session_changed(uow, event.session_id, ctx.time, sequence=event.sequence)
     for registration in uow.registrations.active_of_session(event.session_id):
         _owe_email(
             uow,
@@ -124,6 +161,7 @@ def session_cancelled(event: session_events.SessionCancelled, uow: Notifications
     scheduled = uow.sessions.get(event.session_id)
     if scheduled is not None:
         scheduled.cancel()
+    reminders.session_cancelled(uow, event.session_id, ctx.time)
     for registration in uow.registrations.active_of_session(event.session_id):
         _owe_email(
             uow,
@@ -181,7 +219,7 @@ def _release_waiting(
 def registration_confirmed(
     event: session_events.SessionRegistrationConfirmed, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
-    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED)
+    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED, ctx.time)
     _owe_email(
         uow,
         ctx,
@@ -195,7 +233,7 @@ def registration_confirmed(
 def registration_waitlisted(
     event: session_events.SessionRegistrationWaitlisted, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
-    _replicate_registration(uow, event, RegistrationStatus.WAITLISTED)
+    _replicate_registration(uow, event, RegistrationStatus.WAITLISTED, ctx.time)
     _owe_email(
         uow,
         ctx,
@@ -210,7 +248,7 @@ def registration_promoted(
     event: session_events.SessionRegistrationPromoted, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
     # A promoted registration is a confirmed one from now on.
-    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED)
+    _replicate_registration(uow, event, RegistrationStatus.CONFIRMED, ctx.time)
     _owe_email(
         uow,
         ctx,
@@ -224,7 +262,7 @@ def registration_promoted(
 def registration_cancelled(
     event: session_events.SessionRegistrationCancelled, uow: NotificationsUnitOfWork, ctx: EventContext
 ) -> None:
-    _replicate_registration(uow, event, RegistrationStatus.CANCELLED)
+    _replicate_registration(uow, event, RegistrationStatus.CANCELLED, ctx.time)
     _owe_email(
         uow,
         ctx,
@@ -243,14 +281,19 @@ RegistrationEvent = (
 )
 
 
-def _replicate_registration(uow: NotificationsUnitOfWork, event: RegistrationEvent, status: RegistrationStatus) -> None:
+def _replicate_registration(
+    uow: NotificationsUnitOfWork, event: RegistrationEvent, status: RegistrationStatus, at: datetime
+) -> None:
     if event.member_id in uow.erased_members:
         return
     current = uow.registrations.get(event.registration_id)
     if current is None:
-        uow.registrations.add(model.Registration(event.registration_id, event.session_id, event.member_id, status))
+        current = model.Registration(event.registration_id, event.session_id, event.member_id, status)
+        uow.registrations.add(current)
     else:
         current.status = status
+    uow.flush()
+    reminders.registration_changed(uow, current, at)
 
 
 def _owe_email(

@@ -12,15 +12,15 @@ with the same Message-ID (derived from the delivery id), so that mail clients ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 from cercle_shared.text import one_line
 
-from ..adapters.smtp import PermanentFailure, build_message, message_id_for
+from ..adapters.smtp import Attachment, PermanentFailure, build_message, message_id_for
 from ..adapters.templates import EmailTemplates
 from ..domain import model
 from ..domain.model import DeliveryStatus
@@ -89,6 +89,35 @@ def email_context(
     }
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What an email is made from, for a kind whose email needs more than `email_context` (a Composer)."""
+
+    uow: NotificationsUnitOfWork
+    delivery: model.Delivery
+    contact: model.Contact
+    session: model.ScheduledSession | None
+    community: model.Community | None
+    language: str
+    at: datetime
+    mail_from: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    context: dict[str, Any]
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+
+Composer = Callable[[Draft], Composed]
+
+
+def compose_default(draft: Draft) -> Composed:
+    if draft.session is None:
+        raise ValueError(f"a {draft.delivery.kind} email is about a session, and it has none")
+    return Composed(email_context(draft.delivery, draft.contact, draft.session, draft.community, draft.language))
+
+
 class DeliverySender:
     """What a sending round needs: units of work, templates, a mailer, the policy and a clock."""
 
@@ -99,12 +128,14 @@ class DeliverySender:
         mailer: Mailer,
         policy: SendingPolicy,
         clock: Callable[[], datetime] = model.now,
+        composers: Mapping[str, Composer] | None = None,
     ) -> None:
         self._uow = uow
         self._templates = templates
         self._mailer = mailer
         self._policy = policy
         self._clock = clock
+        self._composers = dict(composers or {})  # per kind; others: compose_default
 
     def send_due(self) -> int:
         """One round: expire deliveries that waited too long, then try every due one. Returns how many were due."""
@@ -158,9 +189,13 @@ class DeliverySender:
             delivery = uow.deliveries.get(delivery_id, lock=True, skip_locked=True)  # another sender has it: skip
             if delivery is None or not delivery.is_due(at):
                 return None
+            if delivery.past_its_moment(at):  # a timed message that came too late (a reminder after the start)
+                delivery.skip(model.SkipReason.TOO_LATE, at)
+                uow.commit()
+                return delivery.status
             contact = uow.contacts.get(delivery.member_id) if delivery.member_id else None
             session = uow.sessions.get(delivery.session_id) if delivery.session_id else None
-            if contact is None or session is None:
+            if contact is None or (delivery.session_id is not None and session is None):
                 # The replica went away (or never came): wait for it again, within the expiry bound.
                 delivery.reconsider(contact_known=contact is not None, session_known=session is not None, at=at)
                 uow.commit()
@@ -170,11 +205,13 @@ class DeliverySender:
                 delivery.skip(decision.reason, at, decision.language)
                 uow.commit()
                 return delivery.status
-            community = uow.communities.get(session.community_id)
+            community = uow.communities.get(session.community_id) if session is not None else None
             message_id = message_id_for(delivery.id, self._policy.mail_from)
             try:
-                context = email_context(delivery, contact, session, community, decision.language)
-                rendered = self._templates.render(delivery.kind, decision.language, context)
+                compose = self._composers.get(delivery.kind, compose_default)
+                draft = Draft(uow, delivery, contact, session, community, decision.language, at, self._policy.mail_from)
+                composed = compose(draft)
+                rendered = self._templates.render(delivery.kind, decision.language, composed.context)
                 message = build_message(
                     rendered=rendered,
                     mail_from=self._policy.mail_from,
@@ -183,6 +220,7 @@ class DeliverySender:
                     language=decision.language,
                     message_id=message_id,
                     date=at,
+                    attachments=composed.attachments,
                 )
             except Exception as exc:  # pure work on stored values: what fails now fails at every retry
                 log.warning("sender: delivery %s cannot be built: %s", delivery_id, type(exc).__name__)

@@ -8,10 +8,12 @@ from ..adapters.repository import (
     ContactRepository,
     DeliveryRepository,
     ErasedMembers,
+    MembershipRepository,
     PreferencesRepository,
     RegistrationRepository,
     SessionRepository,
 )
+from ..adapters.timed_repository import CommunityRemindersRepository, TimedMessageRepository
 from . import integration_events
 
 
@@ -25,6 +27,9 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
     preferences: PreferencesRepository
     deliveries: DeliveryRepository
     erased_members: ErasedMembers
+    memberships: MembershipRepository
+    timed: TimedMessageRepository
+    community_reminders: CommunityRemindersRepository
     partners: PartnerRepositories
 
     def _open(self) -> None:
@@ -35,4 +40,7 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
         self.preferences = PreferencesRepository(self.db)
         self.deliveries = DeliveryRepository(self.db)
         self.erased_members = ErasedMembers(self.db)
+        self.memberships = MembershipRepository(self.db)
+        self.timed = TimedMessageRepository(self.db)
+        self.community_reminders = CommunityRemindersRepository(self.db)
         self.partners = PartnerRepositories(self.db)
