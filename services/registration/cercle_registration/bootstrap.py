@@ -48,6 +48,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             settings.oidc_audience or "",
             cache_seconds=settings.oidc_jwks_cache,
             timeout=settings.oidc_timeout,
+            refetch_cooldown=settings.oidc_jwks_cooldown,
         )
         if settings.oidc_issuer
         else None

@@ -47,6 +47,12 @@ class Settings(ServiceSettings):
     )
     oidc_audience: str | None = Field(default=None, description="The `aud` those ID tokens must carry (client id).")
     oidc_jwks_cache: float = Field(default=300.0, gt=0, description="Seconds the issuer's keys are cached.")
+    oidc_jwks_cooldown: float = Field(
+        default=30.0,
+        ge=0,
+        description="Least seconds between two fetches of the JWKS for tokens naming a key it lacks (a rotated key "
+        "is found; a flood of made-up key ids cannot make Cercle hammer the issuer).",
+    )
     oidc_timeout: float = Field(default=5.0, gt=0, description="Bound (s) on fetching the discovery document/JWKS.")
 
     @model_validator(mode="after")

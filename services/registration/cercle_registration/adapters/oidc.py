@@ -32,11 +32,20 @@ class VerifiedEmail:
 
 
 class OidcVerifier:
-    def __init__(self, issuer: str, audience: str, *, cache_seconds: float = 300.0, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        *,
+        cache_seconds: float = 300.0,
+        timeout: float = 5.0,
+        refetch_cooldown: float = 30.0,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self._cache_seconds = cache_seconds
         self._timeout = timeout
+        self._cooldown = refetch_cooldown
         self._lock = threading.Lock()
         self._jwks: jwt.PyJWKClient | None = None
         self._fetched_at = 0.0
@@ -52,7 +61,11 @@ class OidcVerifier:
                 if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
                     raise OidcError("the discovery document names no HTTP(S) jwks_uri")
                 self._jwks = jwt.PyJWKClient(
-                    jwks_uri, cache_jwk_set=True, lifespan=int(max(1, self._cache_seconds)), timeout=int(self._timeout)
+                    jwks_uri,
+                    cache_jwk_set=True,
+                    lifespan=max(1.0, self._cache_seconds),
+                    timeout=self._timeout,
+                    cooldown_duration=self._cooldown,
                 )
                 self._fetched_at = time.monotonic()
             return self._jwks
