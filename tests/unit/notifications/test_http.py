@@ -90,7 +90,14 @@ def test_preferences_default_to_the_profile_language_and_every_kind(api):
     member = new_id()
     response = api.get(f"/v1/members/{member}/preferences", headers=auth("member", member_id=member))
     assert response.status_code == 200
-    assert response.json() == {"member_id": member, "language": None, "opt_out": [], "version": 0}
+    assert response.json() == {
+        "member_id": member,
+        "language": None,
+        "opt_out": [],
+        "version": 0,
+        "categories": {"reminders": True, "announcements": True, "digest": True},
+        "digest_day": "monday",
+    }
     assert response.headers["ETag"] == 'W/"0"'
 
 
@@ -104,6 +111,8 @@ def test_a_member_sets_their_own_preferences(api):
         "language": "en",
         "opt_out": [EmailKind.REGISTRATION_WAITLISTED],
         "version": 1,
+        "categories": {"reminders": True, "announcements": True, "digest": True},
+        "digest_day": "monday",
     }
     assert api.get(url, headers=headers).json()["language"] == "en"
     again = api.put(url, json={"opt_out": []}, headers={**headers, "If-Match": saved.headers["ETag"]})

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cercle_notifications.adapters.templates import EmailTemplates
+from cercle_notifications.adapters.templates import EmailTemplates, preview
 from cercle_notifications.domain.model import EmailKind
 from cercle_notifications.domain.when import format_span
 
@@ -90,7 +90,7 @@ def test_waitlist_email_gives_the_position_in_both_languages(templates):
 def test_every_kind_has_a_subject_and_a_body_in_both_languages(templates):
     for kind in EmailKind:
         for language in ("fr", "en"):
-            email = templates.render(kind, language, context(position=1))
+            email = preview(templates, kind, language)  # every variable its templates use, with sample values
             assert email.subject
             assert "\n" not in email.subject
             assert "Marie Tremblay" in email.text

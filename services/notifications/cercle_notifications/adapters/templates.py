@@ -181,7 +181,11 @@ SAMPLE: dict[str, dict[str, Any]] = {
         ],
     },
 }
-SAMPLES_BY_KIND: dict[str, dict[str, dict[str, Any]]] = {}
+_PEOPLE = {"confirmed": ["Marie Tremblay", "Jean Roy"], "waitlisted": ["Ana Silva"], "first_timers": ["Jean Roy"]}
+SAMPLES_BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
+    "session_reminder": {"fr": {"lead": "demain"}, "en": {"lead": "tomorrow"}},
+    "facilitator_brief": {"fr": {**_PEOPLE, "guests": ["Invitée : D. Côté"]}, "en": {**_PEOPLE, "guests": ["D. Côté"]}},
+}
 SAMPLE_UNSUBSCRIBE_URL = "https://cercle.example/v1/unsubscribe/sample"
 
 
