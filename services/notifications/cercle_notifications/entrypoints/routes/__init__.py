@@ -1,5 +1,12 @@
 """Every HTTP route of the service."""
 
-from . import deliveries, partners, preferences, templates, unsubscribe
+from . import deliveries, partners, preferences, reminders, templates, unsubscribe
 
-ROUTERS = [deliveries.router, preferences.router, partners.router, templates.router, unsubscribe.router]
+ROUTERS = [
+    deliveries.router,
+    preferences.router,
+    partners.router,
+    templates.router,
+    unsubscribe.router,
+    reminders.router,
+]
