@@ -62,7 +62,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 def sign_in_policy(settings: Settings) -> Policy:
     return Policy(
         jwt_secret=settings.jwt_secret.get_secret_value(),
-        link_base=settings.sign_in_url,
+        link_base=settings.sign_in_url or f"http://{settings.http_host}:{settings.http_port}/v1/auth/callback?code=",
         code_ttl=timedelta(seconds=settings.sign_in_code_ttl),
         access_ttl=timedelta(seconds=settings.access_token_ttl),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl),

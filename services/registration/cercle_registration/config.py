@@ -20,11 +20,12 @@ class Settings(ServiceSettings):
     )
 
     # Sign-in without passwords (docs/sign-in.md)
-    sign_in_url: str = Field(
-        default="http://127.0.0.1:8001/v1/auth/callback?code=",
+    sign_in_url: str | None = Field(
+        default=None,
         min_length=1,
         description="Start of the emailed sign-in link; the one-time code is appended. Default: registration's own "
-        "small page, which posts the code to /v1/auth/token; point it at your front end (…?code=) in production.",
+        "small page, http://<http_host>:<http_port>/v1/auth/callback?code=, which posts the code to /v1/auth/token; "
+        "point it at your front end (https://…?code=) in production.",
     )
     sign_in_code_ttl: float = Field(default=900.0, gt=0, description="Seconds a sign-in link stays valid.")
     access_token_ttl: float = Field(default=900.0, gt=0, description="Seconds an access token (JWT) stays valid.")

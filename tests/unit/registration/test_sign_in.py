@@ -15,7 +15,7 @@ from cercle_shared.principal import Role
 from tests.support.harness import harness
 from tests.support.services import JWT_SECRET
 
-from .conftest import OPERATOR
+from .conftest import OPERATOR, member_body
 
 LINKS = "/v1/auth/links"
 LINK_TYPE = "org.cercle.registration.member.sign_in_link_requested.v1"
@@ -63,11 +63,28 @@ def test_the_link_event_carries_a_long_random_code_stored_only_as_a_digest(api, 
     code = data["code"]
     assert len(code) >= 43  # 32 random bytes, URL-safe base64
     assert parse_qs(urlsplit(data["link"]).query)["code"] == [code]
-    assert data["link"].startswith(h.settings.sign_in_url)
+    assert data["link"] == f"http://127.0.0.1:8001/v1/auth/callback?code={code}"  # registration's own page by default
     assert data["expires_at"].startswith("2026-09-01T12:15:00")
     [row] = db.rows("select code_hash from sign_in_codes")
     assert row.code_hash == hashlib.sha256(code.encode()).hexdigest()
     assert db.count("sign_in_codes", "code_hash = :c", c=code) == 0
+    # the throttle rows name the address by a keyed digest: a list of addresses cannot be matched against them
+    plain = {hashlib.sha256(f"{k}:marie@example.org".encode()).hexdigest() for k in ("link-email", "")}
+    keys = {row.key_hash for row in db.rows("select key_hash from sign_in_attempts")}
+    assert len(keys) == 2
+    assert not keys & plain
+
+
+def test_the_link_starts_with_the_configured_sign_in_url(tmp_path, tmp_path_factory):
+    for h in harness(
+        "registration", tmp_path, tmp_path_factory.getbasetemp(), sign_in_url="https://cercle.example/connexion?code="
+    ):
+        assert h.api.post("/v1/members", json=member_body(), headers=OPERATOR).status_code == 201
+        ask(h.api)
+        [code] = codes(h)
+        assert h.published("member.sign_in_link_requested")[0]["data"]["link"] == (
+            f"https://cercle.example/connexion?code={code}"
+        )
 
 
 def test_no_link_for_a_member_without_consent_to_processing(api, h, register, db):

@@ -7,6 +7,7 @@ sign in. A slow password hash would add nothing for secrets of this strength.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ def new_secret() -> str:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def keyed_digest(key: str, value: str) -> str:
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def link_to(base: str, code: str) -> str:

@@ -19,6 +19,7 @@ from ..domain.sign_in import (
     SignInCode,
     Standing,
     digest,
+    keyed_digest,
     retry_after,
     standing,
 )
@@ -190,10 +191,14 @@ def purge(uow: RegistrationUnitOfWork, window: timedelta, clock: model.Clock) ->
     """Delete attempts out of the window and codes and refresh tokens expired for a day (kept that long so that a
     late reuse still reads as such)."""
     at = clock()
-    with uow:
-        count = uow.sign_in.purge(attempts_before=at - window, expired_before=at - timedelta(days=1))
-        uow.commit()
-    return count
+    total = 0
+    while True:  # in batches, each its own short transaction
+        with uow:
+            count = uow.sign_in.purge(attempts_before=at - window, expired_before=at - timedelta(days=1))
+            uow.commit()
+        total += count
+        if count == 0:
+            return total
 
 
 def _member_who_may_sign_in(uow: RegistrationUnitOfWork, member_id: str, field: str) -> str:
@@ -245,7 +250,8 @@ def _revoke_family(uow: RegistrationUnitOfWork, family_id: str | None, at: datet
 def _throttle(uow: RegistrationUnitOfWork, policy: Policy, at: datetime, *limits: tuple[str, str, int]) -> None:
     """Count this request against each limit (inside the caller's transaction), or refuse it with 429 and count
     nothing: a refused request does not push the window further."""
-    keys = [(kind, digest(f"{kind}:{value}"), limit) for kind, value, limit in limits]
+    # Keyed with the server's secret: the rows cannot be matched against a list of addresses.
+    keys = [(kind, keyed_digest(policy.jwt_secret, f"{kind}:{value}"), limit) for kind, value, limit in limits]
     for _, key_hash, _ in keys:
         uow.sign_in.serialize(key_hash)
     for kind, key_hash, limit in keys:
