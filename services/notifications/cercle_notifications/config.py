@@ -53,3 +53,26 @@ class Settings(ServiceSettings):
     webhook_lease: float = Field(
         default=60.0, gt=0, description="How long a claimed webhook is ours before another instance may send it (s)."
     )
+
+    # Members' messages (issue 10): announcements, weekly digest, one-click unsubscribe
+    public_url: str = Field(
+        default="http://localhost:8003",
+        description="This service's public address: one-click unsubscribe links point at <this>/v1/unsubscribe/...",
+    )
+    public_sessions_url: str = Field(
+        default="http://localhost:8002/v1/sessions",
+        description="Where members see a session and register: an announcement's link is <this>/<session_id>.",
+    )
+    unsubscribe_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key that signs one-click unsubscribe links; default: derived from the JWT secret. "
+        "Changing it breaks the links of emails already sent.",
+    )
+    unsubscribe_mailto: str = Field(
+        default="unsubscribe@cercle.local",
+        description="Address of the mailto: List-Unsubscribe alternative (its mailbox is read by people, not code).",
+    )
+    digest_hour: int = Field(
+        default=8, ge=0, le=23, description="Local hour (America/Toronto) from which a member's weekly digest goes."
+    )
+    digest_poll_interval: float = Field(default=900.0, gt=0, description="How often weekly digests are looked for (s).")

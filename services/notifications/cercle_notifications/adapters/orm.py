@@ -95,6 +95,20 @@ preferences = Table(
     Column("opt_out", JSON, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("stopped", JSON, nullable=False, server_default="[]"),
+    Column("digest_day", String(9), nullable=False, server_default="monday"),
+)
+
+# What the weekly digest tells: summaries published and resources shared, per community (one row per subject).
+news_items = Table(
+    "news_items",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("subject_id", String(36), primary_key=True),
+    Column("community_id", String(36), nullable=False),
+    Column("title", String(300), nullable=True),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Index("ix_news_items_community", "community_id", "published_at"),
 )
 
 deliveries = Table(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -29,7 +30,7 @@ from ..domain.model import (
     Registration,
     ScheduledSession,
 )
-from .orm import erased_members
+from .orm import erased_members, news_items
 
 T = TypeVar("T")
 
@@ -113,6 +114,16 @@ class MembershipRepository(_Repository[Membership]):
 
     def of_member(self, member_id: str) -> Sequence[Membership]:
         return self._db.scalars(select(Membership).where(Membership.member_id == member_id)).all()
+
+    def communities_by_member(self) -> dict[str, list[str]]:
+        """Every member with at least one membership, and her communities (the weekly digest's readers)."""
+        found: dict[str, list[str]] = {}
+        rows = self._db.execute(
+            select(Membership.member_id, Membership.community_id).order_by(Membership.member_id)
+        ).all()
+        for member_id, community_id in rows:
+            found.setdefault(member_id, []).append(community_id)
+        return found
 
 
 class PreferencesRepository(_Repository[Preferences]):
@@ -200,6 +211,51 @@ class DeliveryRepository(_Repository[Delivery]):
             stmt = stmt.where(Delivery.kind == kind)
         keyset = Keyset(Delivery.created_at, Delivery.id, descending=True)
         return keyset.page(self._db, stmt, cursor=cursor, limit=limit)
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    kind: str  # "summary" or "resource"
+    subject_id: str  # the session (summary) or the resource
+    community_id: str
+    title: str | None
+    published_at: datetime
+
+
+class NewsRepository:
+    """What the weekly digest tells: one row per summary (its latest version) and per resource."""
+
+    def __init__(self, db: Session) -> None:
+        self._db = db
+
+    def record(self, item: NewsItem) -> None:
+        """Insert, or move an existing subject to its newer publication (an edited summary is news again)."""
+        key = (news_items.c.kind == item.kind) & (news_items.c.subject_id == item.subject_id)
+        current = self._db.execute(select(news_items.c.published_at).where(key)).scalar_one_or_none()
+        values = {
+            "community_id": item.community_id,
+            "title": item.title,
+            "published_at": item.published_at,
+        }
+        if current is None:
+            self._db.execute(insert(news_items).values(kind=item.kind, subject_id=item.subject_id, **values))
+        elif item.published_at > current:
+            self._db.execute(update(news_items).where(key).values(**values))
+
+    def published(self, community_ids: Sequence[str], start: datetime, end: datetime) -> list[NewsItem]:
+        """Items of these communities published in [start, end), oldest first."""
+        if not community_ids:
+            return []
+        rows = self._db.execute(
+            select(news_items)
+            .where(
+                news_items.c.community_id.in_(list(community_ids)),
+                news_items.c.published_at >= start,
+                news_items.c.published_at < end,
+            )
+            .order_by(news_items.c.published_at, news_items.c.subject_id)
+        ).all()
+        return [NewsItem(r.kind, r.subject_id, r.community_id, r.title, r.published_at) for r in rows]
 
 
 class ErasedMembers:

@@ -82,6 +82,7 @@ def build_message(
     message_id: str,
     date: datetime,
     attachments: Sequence[Attachment] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """The email, every header on one line whatever the stored values hold; raises ValueError (InvalidAddress for
     the address) when it cannot be built, which no retry will change."""
@@ -92,6 +93,8 @@ def build_message(
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():  # List-Unsubscribe and List-Unsubscribe-Post, say
+        message[name] = one_line(value)
     message.set_content(rendered.text)
     if rendered.html is not None:
         message.add_alternative(rendered.html, subtype="html")

@@ -68,6 +68,15 @@ def category_of(kind: str) -> Category | None:
     return CATEGORY_OF.get(kind)
 
 
+# Transactional kinds she asked for herself: sent whatever her opt-outs (consent still applies).
+ALWAYS_SENT = frozenset({EmailKind.SIGN_IN_LINK})
+# Values in Delivery.details that are secrets (a sign-in link and code): dropped once the delivery is settled.
+SECRET_DETAILS = ("link", "code")
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_DIGEST_DAY = "monday"
+
+
 class DeliveryStatus(StrEnum):
     """Where a delivery is in its life. Final: sent, skipped, failed, expired."""
 
@@ -249,18 +258,52 @@ class Preferences(Aggregate):
     opt_out: list[str] = field(default_factory=list)
     updated_at: datetime = field(default_factory=now)
     version: int = 1
+    # Categories she stopped (one-click unsubscribe or her preferences): every category is on until she does.
+    stopped: list[str] = field(default_factory=list)
+    digest_day: str = DEFAULT_DIGEST_DAY
 
-    def change(self, *, language: str | None, opt_out: list[str], at: datetime | None = None) -> None:
+    def change(
+        self,
+        *,
+        language: str | None,
+        opt_out: list[str],
+        at: datetime | None = None,
+        categories: dict[str, bool] | None = None,
+        digest_day: str | None = None,
+    ) -> None:
+        """Replace language and opt-outs; `categories` (only those named change) and `digest_day`: None keeps them."""
         if language is not None and language not in LANGUAGES:
             raise InvalidInput(f"language must be one of {LANGUAGES}", field="language")
         known = [str(kind) for kind in EmailKind]
         unknown = sorted(set(opt_out) - set(known))
         if unknown:
             raise InvalidInput(f"unknown kinds {unknown}; known: {known}", field="opt_out")
+        unknown = sorted(set(categories or {}) - {str(c) for c in Category})
+        if unknown:
+            raise InvalidInput(f"unknown categories {unknown}", field="categories")
+        if digest_day is not None and digest_day not in WEEKDAYS:
+            raise InvalidInput(f"digest_day must be one of {WEEKDAYS}", field="digest_day")
         self.language = language
         self.opt_out = sorted({str(kind) for kind in opt_out})
+        stopped = set(self.stopped)
+        for category, wanted in (categories or {}).items():
+            (stopped.discard if wanted else stopped.add)(str(category))
+        self.stopped = sorted(stopped)
+        self.digest_day = digest_day or self.digest_day
         self.updated_at = at or now()
         self.record(events.PreferencesChanged(self.member_id, self.language, tuple(self.opt_out)))
+
+    def wants(self, category: str) -> bool:
+        return category not in self.stopped
+
+    def stop(self, category: Category, at: datetime) -> bool:
+        """One-click unsubscribe: stop exactly this category. False when it was already stopped."""
+        if category in self.stopped:
+            return False
+        self.stopped = sorted({*self.stopped, str(category)})
+        self.updated_at = at
+        self.record(events.PreferencesChanged(self.member_id, self.language, tuple(self.opt_out)))
+        return True
 
 
 @dataclass(frozen=True)
@@ -284,7 +327,12 @@ def decide(
         return Decision(False, language, SkipReason.SESSION_CANCELLED)
     if not contact.accepts_email():
         return Decision(False, language, SkipReason.NO_EMAIL_CONSENT)
+    if kind in ALWAYS_SENT:  # she asked for it herself: no opt-out applies
+        return Decision(True, language)
     if preferences is not None and kind in preferences.opt_out:
+        return Decision(False, language, SkipReason.OPTED_OUT)
+    category = category_of(kind)
+    if preferences is not None and category is not None and not preferences.wants(category):
         return Decision(False, language, SkipReason.OPTED_OUT)
     return Decision(True, language)
 
@@ -388,10 +436,17 @@ class Delivery(Aggregate):
 
     def expire(self, at: datetime) -> None:
         self.status, self.next_attempt_at, self.updated_at = DeliveryStatus.EXPIRED, None, at
+        self._forget_secrets()
 
     def skip(self, reason: SkipReason, at: datetime, language: str | None = None) -> None:
         self.status, self.reason, self.next_attempt_at, self.updated_at = DeliveryStatus.SKIPPED, reason, None, at
         self.language = language or self.language
+        self._forget_secrets()
+
+    def _forget_secrets(self) -> None:
+        """A settled delivery keeps no secret it was to carry (a sign-in link): it will never be sent again."""
+        if any(key in self.details for key in SECRET_DETAILS):
+            self.details = {key: value for key, value in self.details.items() if key not in SECRET_DETAILS}
 
     def start_attempt(self, *, language: str, message_id: str, at: datetime, lease: timedelta) -> None:
         """Claimed for sending; if the sender dies mid-way the lease runs out and the delivery is due again."""
@@ -444,6 +499,7 @@ class Delivery(Aggregate):
             self.status, self.next_attempt_at = DeliveryStatus.PENDING, at + retry.delay(self.attempts)
 
     def _record_outcome(self, at: datetime) -> None:
+        self._forget_secrets()
         if self.member_id is None:
             return  # erased meanwhile: nothing to say about whom
         self.record(

@@ -8,7 +8,7 @@ from cercle_shared.contracts import sessions as session_events
 from cercle_shared.messaging import EventContext, Subscriptions
 from cercle_shared.messaging.consumer import Handler
 
-from ..service_layer import partners, reactions
+from ..service_layer import announcements, digests, partners, reactions
 from ..service_layer.unit_of_work import NotificationsUnitOfWork
 
 
@@ -30,6 +30,11 @@ def subscriptions() -> Subscriptions:
         .on(session_events.SessionRegistrationWaitlisted, reactions.registration_waitlisted)
         .on(session_events.SessionRegistrationPromoted, reactions.registration_promoted)
         .on(session_events.SessionRegistrationCancelled, reactions.registration_cancelled)
+        .on(reg_events.SignInLinkRequested, announcements.sign_in_link_requested)
+        .on(session_events.ProgramCycleOpened, announcements.cycle_opened)
+        .on(session_events.ThemesRetained, announcements.themes_retained)
+        .on(session_events.SessionSummaryPublished, digests.summary_published)
+        .on(session_events.ResourceShared, digests.resource_shared)
     )
 
 

@@ -12,13 +12,15 @@ from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
 from ..config import Settings
-from ..service_layer import reminders
+from ..domain.model import EmailKind
+from ..service_layer import announcements, digests, reminders, unsubscribe
 from ..service_layer.sending import DeliverySender, SendingPolicy
 from ..service_layer.timed import TimedDispatcher
 from ..service_layer.webhooks import DeliveryPolicy, NoticeSender, PartnerConfig, WebhookDispatcher
 
 SEND_EMAILS = "send-emails"
 HAND_OVER_TIMED = "hand-over-timed-messages"
+SEND_DIGESTS = "send-digests"
 
 
 def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> DeliverySender:
@@ -39,7 +41,20 @@ def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable
         batch_size=settings.sender_batch_size,
         lease=max(60.0, 3 * settings.smtp_timeout),
     )
-    return DeliverySender(runtime.uow, EmailTemplates(), mailer, policy, clock, composers=reminders.COMPOSERS)
+    composers = {
+        **reminders.COMPOSERS,
+        **announcements.composers(settings.public_sessions_url),
+        EmailKind.WEEKLY_DIGEST: digests.compose_digest(settings.public_sessions_url),
+    }
+    return DeliverySender(
+        runtime.uow,
+        EmailTemplates(),
+        mailer,
+        policy,
+        clock,
+        composers=composers,
+        unsubscribe=unsubscribe.links_for(settings),
+    )
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
@@ -59,8 +74,21 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
             runtime.jobs.wake(SEND_EMAILS)  # their emails are due now
         return result.due
 
+    async def send_digests() -> int:
+        owed = await asyncio.to_thread(digests.owe_digests, runtime.uow(), clock(), settings.digest_hour)
+        if owed:
+            runtime.jobs.wake(SEND_EMAILS)
+        return owed
+
     return [
         *housekeeping_jobs(runtime),
+        Job(
+            SEND_DIGESTS,
+            every=settings.digest_poll_interval,
+            run=send_digests,
+            timeout=600,
+            description="Owe each member her weekly digest on her day (once per week; none when nothing is new).",
+        ),
         Job(
             HAND_OVER_TIMED,
             every=settings.timed_poll_interval,

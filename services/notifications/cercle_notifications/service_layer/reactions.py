@@ -20,7 +20,7 @@ from cercle_shared.messaging import EventContext
 from ..adapters import orm
 from ..domain import model
 from ..domain.model import EmailKind, RegistrationStatus
-from . import reminders
+from . import announcements, reminders
 from .unit_of_work import NotificationsUnitOfWork
 
 # --- replicas -------------------------------------------------------------------------------------------------
@@ -123,6 +123,7 @@ def session_scheduled(event: session_events.SessionScheduled, uow: Notifications
     _release_waiting(uow, session_id=event.session_id)
     uow.flush()
     reminders.session_changed(uow, event.session_id, ctx.time)
+    announcements.session_scheduled(event, uow, ctx)  # to every member of its community
 
 
 def session_rescheduled(

@@ -26,6 +26,7 @@ from ..domain import model
 from ..domain.model import DeliveryStatus
 from ..domain.when import format_span
 from .unit_of_work import NotificationsUnitOfWork
+from .unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class DeliverySender:
         policy: SendingPolicy,
         clock: Callable[[], datetime] = model.now,
         composers: Mapping[str, Composer] | None = None,
+        unsubscribe: UnsubscribeLinks | None = None,
     ) -> None:
         self._uow = uow
         self._templates = templates
@@ -136,6 +138,7 @@ class DeliverySender:
         self._policy = policy
         self._clock = clock
         self._composers = dict(composers or {})  # per kind; others: compose_default
+        self._unsubscribe = unsubscribe  # signs the one-click link of every non-transactional email
 
     def send_due(self) -> int:
         """One round: expire deliveries that waited too long, then try every due one. Returns how many were due."""
@@ -211,7 +214,14 @@ class DeliverySender:
                 compose = self._composers.get(delivery.kind, compose_default)
                 draft = Draft(uow, delivery, contact, session, community, decision.language, at, self._policy.mail_from)
                 composed = compose(draft)
-                rendered = self._templates.render(delivery.kind, decision.language, composed.context)
+                category = model.category_of(delivery.kind)
+                links = self._unsubscribe if category is not None and delivery.member_id else None
+                rendered = self._templates.render(
+                    delivery.kind,
+                    decision.language,
+                    composed.context,
+                    unsubscribe_url=links.url(contact.member_id, category) if links and category else None,
+                )
                 message = build_message(
                     rendered=rendered,
                     mail_from=self._policy.mail_from,
@@ -221,6 +231,7 @@ class DeliverySender:
                     message_id=message_id,
                     date=at,
                     attachments=composed.attachments,
+                    headers=links.headers(contact.member_id, category) if links and category else None,
                 )
             except Exception as exc:  # pure work on stored values: what fails now fails at every retry
                 log.warning("sender: delivery %s cannot be built: %s", delivery_id, type(exc).__name__)

@@ -9,6 +9,7 @@ from ..adapters.repository import (
     DeliveryRepository,
     ErasedMembers,
     MembershipRepository,
+    NewsRepository,
     PreferencesRepository,
     RegistrationRepository,
     SessionRepository,
@@ -28,6 +29,7 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
     deliveries: DeliveryRepository
     erased_members: ErasedMembers
     memberships: MembershipRepository
+    news: NewsRepository
     timed: TimedMessageRepository
     community_reminders: CommunityRemindersRepository
     partners: PartnerRepositories
@@ -41,6 +43,7 @@ class NotificationsUnitOfWork(PublishingUnitOfWork):
         self.deliveries = DeliveryRepository(self.db)
         self.erased_members = ErasedMembers(self.db)
         self.memberships = MembershipRepository(self.db)
+        self.news = NewsRepository(self.db)
         self.timed = TimedMessageRepository(self.db)
         self.community_reminders = CommunityRemindersRepository(self.db)
         self.partners = PartnerRepositories(self.db)
