@@ -83,7 +83,13 @@ class ExecResult:
 
 def _postgres_env(container: Container) -> dict[str, str]:
     env = dict(item.split("=", 1) for item in container.attrs.get("Config", {}).get("Env", []) if "=" in item)
-    return {"PGUSER": env.get("POSTGRES_USER", "postgres"), "PGPASSWORD": env.get("POSTGRES_PASSWORD", "")}
+    # Over TCP on the container's loopback with the server's own credentials: the healthcheck's path, which works
+    # whatever the image's local (socket) authentication is.
+    return {
+        "PGHOST": "127.0.0.1",
+        "PGUSER": env.get("POSTGRES_USER", "postgres"),
+        "PGPASSWORD": env.get("POSTGRES_PASSWORD", ""),
+    }
 
 
 def exec_to(container: Container, command: list[str], out: io.BufferedIOBase | None = None) -> ExecResult:
