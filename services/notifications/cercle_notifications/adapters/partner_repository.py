@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
@@ -95,17 +95,23 @@ class PartnerRepositories:
             select(Message).where(Message.endpoint_id == endpoint_id, Message.event_id == event_id)
         ).first()
 
-    def claim_due(self, at: datetime, limit: int) -> Sequence[Message]:
-        """Due messages, locked with FOR UPDATE SKIP LOCKED (PostgreSQL): two instances never take the same one.
-        Pending ones whose time has come, and claimed ones whose sender's lease ran out (it died)."""
+    def _due(self, at: datetime) -> ColumnElement[bool]:
+        """Pending messages whose time has come, and claimed ones whose sender's lease ran out (it died)."""
+        return or_(
+            (Message.status == MessageStatus.PENDING) & (Message.next_attempt_at <= at),  # type: ignore[operator]
+            (Message.status == MessageStatus.SENDING) & (Message.claimed_until <= at),  # type: ignore[operator]
+        )
+
+    def due_endpoints(self, at: datetime, limit: int) -> list[str]:
+        """Endpoints with a message due (no lock: each is then claimed on its own)."""
+        return list(self._db.scalars(select(Message.endpoint_id).where(self._due(at)).distinct().limit(limit)).all())
+
+    def claim_due(self, at: datetime, endpoint_id: str, limit: int) -> Sequence[Message]:
+        """Due messages of one endpoint, locked with FOR UPDATE SKIP LOCKED (PostgreSQL): two instances never take
+        the same one."""
         stmt = (
             select(Message)
-            .where(
-                or_(
-                    (Message.status == MessageStatus.PENDING) & (Message.next_attempt_at <= at),  # type: ignore[operator]
-                    (Message.status == MessageStatus.SENDING) & (Message.claimed_until <= at),  # type: ignore[operator]
-                )
-            )
+            .where(Message.endpoint_id == endpoint_id, self._due(at))
             .order_by(Message.next_attempt_at, Message.id)  # type: ignore[arg-type]
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -530,5 +530,5 @@ def record_partner_event(event: IntegrationEvent, uow: NotificationsUnitOfWork, 
         grant = grants[org]
         if grant is None or not grant.allows(ctx.event_type, scope) or not endpoint.matches(ctx.event_type, scope):
             continue
-        if uow.partners.message_for(endpoint.id, ctx.event_id) is None:
-            uow.partners.add(Message.owed(endpoint, ctx.event_id, ctx.event_type, at))
+        # the event is new here, so no message for it exists yet (a unique constraint guards it too)
+        uow.partners.add(Message.owed(endpoint, ctx.event_id, ctx.event_type, at))

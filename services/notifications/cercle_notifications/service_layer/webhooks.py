@@ -63,18 +63,26 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def deliver_due(self) -> int:
-        busy = {endpoint: n for endpoint, n in self._in_flight.items() if n > 0}
-        claimed = await asyncio.to_thread(self._claim, busy)
-        tasks = []
-        for item in claimed:
-            self._in_flight[item.endpoint_id] += 1
-            task = asyncio.create_task(self._deliver(item))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            tasks.append(task)
-        if tasks:
-            await asyncio.wait(tasks, timeout=self._policy.round_wait)
-        return len(claimed)
+        """Claim what is due and send it; as requests finish, claim more, for up to `round_wait` seconds (requests
+        still running then finish in the background, their endpoint's slots held until they do)."""
+        total = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._policy.round_wait
+        while True:
+            busy = {endpoint: n for endpoint, n in self._in_flight.items() if n > 0}
+            claimed = await asyncio.to_thread(self._claim, busy)
+            for item in claimed:
+                self._in_flight[item.endpoint_id] += 1
+                task = asyncio.create_task(self._deliver(item))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            total += len(claimed)
+            remaining = deadline - loop.time()
+            if not self._tasks or remaining <= 0 or total >= self._policy.batch_size:
+                return total
+            done, _ = await asyncio.wait(list(self._tasks), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            if not done and not claimed:
+                return total
 
     async def drain(self) -> None:
         """Wait for every request in flight (tests, shutdown)."""
@@ -86,29 +94,33 @@ class WebhookDispatcher:
         policy = self._policy
         out: list[Claimed] = []
         with self._uow() as uow:
-            for message in uow.partners.claim_due(at, policy.batch_size * 4):
-                if len(out) >= policy.batch_size:
-                    break
-                taken = busy.get(message.endpoint_id, 0)
-                if taken >= policy.per_endpoint:
-                    continue  # left unclaimed for the next round (the lock goes with this transaction)
-                endpoint = uow.partners.endpoint(message.endpoint_id)
-                event = uow.partners.event(message.event_id)
-                grant = uow.partners.grant(message.organization_id)
-                if (
-                    endpoint is None
-                    or not endpoint.enabled
-                    or event is None
-                    or grant is None
-                    or not grant.allows(message.event_type, event.scope)
-                ):
-                    message.cancel(at)  # revoked, disabled or deleted since: never more than the grant
+            for endpoint_id in uow.partners.due_endpoints(at, policy.batch_size):
+                free = policy.per_endpoint - busy.get(endpoint_id, 0)
+                if free <= 0:
                     continue
-                claim = new_id()
-                message.take(claim, at + timedelta(seconds=policy.lease), at)
-                busy[message.endpoint_id] = taken + 1
-                secrets = [self._config.box.open(s) for s in endpoint.sealed_secrets(at)]
-                out.append(Claimed(message.id, claim, endpoint.id, endpoint.url, event.event_id, event.body, secrets))
+                endpoint = uow.partners.endpoint(endpoint_id)
+                grants = {}
+                for message in uow.partners.claim_due(at, endpoint_id, free):
+                    event = uow.partners.event(message.event_id)
+                    org = message.organization_id
+                    if org not in grants:
+                        grants[org] = uow.partners.grant(org)
+                    grant = grants[org]
+                    if (
+                        endpoint is None
+                        or not endpoint.enabled
+                        or event is None
+                        or grant is None
+                        or not grant.allows(message.event_type, event.scope)
+                    ):
+                        message.cancel(at)  # revoked, disabled or deleted since: never more than the grant
+                        continue
+                    claim = new_id()
+                    message.take(claim, at + timedelta(seconds=policy.lease), at)
+                    secrets = [self._config.box.open(s) for s in endpoint.sealed_secrets(at)]
+                    out.append(
+                        Claimed(message.id, claim, endpoint.id, endpoint.url, event.event_id, event.body, secrets)
+                    )
             uow.commit()
         return out
 

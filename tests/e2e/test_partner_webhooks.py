@@ -1,0 +1,120 @@
+"""End to end on the running stack: a partner subscribes to registrations in its region, a member registers, the
+partner's receiver (on loopback) gets a signed CloudEvent with no name or email."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devtools.stack import Stack
+from tests.unit.notifications.partners.receiver import receiver
+
+from .conftest import Api
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """The stack as `make up` starts it, with loopback receivers allowed (CERCLE_WEBHOOK_ALLOW_HOSTS)."""
+    stack = Stack.on_free_ports(
+        tmp_path_factory.mktemp("stack-partners"), extra_env={"CERCLE_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+    )
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+
+
+def test_a_partner_receives_a_signed_registration_of_its_region_without_personal_data(api: Api):
+    op = api.auth("operator")
+    suffix = uuid.uuid4().hex[:6]
+    name, email = f"Philomène Zwiebelkorn-{suffix}", f"philomene.zwiebelkorn.{suffix}@example.org"
+    communities = {}
+    for region in ("13", "03"):
+        r = api.registration.post(
+            "/v1/communities",
+            headers=op,
+            json={"name_fr": f"CoP {region} {suffix}", "name_en": f"CoP {region} {suffix}", "regions": [region]},
+        )
+        assert r.status_code == 201, r.text
+        communities[region] = r.json()["id"]
+    member = api.registration.post(
+        "/v1/members",
+        headers=op,
+        json={
+            "display_name": name,
+            "email": email,
+            "language": "fr",
+            "region": "13",
+            "consents": {"processing": True, "email": True},
+        },
+    )
+    assert member.status_code == 201, member.text
+    member_id = member.json()["id"]
+
+    org = f"org-{suffix}"
+    partner = api.auth("partner", organization_id=org)
+    r = api.notifications.put(
+        f"/v1/partners/{org}/grant", headers=op, json={"event_types": ["org.cercle.sessions."], "regions": ["13"]}
+    )
+    assert r.status_code == 200, r.text
+    with receiver() as rx:
+        r = api.notifications.post(
+            f"/v1/partners/{org}/endpoints",
+            headers=partner,
+            json={"url": rx.url, "event_types": ["org.cercle.sessions.registration.*"], "regions": ["13"]},
+        )
+        assert r.status_code == 201, r.text
+        secret = r.json()["secret"]
+
+        starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+        session_ids = {}
+        for region, community_id in communities.items():
+            joined = api.registration.post(
+                f"/v1/communities/{community_id}/memberships", headers=op, json={"member_id": member_id}
+            )
+            assert joined.status_code == 201, joined.text
+            session = api.eventually(
+                lambda community_id=community_id: api.sessions.post(
+                    f"/v1/communities/{community_id}/sessions",
+                    headers=api.auth("facilitator", communities=[community_id]),
+                    json={
+                        "title": "Nature et santé mentale",
+                        "starts_at": starts.isoformat(),
+                        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                        "mode": "hybrid",
+                        "location": "Laval",
+                        "capacity": 5,
+                    },
+                ),
+                lambda r: r.status_code == 201,
+                message="sessions to learn about the community",
+            )
+            session_ids[region] = session.json()["id"]
+        for region in ("03", "13"):  # region 03 first: it must never arrive
+            api.eventually(
+                lambda region=region: api.sessions.post(
+                    f"/v1/sessions/{session_ids[region]}/registrations",
+                    headers=api.auth("member", member_id=member_id),
+                    json={},
+                ),
+                lambda r: r.status_code == 201,
+                message="sessions to learn about the membership",
+            )
+        [got] = rx.wait_for(1, 90)
+        event = got.verify(secret)
+        assert event["type"] == "org.cercle.sessions.registration.confirmed.v1"
+        assert event["data"]["session_id"] == session_ids["13"]
+        assert event["data"]["member_id"] == member_id
+        raw = got.body.decode()
+        assert name not in raw
+        assert email.lower() not in raw.lower()
+        assert "Zwiebelkorn" not in json.dumps(event)
+        # the region 03 registration was published before: had it matched, it would be here by now
+        assert [r.webhook_id for r in rx.received] == [got.webhook_id]
