@@ -7,7 +7,7 @@ COMMUNITIES ?=
 MEMBER ?=
 ORGANIZATION ?=
 
-.PHONY: help install kafka-jars postgres-bin up down status token lint format test test-unit test-integration test-e2e bench schemas docs clean
+.PHONY: help install kafka-jars postgres-bin up down status token lint format test test-unit test-integration test-e2e compose-test bench schemas docs clean
 
 help:
 	@echo "make install   - install the shared package, the four services and the test tools"
@@ -16,6 +16,7 @@ help:
 	@echo "make token ROLE=operator|coordinator REGIONS=06|facilitator COMMUNITIES=<id>|member MEMBER=<id>|partner"
 	@echo "make lint      - formatter check, linter, types (mypy strict on shared/ and every domain/), import layers"
 	@echo "make test      - the full test suite (unit, integration on real Kafka/PostgreSQL/SMTP, end-to-end)"
+	@echo "make compose-test - docker-compose.yml on a real Docker engine (started here if none runs), images built locally"
 	@echo "make bench     - throughput and latency figures of the messaging plumbing and the API"
 
 install:
@@ -62,6 +63,10 @@ test-integration: kafka-jars postgres-bin
 
 test-e2e: kafka-jars postgres-bin
 	$(PYTHON) -m pytest -m e2e
+
+# Needs root on a machine without a running engine: it installs docker.io and starts dockerd itself.
+compose-test: kafka-jars
+	$(PYTHON) -m pytest -m compose tests/compose
 
 bench: kafka-jars
 	$(PYTHON) -m benchmarks.messaging

@@ -65,7 +65,7 @@ def published_ports(service: dict) -> list[tuple[int, int]]:
             if port.get("published") is not None:
                 pairs.append((int(port["published"]), int(port["target"])))
             continue
-        parts = str(port).split("/")[0].split(":")
+        parts = interpolated(str(port)).split("/")[0].split(":")
         if len(parts) >= 2:
             pairs.append((int(parts[-2]), int(parts[-1])))
     return pairs
@@ -130,7 +130,7 @@ def dockerfile(path: Path) -> tuple[Stage, ...]:
             continue
         logical.append(pending + line)
         pending = ""
-    stages: list[Stage] = []
+    stages: list[Stage] = [Stage("", "<global>")]  # ARGs before the first FROM
     for line in logical:
         instruction, _, args = line.partition(" ")
         instruction, args = instruction.upper(), args.strip()
@@ -141,6 +141,43 @@ def dockerfile(path: Path) -> tuple[Stage, ...]:
         else:
             stages[-1].instructions.append((instruction, args))
     return tuple(stages)
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Docker's ${VAR} / $VAR substitution; unknown variables are left as they are."""
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values.get(m[1] or m[2], m[0]), text)
+
+
+def arg_declaration(args: str) -> tuple[str, str | None]:
+    name, sep, default = args.partition("=")
+    return name.strip(), default.strip().strip('"') if sep else None
+
+
+def resolved(path: Path, build_args: dict[str, str]) -> tuple[Stage, ...]:
+    """The build stages as the builder sees them with these build args: FROM, ARG and ENV values substituted."""
+    global_stage, *stages = dockerfile(path)
+    global_scope: dict[str, str] = {}
+    for args in global_stage.all("ARG"):
+        name, default = arg_declaration(args)
+        value = build_args.get(name, default)
+        if value is not None:
+            global_scope[name] = value
+    out = []
+    for stage in stages:
+        scope: dict[str, str] = {}
+        result = Stage(substitute(stage.image, global_scope), stage.name)
+        for instruction, args in stage.instructions:
+            if instruction == "ARG":
+                name, default = arg_declaration(args)
+                value = build_args.get(name, default if default is not None else global_scope.get(name))
+                if value is not None:
+                    scope[name] = value
+            args = substitute(args, scope)
+            if instruction == "ENV":
+                scope.update(env_of(Stage("", None, [("ENV", args)])))
+            result.instructions.append((instruction, args))
+        out.append(result)
+    return tuple(out)
 
 
 def exec_form(args: str) -> list[str]:
@@ -231,8 +268,21 @@ def settings_class(name: str):
     return module.Settings
 
 
+def build_args(service: dict) -> dict[str, str]:
+    """The build args compose passes, as an operator's compose would (variables at their defaults)."""
+    args = service["build"].get("args") or {} if isinstance(service["build"], dict) else {}
+    if isinstance(args, list):
+        args = dict(item.split("=", 1) for item in args)
+    return {key: interpolated(str(value)) for key, value in args.items()}
+
+
+def stages_of(name: str) -> tuple[Stage, ...]:
+    svc = services()[name]
+    return resolved(dockerfile_path(svc), build_args(svc))
+
+
 def final_stage(name: str) -> Stage:
-    return dockerfile(dockerfile_path(services()[name]))[-1]
+    return stages_of(name)[-1]
 
 
 def container_environment(name: str) -> dict[str, str]:
@@ -311,7 +361,7 @@ def test_every_required_variable_is_listed_empty_in_env_example():
 
 def test_kafka_is_a_single_kraft_node_without_topic_auto_creation():
     env = environment(services()["kafka"])
-    assert services()["kafka"]["image"].startswith("apache/kafka:")
+    assert interpolated(services()["kafka"]["image"]).startswith("apache/kafka:")
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
     assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
@@ -331,6 +381,8 @@ def test_topics_step_creates_the_topics_once_kafka_is_healthy():
     assert depends_on(topics)["kafka"]["condition"] == "service_healthy"
     assert one_shot("topics")
     assert dockerfile_path(topics) == dockerfile_path(services()["registration"])
+    assert build_args(topics) == build_args(services()["registration"])
+    assert topics["image"] == services()["registration"]["image"]  # one image, built once
 
 
 def test_postgres_creates_the_database_of_every_service():
@@ -391,28 +443,29 @@ def test_service_waits_for_kafka_postgres_and_the_topics(name):
 @pytest.mark.parametrize("name", SERVICES)
 def test_dockerfile_exposes_the_mapped_port_and_serves_with_the_console_script(name):
     stage = final_stage(name)
-    assert stage.image == "python:3.11-slim"
+    assert stage.image == "python:3.11-slim"  # the upstream image by default; a stand-in only by a variable
     exposed = {int(p.split("/")[0]) for args in stage.all("EXPOSE") for p in args.split()}
     assert published_ports(services()[name]) == [(SERVICES[name], SERVICES[name])]
     assert exposed == {SERVICES[name]}
     assert env_of(stage)["CERCLE_HTTP_PORT"] == str(SERVICES[name])
     assert env_of(stage)["CERCLE_HTTP_HOST"] == "0.0.0.0"
-    command = exec_form(stage.all("CMD")[-1])
-    assert command == [f"cercle-{name}", "serve", "--migrate"]
+    assert exec_form(stage.all("CMD")[-1]) == ["cercle-service", "serve", "--migrate"]
+    build_stage = stages_of(name)[0]
+    assert any(f'ln -s "cercle-{name}" /opt/venv/bin/cercle-service' in args for args in build_stage.all("RUN"))
     pyproject = ROOT / "services" / name / "pyproject.toml"
     if not pyproject.exists():
         pytest.skip(f"services/{name} is not written yet")
-    assert command[0] in tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    assert f"cercle-{name}" in tomllib.loads(pyproject.read_text())["project"]["scripts"]
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_image_runs_as_a_non_root_user_and_checks_healthz_with_python(name):
+def test_image_runs_as_a_non_root_user_and_checks_readyz_with_python(name):
     stage = final_stage(name)
     users = stage.all("USER")
     assert users
     assert users[-1].split(":")[0] not in ("root", "0")
     (healthcheck,) = stage.all("HEALTHCHECK")
-    assert "/healthz" in healthcheck
+    assert "/readyz" in healthcheck
     assert "python" in healthcheck
     assert "curl" not in healthcheck
 
@@ -423,7 +476,7 @@ def test_every_copy_source_exists_and_reaches_the_builder(name):
         pytest.skip(f"services/{name} is not written yet")
     svc = services()[name]
     context = build_context(svc)
-    sources = [src for stage in dockerfile(dockerfile_path(svc)) for src in copy_sources(stage)]
+    sources = [src for stage in stages_of(name) for src in copy_sources(stage)]
     assert {"shared", f"services/{name}"} <= {s.strip("/") for s in sources}
     for source in sources:
         path = context / source
@@ -448,3 +501,149 @@ def test_dockerignore_keeps_local_state_and_tests_out_of_the_images():
         "shared/tests/test_x.py",
     ):
         assert not sent_to_builder(context, unwanted), unwanted
+
+
+# --- images: upstream names by default, local stand-ins only through variables ------------------------------
+
+UPSTREAM_IMAGES = {"kafka": "apache/kafka:", "postgres": "postgres:", "mailpit": "axllent/mailpit:"}
+
+
+def test_every_image_is_a_variable_whose_default_is_the_upstream_image():
+    for name, svc in services().items():
+        match = VARIABLE.match(svc["image"])
+        assert match, f"{name}: image must start with ${{VARIABLE:-default}}, not {svc['image']}"
+        assert match["op"] == ":-", f"{name}: image must start with ${{VARIABLE:-default}}, not {svc['image']}"
+        image = interpolated(svc["image"])
+        if name in UPSTREAM_IMAGES:
+            assert image.startswith(UPSTREAM_IMAGES[name]), (name, image)
+        else:
+            assert "build" in svc, name
+            assert image.startswith("cercle/"), (name, image)
+        if "build" in svc:
+            assert build_args(svc)["PYTHON_IMAGE"] == "python:3.11-slim"
+            assert "CERCLE_PYTHON_IMAGE" in str(svc["build"]["args"]["PYTHON_IMAGE"])
+
+
+def test_the_four_services_share_one_parametrized_dockerfile():
+    paths = {dockerfile_path(services()[name]) for name in SERVICES}
+    assert paths == {ROOT / "infra" / "images" / "service" / "Dockerfile"}
+    for name, port in SERVICES.items():
+        assert build_args(services()[name])["SERVICE"] == name
+        assert build_args(services()[name])["PORT"] == str(port)
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile for the four, not one each"
+
+
+def test_service_dockerfile_builds_anywhere_and_ships_no_build_tools():
+    path = ROOT / "infra" / "images" / "service" / "Dockerfile"
+    text = path.read_text()
+    assert not re.search(r"^#\s*syntax\s*=", text, flags=re.MULTILINE | re.IGNORECASE), "BuildKit would fetch it"
+    for name in SERVICES:
+        build, final = stages_of(name)
+        assert build.name == "build"
+        assert final.image == build.image
+        copies = [exec_form(a) for a in final.all("COPY")]
+        assert copies
+        assert all(any(w == "--from=build" for w in words) for words in copies)
+        runs = " ".join(final.all("RUN"))
+        assert not re.search(r"\b(apt-get|gcc|build-essential|pip)\b", runs), runs
+
+
+def test_local_standins_are_never_tagged_with_an_upstream_name():
+    from devtools import images
+
+    for variable, tag in images.COMPOSE_ENV.items():
+        if variable.endswith("_IMAGE") or variable == "CERCLE_IMAGE_PREFIX":
+            assert tag.startswith("cercle-local"), (variable, tag)
+    tags = [images.BASE, images.PYTHON, images.KAFKA, images.POSTGRES, images.MAILSINK]
+    assert all(tag.startswith("cercle-local/") for tag in tags)
+    assert set(images.COMPOSE_ENV) - {"CERCLE_PIP_OFFLINE"} <= variable_names_in_compose()
+
+
+def variable_names_in_compose() -> set[str]:
+    return {m["name"] for m in VARIABLE.finditer(COMPOSE_FILE.read_text())}
+
+
+def test_standins_keep_the_upstream_contract_compose_relies_on():
+    images_dir = ROOT / "infra" / "images"
+    kafka_check = services()["kafka"]["healthcheck"]["test"]
+    tool = Path(kafka_check[1])
+    assert (images_dir / "kafka" / "bin" / tool.name).is_file()
+    assert "COPY bin /opt/kafka/bin" in (images_dir / "kafka" / "Dockerfile").read_text()
+    assert services()["mailpit"]["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
+    assert "COPY mailsink.py /mailpit" in (images_dir / "mailsink" / "Dockerfile").read_text()
+    postgres = (images_dir / "postgres" / "Dockerfile").read_text()
+    assert "/usr/lib/postgresql/15/bin" in postgres  # pg_isready on the PATH, as in the postgres image
+    entrypoint = (images_dir / "postgres" / "docker-entrypoint.sh").read_text()
+    for contract in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "/docker-entrypoint-initdb.d"):
+        assert contract in entrypoint
+
+
+def test_debian_mirror_is_read_from_apt_sources_of_either_format(tmp_path):
+    from devtools.images import debian_mirror
+
+    one_line = tmp_path / "sources.list"
+    one_line.write_text("# comment\ndeb [arch=amd64] http://mirror.invalid/debian bookworm main\n")
+    assert debian_mirror([one_line]) == "http://mirror.invalid/debian"
+    deb822 = tmp_path / "debian.sources"
+    deb822.write_text(
+        "Types: deb\nURIs: http://archive.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://security.invalid/debian-security\nSuites: bookworm-security\n"
+    )
+    assert debian_mirror([tmp_path / "missing.list", deb822]) == "http://archive.invalid/debian"
+    with pytest.raises(RuntimeError):
+        debian_mirror([tmp_path / "missing.list"])
+
+
+# --- several stacks on one host -----------------------------------------------------------------------------
+
+
+def test_every_published_port_is_a_variable_listed_in_env_example():
+    example = (ROOT / ".env.example").read_text()
+    for name, svc in services().items():
+        for port in svc.get("ports") or []:
+            host_part = str(port).rsplit(":", 1)[0]
+            match = VARIABLE.search(host_part)
+            assert match, f"{name}: host port {port} is not a ${{VARIABLE:-default}}"
+            assert match["op"] == ":-", f"{name}: host port {port} is not a ${{VARIABLE:-default}}"
+            assert f"{match['name']}=" in example, f"{match['name']} is not in .env.example"
+            assert host_part.startswith("127.0.0.1:"), f"{name}: published beyond loopback"
+    assert "COMPOSE_PROJECT_NAME=" in example
+    assert "CERCLE_ENABLED_REGIONS=" in example
+    assert environment(services()["registration"])["CERCLE_ENABLED_REGIONS"] == "${CERCLE_ENABLED_REGIONS:-}"
+
+
+def test_kafka_advertises_the_published_host_port():
+    env = environment(services()["kafka"])
+    (host_listener,) = [x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("PLAINTEXT_HOST")]
+    (port,) = services()["kafka"]["ports"]
+    advertised, published = VARIABLE.search(host_listener), VARIABLE.search(str(port))
+    assert advertised
+    assert published
+    assert advertised.group(0) == published.group(0)  # one ${CERCLE_KAFKA_PORT:-...} for both
+
+
+def test_long_running_services_restart_and_one_shots_do_not():
+    for name, svc in services().items():
+        if one_shot(name):
+            assert svc.get("restart") == "no", name
+        else:
+            assert svc.get("restart") in ("unless-stopped", "always"), name
+
+
+# --- the compose tests are their own tier ---------------------------------------------------------------------
+
+
+def test_compose_tests_have_a_registered_marker_a_make_target_and_a_ci_step():
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(m.startswith("compose:") for m in markers)
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^compose-test:", makefile, flags=re.MULTILINE)
+    assert "-m compose" in makefile
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test ") < ci.index("make compose-test")
+
+
+def test_dockerignore_sends_the_wheelhouse_but_no_other_infra():
+    assert sent_to_builder(ROOT, "infra/images/wheelhouse/pydantic-2.0-py3-none-any.whl")
+    assert not sent_to_builder(ROOT, "infra/images/kafka/Dockerfile")
+    assert not sent_to_builder(ROOT, "docker-compose.yml")
