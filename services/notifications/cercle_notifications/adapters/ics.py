@@ -8,11 +8,12 @@ SEQUENCE raised on every reschedule and on cancellation), so that the invitation
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from cercle_shared.text import one_line
 
@@ -32,6 +33,12 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+@functools.lru_cache(maxsize=64)
+def _vtimezone(name: str, year: int) -> Timezone:
+    """The zone's rules for the years around the event, computed once (a zone's history takes tens of ms)."""
+    return Timezone.from_tzinfo(_zone(name), first_date=date(year - 1, 1, 1), last_date=date(year + 1, 12, 31))
 
 
 def invitation(
@@ -75,7 +82,7 @@ def invitation(
     event.add("attendee", attendee)
     calendar.add_component(event)
     with contextlib.suppress(ValueError, OverflowError):  # without VTIMEZONE, clients still read TZID times
-        calendar.add_missing_timezones()
+        calendar.add_component(_vtimezone(session.timezone if zone.key != "UTC" else "UTC", session.starts_at.year))
     return calendar.to_ical()
 
 
