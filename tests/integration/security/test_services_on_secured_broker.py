@@ -123,3 +123,25 @@ def test_registration_and_sessions_work_end_to_end_with_their_own_principals_and
     )
     for secret in secured_kafka.passwords.values():
         assert secret not in broker_logs
+
+
+@pytest.mark.parametrize("service", ["registration", "sessions", "notifications", "insights"])
+def test_each_service_starts_its_consumer_and_relay_with_its_own_principal(secured_kafka, new_database, service):
+    with running_service(
+        service, new_database(service), secured_kafka.bootstrap, **secured_kafka.service_overrides(service)
+    ) as client:
+        ready = wait_until(
+            lambda: (r := client.get("/readyz")).status_code == 200 and r, 60, message=f"{service} ready"
+        )
+        assert ready.json()["checks"]["broker"] == "up"
+
+
+def test_a_service_with_another_services_principal_is_refused_its_topics(secured_kafka, new_database, caplog):
+    borrowed = {**secured_kafka.service_overrides("registration"), "consumer_group": "cercle-insights"}
+    with running_service("insights", new_database("insights"), secured_kafka.bootstrap, **borrowed) as client:
+        wait_until(
+            lambda: "TopicAuthorizationFailedError" in caplog.text or "GroupAuthorizationFailedError" in caplog.text,
+            60,
+            message="the broker's refusal in insights' connection attempts",
+        )
+        assert client.get("/readyz").status_code == 503
