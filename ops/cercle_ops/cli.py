@@ -93,7 +93,8 @@ def _letters_table(service: str, letters: Sequence[Any]) -> Table:
     table = Table(title=f"dead letters of {service} ({len(letters)})")
     rows = dlq.summary_rows(letters)
     for column in ("id", "at", "from", "type", "event id", "attempts", "error", "replayable"):
-        table.add_column(column, overflow="fold")
+        short = column in ("id", "at", "attempts", "replayable")
+        table.add_column(column, no_wrap=short, overflow="fold", min_width=30 if column == "error" else None)
     for row in rows:
         table.add_row(*row.values())
     return table
