@@ -157,14 +157,17 @@ class WebhookDispatcher:
             if message is None or message.claim != item.claim:
                 uow.commit()  # another instance took it over after our lease ran out: the log still shows the try
                 return
-            endpoint = uow.partners.endpoint(item.endpoint_id, lock=True)
-            grant = uow.partners.grant(message.organization_id)
             if outcome.ok:
                 message.delivered(outcome.status_code or 200, at)
-                if endpoint is not None:
-                    endpoint.succeeded()
+                endpoint = uow.partners.endpoint(item.endpoint_id)
+                if endpoint is not None and endpoint.failing_since is not None:  # lock it only when it changes
+                    endpoint = uow.partners.endpoint(item.endpoint_id, lock=True)
+                    if endpoint is not None:
+                        endpoint.succeeded()
                 uow.commit()
                 return
+            endpoint = uow.partners.endpoint(item.endpoint_id, lock=True)
+            grant = uow.partners.grant(message.organization_id)
             gone = outcome.status_code == 410
             failed = message.not_delivered(
                 outcome.status_code, at, self._config.schedule, retry_after=outcome.retry_after, final=gone
