@@ -109,8 +109,11 @@ def planned(
 def wanted(preferences: model.Preferences | None, kind: str) -> bool:
     """Whether the member's preferences let this kind of timed message through (consent is checked at sending).
 
-    One place to change when preferences hold categories (reminders, announcements, digest)."""
-    return preferences is None or kind not in preferences.opt_out
+    Her per-kind opt-outs, and the category of the kind (reminders, announcements, digest) she may have stopped."""
+    if preferences is None:
+        return True
+    category = model.category_of(kind)
+    return kind not in preferences.opt_out and (category is None or preferences.wants(category))
 
 
 @dataclass(frozen=True)

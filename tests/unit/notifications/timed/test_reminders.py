@@ -255,3 +255,21 @@ def test_the_day_before_across_the_start_of_daylight_saving_time_is_the_same_wal
     seven, one = world.timed(member)
     assert (seven.due_at, one.due_at) == (local(2026, 3, 2, 18), local(2026, 3, 8, 18))
     assert seven.due_at == starts - timedelta(days=7) + timedelta(hours=1)
+
+
+def test_a_member_who_stopped_the_reminders_category_gets_no_reminder_and_no_brief(world, h):
+    member, email = world.person()
+    world.join(member, "facilitator")
+    session = world.schedule(SESSION)
+    world.confirm(member, session)
+    response = h.api.put(
+        f"/v1/members/{member}/preferences", json={"categories": {"reminders": False}}, headers=h.as_member(member)
+    )
+    assert response.status_code == 200, response.text
+    world.run_until(ONE_DAY)
+    assert world.inbox(email, "Rappel") == []
+    assert world.inbox(email, "Demain") == []
+    assert {(m.kind, m.reason) for m in world.timed(member)} == {
+        ("session_reminder", TimedSkipReason.NOT_WANTED),
+        ("facilitator_brief", TimedSkipReason.NOT_WANTED),
+    }
