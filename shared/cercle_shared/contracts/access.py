@@ -44,6 +44,7 @@ SUBSCRIBED: dict[str, frozenset[str]] = {
             "cercle.registration.memberships",
             "cercle.registration.organizations",
             "cercle.registration.sign-in-links",
+            "cercle.sessions.ballots",
             "cercle.sessions.program",
             "cercle.sessions.registrations",
             "cercle.sessions.sessions",

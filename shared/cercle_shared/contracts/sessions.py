@@ -194,6 +194,16 @@ class VoteCast(IntegrationEvent):
     cast_at: datetime = Field(description="When it was cast.")
 
 
+class BallotCast(IntegrationEvent):
+    """A member cast her first vote of a program cycle: who took part, never for what. INTERNAL topic only (never
+    beside VoteCast on the partner-visible program topic, where equal times would tie a voter to her theme)."""
+
+    cycle_id: str = Field(description="Program cycle.")
+    community_id: str = _COMMUNITY_ID
+    member_id: str = _MEMBER_ID
+    cast_at: datetime = Field(description="When she first voted in this cycle.")
+
+
 class RetainedTheme(BaseModel):
     """One retained theme, with its votes and rank."""
 
@@ -236,4 +246,5 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(_t("theme.merged"), ThemeMerged, topics.PROGRAM, "community_id"),
     EventSpec(_t("vote.cast"), VoteCast, topics.PROGRAM, "community_id"),
     EventSpec(_t("themes.retained"), ThemesRetained, topics.PROGRAM, "community_id"),
+    EventSpec(_t("ballot.cast"), BallotCast, topics.BALLOTS, "member_id"),
 )

@@ -93,6 +93,15 @@ SIGN_IN_LINKS = TopicSpec(
     description="One-time sign-in links to email to a member (a secret). Internal: never relayed to partners. "
     "Key: member_id.",
 )
+BALLOTS = TopicSpec(
+    "cercle.sessions.ballots",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    retention_ms=30 * DAY_MS,
+    personal_data=True,
+    description="Who took part in a program cycle's vote (never for what), so that only members who have not voted "
+    "are reminded before it closes. Internal: never relayed to partners. Key: member_id.",
+)
 DELIVERIES = TopicSpec(
     "cercle.notifications.deliveries",
     partitions=3,
@@ -111,6 +120,7 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     SESSIONS,
     SESSION_REGISTRATIONS,
     SIGN_IN_LINKS,
+    BALLOTS,
     DELIVERIES,
 )
 

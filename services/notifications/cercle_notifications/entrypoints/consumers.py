@@ -33,6 +33,7 @@ def subscriptions() -> Subscriptions:
         .on(reg_events.SignInLinkRequested, announcements.sign_in_link_requested)
         .on(session_events.ProgramCycleOpened, announcements.cycle_opened)
         .on(session_events.ThemesRetained, announcements.themes_retained)
+        .on(session_events.BallotCast, announcements.ballot_cast)
         .on(session_events.SessionSummaryPublished, digests.summary_published)
         .on(session_events.ResourceShared, digests.resource_shared)
     )

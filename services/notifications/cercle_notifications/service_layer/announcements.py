@@ -7,8 +7,8 @@
 - the themes retained (ThemesRetained): at once.
 
 Who "the members" are: the memberships replica (registration's memberships topic) at the moment of the event.
-The vote-closing message goes to every member, worded for those who have not voted yet: VoteCast carries no
-voter, on purpose, and no other event says who voted (see docs/messages.md).
+The vote-closing message goes to members who have not voted: sessions publishes BallotCast (who took part, never
+for what) on an internal topic, and her planned message is cancelled when she votes.
 
 Each reaction only records deliveries (or timed messages); the sender checks consent and the categories she
 stopped when it sends, renders her language, and adds the one-click unsubscribe headers.
@@ -173,6 +173,19 @@ def cycle_opened(event: session_events.ProgramCycleOpened, uow: NotificationsUni
                 payload=cycle,
                 at=at,
             )
+
+
+def ballot_cast(event: session_events.BallotCast, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
+    """She voted: her vote-closing reminder is not planned any more (the internal ballots topic says who took
+    part, never for what; nothing of it is kept here)."""
+    timed.cancel(
+        uow,
+        f"cycle:{event.cycle_id}",
+        kind=EmailKind.ANNOUNCEMENT_VOTE_CLOSING,
+        member_id=event.member_id,
+        why="she voted",
+        at=ctx.time,
+    )
 
 
 def themes_retained(event: session_events.ThemesRetained, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:

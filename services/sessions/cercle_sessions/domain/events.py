@@ -180,6 +180,16 @@ class VoteCast(DomainEvent):
 
 
 @dataclass(frozen=True)
+class BallotCast(DomainEvent):
+    """A member's first vote of a cycle: who took part, never for what (so that only non-voters are reminded)."""
+
+    cycle_id: str
+    community_id: str
+    member_id: str
+    cast_at: datetime
+
+
+@dataclass(frozen=True)
 class RetainedTheme:
     theme_id: str
     title: str

@@ -257,6 +257,10 @@ class ProgramCycle(Aggregate):
                 vote_id=vote.id, theme_id=theme.id, cycle_id=self.id, community_id=self.community_id, cast_at=at
             )
         )
+        if not own_votes:
+            self.record(
+                events.BallotCast(cycle_id=self.id, community_id=self.community_id, member_id=member_id, cast_at=at)
+            )
         return vote
 
     def is_due_for_closing(self, at: datetime) -> bool:

@@ -132,6 +132,9 @@ translate = translation_table(
         events.VoteCast: lambda e: contracts.VoteCast(
             vote_id=e.vote_id, theme_id=e.theme_id, cycle_id=e.cycle_id, community_id=e.community_id, cast_at=e.cast_at
         ),
+        events.BallotCast: lambda e: contracts.BallotCast(
+            cycle_id=e.cycle_id, community_id=e.community_id, member_id=e.member_id, cast_at=e.cast_at
+        ),
         events.ThemesRetained: lambda e: contracts.ThemesRetained(
             cycle_id=e.cycle_id,
             community_id=e.community_id,

@@ -73,6 +73,23 @@ def test_call_for_themes_then_vote_opened_then_vote_closing_each_once_at_its_mom
     assert len(subjects(smtp, email)) == 3
 
 
+def test_the_vote_closing_reminder_goes_only_to_members_who_have_not_voted(h, smtp):
+    laval = community(h)
+    voter, voter_email = member(h, laval)
+    _, other_email = member(h, laval)
+    cycle = open_cycle(h, laval)
+    h.advance(days=13)
+    h.publish(
+        session_events.BallotCast(cycle_id=cycle.cycle_id, community_id=laval, member_id=voter, cast_at=h.clock.now)
+    )
+    h.advance(days=5, minutes=1)  # past 48 h before the close
+    send(h)
+    closing = "Le vote se termine dans 48 heures : CoP SMET Laval"
+    assert closing in subjects(smtp, other_email)
+    assert closing not in subjects(smtp, voter_email)
+    assert "Le vote est ouvert : CoP SMET Laval" in subjects(smtp, voter_email)
+
+
 def test_members_who_stopped_announcements_get_none_of_them(h, smtp):
     laval = community(h)
     marie, email = member(h, laval)
