@@ -17,6 +17,7 @@ commits both, so a crash before the commit hands nothing over and one after it h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ from ..domain import model
 from ..domain.model import EmailKind
 from ..domain.timed import TimedKey, TimedMessage, TimedSkipReason, TimedStatus
 from .unit_of_work import NotificationsUnitOfWork
+
+log = logging.getLogger(__name__)
 
 __all__ = ["TimedKey", "TimedMessage", "TimedStatus", "cancel", "hand_over_due", "plan", "planned", "replan"]
 
@@ -182,8 +185,17 @@ class TimedDispatcher:
     ) -> None:
         self._uow, self._clock = uow, clock
         self._batch_size, self._max_batches = batch_size, max_batches
+        self._checked_database = False
 
     def run(self) -> HandOver:
+        if not self._checked_database:
+            self._checked_database = True
+            with self._uow() as uow:
+                if uow.db.get_bind().dialect.name == "sqlite":
+                    log.warning(
+                        "timed messages on SQLite: run ONE instance of notifications (SQLite has no FOR UPDATE SKIP "
+                        "LOCKED; use PostgreSQL for more)"
+                    )
         total = HandOver()
         for _ in range(self._max_batches):
             result = hand_over_due(self._uow(), self._clock(), self._batch_size)
