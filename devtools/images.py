@@ -37,6 +37,7 @@ from devtools import DATA_DIR, REPO_ROOT, prepare_dir
 IMAGES_DIR = REPO_ROOT / "infra" / "images"
 WHEELHOUSE = IMAGES_DIR / "wheelhouse"
 SERVICE_DOCKERFILE = IMAGES_DIR / "service" / "Dockerfile"
+OPS_DOCKERFILE = IMAGES_DIR / "ops" / "Dockerfile"
 SERVICES = {"registration": 8001, "sessions": 8002, "notifications": 8003, "insights": 8004}
 
 BASE = "cercle-local/debian:bookworm"
@@ -57,8 +58,10 @@ COMPOSE_ENV = {
     "CERCLE_IMAGE_TAG": SERVICE_TAG,
     "CERCLE_PIP_OFFLINE": "1",
 }
-# The mail sink's own packages, into the wheelhouse next to the services' dependencies.
+# The mail sink's own packages, into the wheelhouse next to the services' dependencies (and their wheels'
+# name prefixes: only those go into its image).
 MAILSINK_REQUIREMENTS = ("aiosmtpd>=1.4",)
+MAILSINK_WHEELS = ("aiosmtpd-", "atpublic-", "attrs-")
 
 
 def docker(*args: str, input: bytes | None = None, check: bool = True, env: dict | None = None) -> str:
@@ -156,15 +159,20 @@ def _classic_build(tag: str, context: Path, dockerfile: Path, args: dict[str, st
     )
 
 
-def build_standin(name: str, tag: str, extra: dict[str, Path] | None = None, force: bool = False) -> bool:
-    """Build infra/images/<name>/Dockerfile from a context of that folder plus `extra` files or folders."""
+def build_standin(name: str, tag: str, extra: dict[str, Path | list[Path]] | None = None, force: bool = False) -> bool:
+    """Build infra/images/<name>/Dockerfile from a context of that folder plus `extra` files or folders (a list:
+    those files into a folder of that name)."""
     if image_exists(tag) and not force:
         return False
     with tempfile.TemporaryDirectory(prefix=f"cercle-{name}-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(IMAGES_DIR / name, context)
         for target, source in (extra or {}).items():
-            if source.is_dir():
+            if isinstance(source, list):
+                (context / target).mkdir()
+                for path in source:
+                    shutil.copy2(path, context / target / path.name)
+            elif source.is_dir():
                 shutil.copytree(source, context / target)
             else:
                 shutil.copy2(source, context / target)
@@ -202,11 +210,11 @@ def kafka_libs() -> Path:
 
 
 def build_wheelhouse() -> Path:
-    """Wheels of every dependency of shared/, the four services and the mail sink, built with the host's pip.
+    """Wheels of every dependency of shared/, the four services, ops/ and the mail sink, built with the host's pip.
 
     The Cercle packages themselves are left out: the images install them from their sources.
     """
-    sources = [REPO_ROOT / "shared", *(REPO_ROOT / "services" / name for name in SERVICES)]
+    sources = [REPO_ROOT / "shared", *(REPO_ROOT / "services" / name for name in SERVICES), REPO_ROOT / "ops"]
     digest = hashlib.sha256(
         b"".join(path.joinpath("pyproject.toml").read_bytes() for path in sources)
         + "\n".join(MAILSINK_REQUIREMENTS).encode()
@@ -247,6 +255,10 @@ def build_service(name: str) -> None:
     )
 
 
+def build_ops() -> None:
+    _classic_build(service_tag("ops"), REPO_ROOT, OPS_DOCKERFILE, {"PYTHON_IMAGE": PYTHON, "PIP_OFFLINE": "1"})
+
+
 def build_all(standins: bool = True, log=print) -> dict[str, float]:
     """Everything the compose tests run; returns seconds per phase."""
     timings: dict[str, float] = {}
@@ -259,12 +271,15 @@ def build_all(standins: bool = True, log=print) -> dict[str, float]:
         build_standin("python", PYTHON)
         build_standin("kafka", KAFKA, {"libs": kafka_libs()})
         build_standin("postgres", POSTGRES)
-        build_standin("mailsink", MAILSINK, {"wheels": wheels})
+        build_standin(
+            "mailsink", MAILSINK, {"wheels": [w for w in wheels.glob("*.whl") if w.name.startswith(MAILSINK_WHEELS)]}
+        )
         timings["stand-in images"] = time.monotonic() - t0
     t0 = time.monotonic()
     build_wheelhouse()
     for name in SERVICES:
         build_service(name)
+    build_ops()
     timings["service images"] = time.monotonic() - t0
     for phase, seconds in timings.items():
         log(f"{phase}: {seconds:.1f}s")
@@ -285,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in COMPOSE_ENV.items():
             print(f"{key}={value}")
     else:
-        for tag in [BASE, PYTHON, KAFKA, POSTGRES, MAILSINK, *map(service_tag, SERVICES)]:
+        for tag in [BASE, PYTHON, KAFKA, POSTGRES, MAILSINK, *map(service_tag, [*SERVICES, "ops"])]:
             if image_exists(tag):
                 print(f"{tag}: {image_size(tag) / 1e6:.0f} MB")
     return 0

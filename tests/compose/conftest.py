@@ -5,9 +5,10 @@ Every test under tests/compose gets the `compose` marker and runs only when the 
 non-default host ports, so it runs beside a developer's `make up` and beside another stack.
 
 Fixtures for any compose test module:
-- `compose_stack` (session): `.project` (name), `.env` (what compose read), `.urls` (base URL per service),
-  `.mailpit_url`, `.kafka_bootstrap` (the host listener), `.compose(*args)` (runs `docker compose` for this
-  project), `.token(role, **claims)`, `.container(service)` (its id), `.timings`.
+- `compose_stack` (session): `.name` (the project), `.env` (what compose read), `.urls` (base URL per service),
+  `.mailpit_url`, `.kafka_bootstrap` (the published listener, SASL/SCRAM), `.kafka_settings()` (the admin's
+  client settings; `.kafka_settings(user, password)` another principal's), `.compose(*args)` (runs
+  `docker compose` for this project), `.token(role, **claims)`, `.container(service)` (its id), `.timings`.
 - `compose_api`: httpx clients per service (`compose_api.sessions.get(...)`), `auth()`, `eventually()`, `mail()`.
 """
 
@@ -90,6 +91,17 @@ class ComposeStack:
     def container(self, service: str) -> str:
         return self.project.container_id(service)
 
+    def kafka_settings(self, user: str = "cercle-admin", password: str | None = None):
+        """Client settings for the published listener: the admin by default, or another principal."""
+        from cercle_shared.settings import KafkaSettings
+
+        return KafkaSettings(
+            kafka_bootstrap=self.kafka_bootstrap,
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_sasl_username=user,
+            kafka_sasl_password=password or self.env["CERCLE_KAFKA_ADMIN_PASSWORD"],
+        )
+
     def token(self, role: str = "operator", **claims: Any) -> str:
         from cercle_shared.auth import issue_token
 
@@ -101,6 +113,9 @@ def stack_env(project: str) -> dict[str, str]:
         "COMPOSE_PROJECT_NAME": project,
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "CERCLE_JWT_SECRET": secrets.token_urlsafe(48),
+        "CERCLE_KAFKA_ADMIN_PASSWORD": secrets.token_urlsafe(24),
+        "CERCLE_KAFKA_CONTROLLER_PASSWORD": secrets.token_urlsafe(24),
+        **{f"CERCLE_KAFKA_PASSWORD_{name.upper()}": secrets.token_urlsafe(24) for name in SERVICES},
         "CERCLE_REGISTRATION_PORT": str(_port()),
         "CERCLE_SESSIONS_PORT": str(_port()),
         "CERCLE_NOTIFICATIONS_PORT": str(_port()),
@@ -119,8 +134,9 @@ def compose_stack(tmp_path_factory) -> Iterator[ComposeStack]:
         started_engine = docker_engine.up()
     with timed(TIMINGS, "compose v2"):
         ensure_plugin()
-    phases = images.build_all(standins=os.environ.get("CERCLE_COMPOSE_STANDINS", "1") != "0")
-    TIMINGS.update(phases)
+    # CERCLE_COMPOSE_BUILD=0 reuses the images already built (a quicker loop while working on the tests).
+    if os.environ.get("CERCLE_COMPOSE_BUILD", "1") != "0":
+        TIMINGS.update(images.build_all(standins=os.environ.get("CERCLE_COMPOSE_STANDINS", "1") != "0"))
     project_name = f"cercle-test-{uuid.uuid4().hex[:8]}"
     project = ComposeProject.write(project_name, stack_env(project_name), tmp_path_factory.mktemp("compose"))
     env = project.env

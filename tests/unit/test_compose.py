@@ -365,7 +365,7 @@ def test_kafka_is_a_single_kraft_node_without_topic_auto_creation():
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
     assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
     advertised_names = {listener.split("://")[0] for listener in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
@@ -373,16 +373,77 @@ def test_kafka_is_a_single_kraft_node_without_topic_auto_creation():
     assert advertised_names | {"CONTROLLER"} <= protocol_names
 
 
-def test_topics_step_creates_the_topics_once_kafka_is_healthy():
-    topics = services()["topics"]
-    command = exec_form(topics["command"]) if isinstance(topics["command"], str) else topics["command"]
-    assert command[:3] == ["python", "-m", "cercle_shared.messaging.admin"]
-    assert command[command.index("--bootstrap") + 1] == "kafka:9092"
-    assert depends_on(topics)["kafka"]["condition"] == "service_healthy"
-    assert one_shot("topics")
-    assert dockerfile_path(topics) == dockerfile_path(services()["registration"])
-    assert build_args(topics) == build_args(services()["registration"])
-    assert topics["image"] == services()["registration"]["image"]  # one image, built once
+def kafka_property(env: dict[str, str], key: str) -> str | None:
+    """The server.properties value a KAFKA_* variable sets (the images' mapping: ___ -> -, __ -> _, _ -> .)."""
+    for name, value in env.items():
+        if not name.startswith("KAFKA_"):
+            continue
+        prop = name.removeprefix("KAFKA_").lower().replace("___", "-").replace("__", "\0").replace("_", ".")
+        if prop.replace("\0", "_") == key:
+            return value
+    return None
+
+
+def test_every_kafka_listener_authenticates_and_acls_decide():
+    env = environment(services()["kafka"])
+    protocols = dict(pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no PLAINTEXT listener: every client authenticates"
+    assert kafka_property(env, "sasl.enabled.mechanisms") == "SCRAM-SHA-512"
+    assert kafka_property(env, "authorizer.class.name") == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert kafka_property(env, "allow.everyone.if.no.acl.found") == "false"
+    assert kafka_property(env, "super.users") == "User:cercle-admin;User:controller"
+    for listener in ("internal", "host"):
+        jaas = kafka_property(env, f"listener.name.{listener}.scram-sha-512.sasl.jaas.config")
+        assert jaas, listener
+        assert "ScramLoginModule required" in jaas
+    assert "${CERCLE_KAFKA_ADMIN_PASSWORD:?" in kafka_property(
+        env, "listener.name.internal.scram-sha-512.sasl.jaas.config"
+    )
+    assert "${CERCLE_KAFKA_CONTROLLER_PASSWORD:?" in kafka_property(
+        env, "listener.name.controller.plain.sasl.jaas.config"
+    )
+    assert depends_on(services()["kafka"])["kafka-format"]["condition"] == "service_completed_successfully"
+
+
+def test_the_broker_storage_is_formatted_with_the_admin_credential_once():
+    fmt = services()["kafka-format"]
+    assert one_shot("kafka-format")
+    assert fmt["image"] == services()["kafka"]["image"]
+    assert environment(fmt)["CLUSTER_ID"] == environment(services()["kafka"])["CLUSTER_ID"]
+    assert environment(fmt)["KAFKA_ADMIN_USER"] == "cercle-admin"
+    (script_mount,) = [v for v in fmt["volumes"] if v.endswith(":ro")]
+    script = (ROOT / script_mount.split(":")[0]).read_text()
+    assert "--add-scram" in script
+    assert "meta.properties" in script  # an existing storage is left alone
+    assert set(fmt["volumes"]) & set(services()["kafka"]["volumes"])
+
+
+def test_broker_setup_applies_topics_credentials_and_acls_as_the_admin_once_kafka_is_healthy():
+    setup = services()["broker-setup"]
+    assert setup["command"][:2] == ["broker", "bootstrap"]
+    assert setup["command"][setup["command"].index("--bootstrap") + 1] == "kafka:9092"
+    assert depends_on(setup)["kafka"]["condition"] == "service_healthy"
+    assert one_shot("broker-setup")
+    assert dockerfile_path(setup) == ROOT / "infra" / "images" / "ops" / "Dockerfile"
+    env = environment(setup)
+    assert env["CERCLE_KAFKA_SASL_USERNAME"] == "cercle-admin"
+    assert env["CERCLE_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    for name in SERVICES:
+        # the password broker-setup sets for a service is the one that service logs in with
+        assert (
+            env[f"CERCLE_KAFKA_PASSWORD_{name.upper()}"] == environment(services()[name])["CERCLE_KAFKA_SASL_PASSWORD"]
+        )
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_logs_in_to_kafka_as_its_own_principal(name):
+    env = environment(services()[name])
+    assert env["CERCLE_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert env["CERCLE_KAFKA_SASL_USERNAME"] == f"cercle-{name}"
+    assert (
+        env["CERCLE_KAFKA_SASL_PASSWORD"]
+        == f"${{CERCLE_KAFKA_PASSWORD_{name.upper()}:?set CERCLE_KAFKA_PASSWORD_{name.upper()}}}"
+    )
 
 
 def test_postgres_creates_the_database_of_every_service():
@@ -430,11 +491,11 @@ def test_container_environment_makes_valid_settings(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_waits_for_kafka_postgres_and_the_topics(name):
+def test_service_waits_for_kafka_postgres_and_the_broker_setup(name):
     deps = depends_on(services()[name])
     assert deps["kafka"]["condition"] == "service_healthy"
     assert deps["postgres"]["condition"] == "service_healthy"
-    assert deps["topics"]["condition"] == "service_completed_successfully"
+    assert deps["broker-setup"]["condition"] == "service_completed_successfully"
     if name == "notifications":
         assert deps["mailpit"]["condition"] == "service_healthy"
         assert environment(services()[name])["CERCLE_SMTP_HOST"] == "mailpit"
@@ -505,7 +566,12 @@ def test_dockerignore_keeps_local_state_and_tests_out_of_the_images():
 
 # --- images: upstream names by default, local stand-ins only through variables ------------------------------
 
-UPSTREAM_IMAGES = {"kafka": "apache/kafka:", "postgres": "postgres:", "mailpit": "axllent/mailpit:"}
+UPSTREAM_IMAGES = {
+    "kafka": "apache/kafka:",
+    "kafka-format": "apache/kafka:",
+    "postgres": "postgres:",
+    "mailpit": "axllent/mailpit:",
+}
 
 
 def test_every_image_is_a_variable_whose_default_is_the_upstream_image():
@@ -516,7 +582,7 @@ def test_every_image_is_a_variable_whose_default_is_the_upstream_image():
         image = interpolated(svc["image"])
         if name in UPSTREAM_IMAGES:
             assert image.startswith(UPSTREAM_IMAGES[name]), (name, image)
-        else:
+        elif name != "kafka-format":
             assert "build" in svc, name
             assert image.startswith("cercle/"), (name, image)
         if "build" in svc:
@@ -565,9 +631,13 @@ def variable_names_in_compose() -> set[str]:
 
 def test_standins_keep_the_upstream_contract_compose_relies_on():
     images_dir = ROOT / "infra" / "images"
-    kafka_check = services()["kafka"]["healthcheck"]["test"]
-    tool = Path(kafka_check[1])
-    assert (images_dir / "kafka" / "bin" / tool.name).is_file()
+    kafka_check = " ".join(services()["kafka"]["healthcheck"]["test"])
+    tools = re.findall(r"/opt/kafka/bin/([\w.-]+)", kafka_check)
+    assert tools
+    assert all((images_dir / "kafka" / "bin" / tool).is_file() for tool in tools)
+    format_script = (ROOT / "infra" / "compose" / "kafka" / "format-storage.sh").read_text()
+    for tool in re.findall(r"/opt/kafka/bin/([\w.-]+)", format_script):
+        assert (images_dir / "kafka" / "bin" / tool).is_file()
     assert "COPY bin /opt/kafka/bin" in (images_dir / "kafka" / "Dockerfile").read_text()
     assert services()["mailpit"]["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
     assert "COPY mailsink.py /mailpit" in (images_dir / "mailsink" / "Dockerfile").read_text()
@@ -614,7 +684,7 @@ def test_every_published_port_is_a_variable_listed_in_env_example():
 
 def test_kafka_advertises_the_published_host_port():
     env = environment(services()["kafka"])
-    (host_listener,) = [x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("PLAINTEXT_HOST")]
+    (host_listener,) = [x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("HOST://")]
     (port,) = services()["kafka"]["ports"]
     advertised, published = VARIABLE.search(host_listener), VARIABLE.search(str(port))
     assert advertised
