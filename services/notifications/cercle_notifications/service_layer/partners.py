@@ -518,7 +518,7 @@ def record_partner_event(event: IntegrationEvent, uow: NotificationsUnitOfWork, 
         time=ctx.time,
         regions=sorted(scope.regions),
         community_id=scope.community_id,
-        body=json.dumps(_cloud_event(event, ctx), separators=(",", ":"), ensure_ascii=False),
+        body=json.dumps(_cloud_event(event, ctx), separators=(",", ":")),  # ASCII: no lone surrogate reaches the DB
         received_at=at,
     )
     uow.partners.add(stored)
