@@ -16,7 +16,8 @@ stopped when it sends, renders her language, and adds the one-click unsubscribe 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,6 +79,13 @@ def _members(uow: NotificationsUnitOfWork, community_id: str) -> list[str]:
     return sorted({membership.member_id for membership in uow.memberships.of_community(community_id)})
 
 
+@contextmanager
+def _fan_out(uow: NotificationsUnitOfWork) -> Iterator[None]:
+    """One row per distinct member: no need to flush before each look-up (the commit flushes them all)."""
+    with uow.db.no_autoflush:
+        yield
+
+
 # --- the sign-in link (transactional: she asked for it) -----------------------------------------------------------
 
 
@@ -118,6 +126,13 @@ def session_scheduled(event: session_events.SessionScheduled, uow: Notifications
     starts_at = storable.instant(event.starts_at)
     if starts_at <= ctx.time:
         return
+    with _fan_out(uow):
+        _announce_session(uow, event, ctx, starts_at)
+
+
+def _announce_session(
+    uow: NotificationsUnitOfWork, event: session_events.SessionScheduled, ctx: EventContext, starts_at: datetime
+) -> None:
     for member_id in _members(uow, event.community_id):
         owe(
             uow,
@@ -194,8 +209,9 @@ def themes_retained(event: session_events.ThemesRetained, uow: NotificationsUnit
         for theme in sorted(event.themes, key=lambda t: t.rank)
     ]
     details = {"community_id": event.community_id, "themes": themes, "total_votes": event.total_votes}
-    for member_id in _members(uow, event.community_id):
-        owe(uow, ctx.event_id, EmailKind.ANNOUNCEMENT_THEMES_RETAINED, member_id, details, at=ctx.time)
+    with _fan_out(uow):
+        for member_id in _members(uow, event.community_id):
+            owe(uow, ctx.event_id, EmailKind.ANNOUNCEMENT_THEMES_RETAINED, member_id, details, at=ctx.time)
 
 
 # --- what their emails say ---------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def owe_digests(uow: NotificationsUnitOfWork, at: datetime, digest_hour: int) ->
     week = week_of(at)
     source = f"digest:{week.label}"
     owed = 0
-    with uow:
+    with uow, uow.db.no_autoflush:  # one row per distinct member: the commit flushes them all
         for member_id, communities in uow.memberships.communities_by_member().items():
             preferences = uow.preferences.get(member_id)
             day = preferences.digest_day if preferences else model.DEFAULT_DIGEST_DAY
