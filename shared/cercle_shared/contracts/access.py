@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from .base import Visibility
 from .catalog import CATALOG
-from .topics import ALL_TOPICS, MEMBER_CONTACTS, SERVICES, SIGN_IN_LINKS, dead_letter_topic
+from .topics import ALL_TOPICS, SERVICES, dead_letter_topic
 
 ADMIN_USER = "cercle-admin"
 PARTNER_USER_PREFIX = "partner-"
@@ -61,8 +61,9 @@ SUBSCRIBED: dict[str, frozenset[str]] = {
     ),
 }
 
-# Topics that carry names, emails or secrets: nobody outside this table may read them.
-RESTRICTED_TOPICS = frozenset({MEMBER_CONTACTS.name, SIGN_IN_LINKS.name})
+# Topics that carry names, emails, secrets or who did what (the contracts' personal_data): never a partner's, and
+# read only by the services SUBSCRIBED names (a unit test lists them).
+RESTRICTED_TOPICS = frozenset(t.name for t in ALL_TOPICS if t.personal_data)
 
 
 class Operation(StrEnum):

@@ -34,11 +34,12 @@ def test_every_topic_has_exactly_one_writer():
     assert all(len(w) == 1 for w in writers.values()), writers
 
 
-def test_contacts_and_sign_in_links_are_read_only_by_the_services_that_consume_them():
+def test_topics_with_personal_data_are_read_only_by_the_services_named_here():
     readers = {t: {s for s in SERVICES if t in access.read_topics(s)} for t in access.RESTRICTED_TOPICS}
     assert readers == {
         topics.MEMBER_CONTACTS.name: {"sessions", "notifications"},
         topics.SIGN_IN_LINKS.name: {"notifications"},
+        topics.BALLOTS.name: {"notifications"},
     }
 
 
