@@ -30,7 +30,7 @@ from cercle_shared.text import one_line
 
 from ..adapters import orm
 from ..domain import model
-from ..domain.model import EmailKind
+from ..domain.model import CATEGORY_OF, EmailKind
 from ..domain.timed import TimedKey
 from ..domain.when import format_date, format_time
 from . import timed
@@ -201,6 +201,13 @@ def ballot_cast(event: session_events.BallotCast, uow: NotificationsUnitOfWork, 
         why="she voted",
         at=ctx.time,
     )
+
+
+def member_left(uow: NotificationsUnitOfWork, community_id: str, member_id: str, at: datetime) -> None:
+    """She left the community: the vote messages planned for her there are not sent any more."""
+    for message in uow.timed.of_member(member_id):
+        if message.kind in CATEGORY_OF and message.payload.get("community_id") == community_id:
+            message.cancel(at, "left the community")
 
 
 def themes_retained(event: session_events.ThemesRetained, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:

@@ -116,6 +116,7 @@ def membership_left(event: reg_events.MembershipLeft, uow: NotificationsUnitOfWo
         uow.memberships.delete(current)
         uow.flush()
     reminders.membership_changed(uow, event.community_id, event.member_id, ctx.time)
+    announcements.member_left(uow, event.community_id, event.member_id, ctx.time)
 
 
 def session_scheduled(event: session_events.SessionScheduled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
 
 from .conftest import body, community, mail_to, member, new_id
@@ -88,6 +89,23 @@ def test_the_vote_closing_reminder_goes_only_to_members_who_have_not_voted(h, sm
     assert closing in subjects(smtp, other_email)
     assert closing not in subjects(smtp, voter_email)
     assert "Le vote est ouvert : CoP SMET Laval" in subjects(smtp, voter_email)
+
+
+def test_a_member_who_left_the_community_gets_no_more_of_its_vote_messages(h, smtp):
+    laval = community(h)
+    marie, email = member(h, laval)
+    open_cycle(h, laval)
+    send(h)
+    with h.uow() as uow:
+        [membership] = uow.memberships.of_member(marie)
+    h.publish(
+        reg_events.MembershipLeft(
+            membership_id=membership.membership_id, community_id=laval, member_id=marie, left_at=h.clock.now
+        )
+    )
+    h.advance(days=19)
+    send(h)
+    assert subjects(smtp, email) == ["Appel de thèmes : CoP SMET Laval"]
 
 
 def test_members_who_stopped_announcements_get_none_of_them(h, smtp):
