@@ -48,6 +48,7 @@ def test_every_use_case_publishes_its_event_and_erasure_ends_with_a_contact_tomb
             201,
         )
         me = auth("member", member_id=member["id"])
+        ok(api.post("/v1/auth/links", json={"email": email}), 202)  # sign-in link: on its internal topic
         ok(api.patch("/v1/members/me", json={"expertise": ["ergonomie", "sst"], "version": 1}, headers=me))
         ok(api.patch("/v1/members/me", json={"consents": {"directory": True}, "version": 2}, headers=me))
         community = ok(
