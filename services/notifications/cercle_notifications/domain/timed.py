@@ -38,6 +38,7 @@ class TimedSkipReason(StrEnum):
     TOO_LATE = "too_late"  # the service was down past not_after (a reminder after the session started)
     NOT_WANTED = "not_wanted"  # the member's preferences exclude this category
     MEMBER_ERASED = "member_erased"
+    UNKNOWN_KIND = "unknown_kind"  # planned by a newer version of the service: no template here
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,8 @@ def hand_over_due(uow: NotificationsUnitOfWork, at: datetime, limit: int) -> Han
 
 
 def _why_not(uow: NotificationsUnitOfWork, message: TimedMessage, at: datetime) -> TimedSkipReason | None:
+    if message.kind not in EmailKind.__members__.values():
+        return TimedSkipReason.UNKNOWN_KIND
     if message.too_late(at):
         return TimedSkipReason.TOO_LATE
     if message.member_id in uow.erased_members:

@@ -273,3 +273,19 @@ def test_a_member_who_stopped_the_reminders_category_gets_no_reminder_and_no_bri
         ("session_reminder", TimedSkipReason.NOT_WANTED),
         ("facilitator_brief", TimedSkipReason.NOT_WANTED),
     }
+
+
+def test_a_message_of_a_kind_this_version_does_not_know_is_skipped_without_holding_up_the_others(world, h):
+    from cercle_notifications.domain.timed import TimedKey
+    from cercle_notifications.service_layer import timed
+
+    member, email = world.person()
+    session = world.schedule(SESSION)
+    world.confirm(member, session)
+    with h.uow() as uow:
+        timed.plan(uow, TimedKey(member, "future:1", "kind_from_the_future"), due_at=SEVEN_DAYS, at=h.clock.now)
+        uow.commit()
+    world.run_until(SEVEN_DAYS)
+    assert len(world.inbox(email, "Rappel")) == 1
+    [unknown] = [m for m in world.timed(member) if m.kind == "kind_from_the_future"]
+    assert (unknown.status, unknown.reason) == (TimedStatus.SKIPPED, TimedSkipReason.UNKNOWN_KIND)
