@@ -74,6 +74,11 @@ def _valid_event(topic: str, n: int):
             membership_id=ident, community_id=ident, member_id=ident, left_at=_now()
         ),
         topics.SESSIONS.name: lambda: ses.SessionCancelled(session_id=ident, community_id=ident, cancelled_at=_now()),
+        # notifications consumes every partner-visible topic (stored for partners' webhooks and pull feed)
+        topics.ORGANIZATIONS.name: lambda: reg.OrganizationDeleted(organization_id=ident, deleted_at=_now()),
+        topics.PROGRAM.name: lambda: ses.VoteCast(
+            vote_id=ident, theme_id=ident, cycle_id=ident, community_id=ident, cast_at=_now()
+        ),
         topics.SESSION_REGISTRATIONS.name: lambda: ses.SessionRegistrationCancelled(
             registration_id=ident,
             session_id=ident,
