@@ -4,12 +4,16 @@ instances, erasure signs out."""
 
 from __future__ import annotations
 
+import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, text
 
 from cercle_shared.auth import decode_token
@@ -184,3 +188,35 @@ def test_erasure_revokes_every_token_and_pending_code(instances):
     with create_engine(h.database_url).connect() as c:
         assert c.execute(text("select count(*) from refresh_tokens")).scalar_one() == 0
         assert c.execute(text("select count(*) from sign_in_codes")).scalar_one() == 0
+
+
+def test_known_and_unknown_emails_are_answered_in_similar_time(instances):
+    """Over real HTTP on loopback (uvicorn, PostgreSQL): prints the medians, no timed assertion. The answer leaves
+    once the request is counted; whether the address is a member's is looked up afterwards."""
+    h = instances()
+    member(h.api)
+    server = uvicorn.Server(uvicorn.Config(h.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        samples: dict[str, list[float]] = {"known": [], "unknown": []}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            for i in range(30):
+                pair = [("known", "marie@example.org"), ("unknown", f"nobody{i}@example.org")]
+                for kind, email in pair if i % 2 else pair[::-1]:  # each first half the time
+                    h.advance(minutes=16)  # out of the per-email window
+                    start = time.perf_counter()
+                    assert client.post("/v1/auth/links", json={"email": email}).status_code == 202
+                    samples[kind].append(time.perf_counter() - start)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert len(codes(h)) == 30
+    medians = {kind: statistics.median(values) * 1000 for kind, values in samples.items()}
+    print(
+        f"\nPOST /v1/auth/links over HTTP, PostgreSQL, median: known {medians['known']:.2f} ms, "
+        f"unknown {medians['unknown']:.2f} ms"
+    )

@@ -83,10 +83,9 @@ class ExchangeIdToken:
     client: str
 
 
-def request_link(cmd: RequestLink, uow: RegistrationUnitOfWork, policy: Policy, clock: model.Clock) -> None:
-    """Make a one-time code when the email belongs to a member who consented to processing, and publish the link
-    for notifications to email. The caller learns nothing either way: the same throttle rows, lookup and answer."""
-    at = clock()
+def count_link_request(cmd: RequestLink, uow: RegistrationUnitOfWork, policy: Policy, at: datetime) -> None:
+    """Count the request against the limits per email and per client address, or refuse it (429). The same work
+    whether or not the address is a member's: nothing here looks at members."""
     with uow:
         _throttle(
             uow,
@@ -95,13 +94,20 @@ def request_link(cmd: RequestLink, uow: RegistrationUnitOfWork, policy: Policy, 
             (LINK_EMAIL, cmd.email, policy.links_per_email),
             (LINK_ADDRESS, cmd.client, policy.links_per_address),
         )
+        uow.commit()
+
+
+def issue_link(cmd: RequestLink, uow: RegistrationUnitOfWork, policy: Policy, at: datetime) -> None:
+    """Make a one-time code when the email belongs to a member who consented to processing, and publish the link
+    for notifications to email. Run once the answer is sent, so that its time tells the caller nothing."""
+    with uow:
         member = uow.members.by_email(cmd.email)
         if member is not None and member.consents.get(ConsentPurpose.PROCESSING):
             code, _ = SignInCode.issue(
                 member_id=member.id, language=member.language, link_base=policy.link_base, ttl=policy.code_ttl, at=at
             )
             uow.sign_in.add(code)
-        uow.commit()
+            uow.commit()
 
 
 def redeem_code(cmd: RedeemCode, uow: RegistrationUnitOfWork, policy: Policy, clock: model.Clock) -> Tokens:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from cercle_shared.errors import NotFound
@@ -45,10 +45,15 @@ def _no_store(response: Response) -> None:
     responses=PUBLIC,
     summary="Ask for a sign-in link",
 )
-def request_link(body: schemas.SignInLinkCreate, request: Request, uow: UowDep, clock: ClockDep):
+def request_link(
+    body: schemas.SignInLinkCreate, request: Request, background: BackgroundTasks, uow: UowDep, clock: ClockDep
+):
     """Email a one-time sign-in link to this address if it belongs to a member; the answer is the same either way."""
-    policy = _policy(request)
-    sign_in.request_link(sign_in.RequestLink(email=body.email, client=_client(request)), uow, policy, clock)
+    policy, at = _policy(request), clock()
+    cmd = sign_in.RequestLink(email=body.email, client=_client(request))
+    sign_in.count_link_request(cmd, uow, policy, at)
+    # Whether she is a member is looked up after the answer has left: its timing cannot tell.
+    background.add_task(sign_in.issue_link, cmd, uow, policy, at)
     return schemas.SignInLinkAccepted(expires_in=int(policy.code_ttl.total_seconds()))
 
 
