@@ -115,9 +115,13 @@ class WebhookDispatcher:
                     ):
                         message.cancel(at)  # revoked, disabled or deleted since: never more than the grant
                         continue
+                    try:
+                        secrets = [self._config.box.open(s) for s in endpoint.sealed_secrets(at)]
+                    except Exception:  # sealed with another key (CERCLE_WEBHOOK_SECRET_KEY changed): skip, say so
+                        log.error("webhooks: the secret of endpoint %s cannot be opened with this key", endpoint.id)
+                        break
                     claim = new_id()
                     message.take(claim, at + timedelta(seconds=policy.lease), at)
-                    secrets = [self._config.box.open(s) for s in endpoint.sealed_secrets(at)]
                     out.append(
                         Claimed(message.id, claim, endpoint.id, endpoint.url, event.event_id, event.body, secrets)
                     )
