@@ -64,9 +64,15 @@ def install_packages() -> None:
     if not missing:
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, stdin=subprocess.DEVNULL, capture_output=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", *missing, "iptables"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
+        check=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", *missing, "iptables"],
         check=True,
         env=env,
         stdin=subprocess.DEVNULL,

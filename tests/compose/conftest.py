@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ SERVICES = ("registration", "sessions", "notifications", "insights")
 # Host ports a developer's `make up` uses: a test stack never binds them.
 RESERVED_PORTS = {8001, 8002, 8003, 8004, 8025, 9092, 9093, 1025, 19092}
 TIMINGS: dict[str, float] = {}
+# Subjects of notifications' registration emails (templates/<language>/session_registration_*.subject.j2).
+REGISTRATION_SUBJECTS = ("Registration confirmed", "Inscription confirmée", "Waitlist", "Liste d'attente")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -127,16 +131,24 @@ def stack_env(project: str) -> dict[str, str]:
     }
 
 
+def _timed_plugin() -> float:
+    started = time.monotonic()
+    ensure_plugin()
+    return time.monotonic() - started
+
+
 @pytest.fixture(scope="session")
 def compose_stack(tmp_path_factory) -> Iterator[ComposeStack]:
     """Engine, images, Compose v2 and one stack, up and healthy; everything this started is undone after."""
     with timed(TIMINGS, "engine"):
         started_engine = docker_engine.up()
-    with timed(TIMINGS, "compose v2"):
-        ensure_plugin()
-    # CERCLE_COMPOSE_BUILD=0 reuses the images already built (a quicker loop while working on the tests).
-    if os.environ.get("CERCLE_COMPOSE_BUILD", "1") != "0":
-        TIMINGS.update(images.build_all(standins=os.environ.get("CERCLE_COMPOSE_STANDINS", "1") != "0"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Compose v2 (a Go build when it is missing) beside the images: CPU against mostly downloads.
+        plugin = pool.submit(_timed_plugin)
+        # CERCLE_COMPOSE_BUILD=0 reuses the images already built (a quicker loop while working on the tests).
+        if os.environ.get("CERCLE_COMPOSE_BUILD", "1") != "0":
+            TIMINGS.update(images.build_all(standins=os.environ.get("CERCLE_COMPOSE_STANDINS", "1") != "0"))
+        TIMINGS["compose v2"] = plugin.result()
     project_name = f"cercle-test-{uuid.uuid4().hex[:8]}"
     project = ComposeProject.write(project_name, stack_env(project_name), tmp_path_factory.mktemp("compose"))
     env = project.env
@@ -161,6 +173,13 @@ def compose_stack(tmp_path_factory) -> Iterator[ComposeStack]:
         if started_engine:
             with timed(TIMINGS, "engine teardown"):
                 docker_engine.down()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_timing(request, compose_stack) -> Iterator[None]:
+    """Each compose test module's time goes into the phases the run prints (the flow, the restart, ...)."""
+    with timed(TIMINGS, f"tests: {request.module.__name__.rsplit('.', 1)[-1]}"):
+        yield
 
 
 class ComposeApi:
@@ -224,6 +243,10 @@ class ComposeApi:
 
     def mail_to(self, address: str) -> list[dict]:
         return [m for m in self.mail() if any(to["Address"].lower() == address.lower() for to in m["To"])]
+
+    def registration_mail_to(self, address: str) -> list[dict]:
+        """Her emails about her registrations (confirmed, waitlisted), not announcements of new sessions."""
+        return [m for m in self.mail_to(address) if m["Subject"].startswith(REGISTRATION_SUBJECTS)]
 
     def close(self) -> None:
         for client in [*self.clients.values(), self.mailpit]:

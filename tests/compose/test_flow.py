@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devtools.wait import wait_until
+
 pytestmark = pytest.mark.compose
 
 TITLE = "Nature et santé mentale"
@@ -106,17 +108,17 @@ def test_capacity_confirms_the_first_member_and_waitlists_the_second(flow):
 
 
 def test_the_confirmation_email_reaches_the_compose_smtp_service(flow, compose_api):
-    def ana_mail():
-        return compose_api.mail_to(flow["emails"]["ana"])
-
-    from devtools.wait import wait_until
-
-    (message,) = wait_until(ana_mail, 90, interval=0.5, message="the confirmation email in the SMTP service")
-    assert TITLE in message["Text"]
-    assert "confirm" in message["Subject"].lower()
-    assert "inscription" not in message["Subject"].lower()  # in English, as she asked
-    luc = wait_until(lambda: compose_api.mail_to(flow["emails"]["luc"]), 90, message="the waitlist email")
-    assert len(luc) == 1
+    ana = wait_until(
+        lambda: compose_api.registration_mail_to(flow["emails"]["ana"]),
+        90,
+        interval=0.5,
+        message="the confirmation email in the SMTP service",
+    )
+    assert len(ana) == 1, [m["Subject"] for m in ana]
+    assert TITLE in ana[0]["Text"]
+    assert ana[0]["Subject"] == f"Registration confirmed: {TITLE}"  # in English, as she asked
+    luc = wait_until(lambda: compose_api.registration_mail_to(flow["emails"]["luc"]), 90, message="the waitlist email")
+    assert [m["Subject"] for m in luc] == [f"Liste d'attente : {TITLE}"]  # in French
 
 
 def test_insights_counts_members_sessions_and_registrations(flow, compose_api):
