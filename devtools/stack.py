@@ -119,6 +119,9 @@ class Stack:
             "CERCLE_SMTP_HOST": LOOPBACK,
             "CERCLE_SMTP_PORT": str(self.smtp_port),
             "CERCLE_PUBLIC_BASE_URL": self.services["sessions"].url,  # calendar feed links
+            # A developer's stack may send webhooks to a receiver on this machine (devtools/webhook_receiver.py);
+            # a deployment leaves this empty, so the SSRF guard refuses loopback and private addresses.
+            "CERCLE_WEBHOOK_ALLOW_HOSTS": os.environ.get("CERCLE_WEBHOOK_ALLOW_HOSTS", "127.0.0.1,localhost"),
             **self.extra_env,
         }
 
@@ -273,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "Get a token:  make token ROLE=operator   (or ROLE=coordinator REGIONS=06, "
             "ROLE=facilitator COMMUNITIES=<id>, ROLE=member MEMBER=<id>)"
+        )
+        print(
+            "Webhooks:     python -m devtools.webhook_receiver --secret whsec_...   "
+            "(a loopback receiver; README, For partners)"
         )
         print("Stop:         make down")
     elif args.command == "down":
