@@ -68,7 +68,11 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
     with (
         running_service("sessions", pg_url, kafka.bootstrap) as api,
         TopicReader(
-            kafka.bootstrap, topics.PROGRAM.name, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name
+            kafka.bootstrap,
+            topics.PROGRAM.name,
+            topics.SESSIONS.name,
+            topics.SESSION_REGISTRATIONS.name,
+            topics.BALLOTS.name,
         ) as reader,
     ):
         api.app_state.clock = clock
@@ -196,7 +200,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
             )
         )
 
-        ours = {community_id, session["id"], other["id"]}
+        ours = {community_id, session["id"], other["id"], *members}  # a ballot is keyed by its voter
         expected = {spec.type: spec for spec in sessions.EVENTS}
         by_type = reader.wait_for(
             lambda rs: (
@@ -212,6 +216,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
             assert record.key == spec.key_of(payload), event_type
             assert record.envelope.source == "/cercle/sessions"
         assert "member_id" not in by_type["org.cercle.sessions.vote.cast.v1"].envelope.data
+        assert "theme_id" not in by_type["org.cercle.sessions.ballot.cast.v1"].envelope.data  # who voted, not for what
         promoted = by_type["org.cercle.sessions.registration.promoted.v1"].envelope.data
         assert promoted["member_id"] == members[1]
         assert by_type["org.cercle.sessions.session.rescheduled.v1"].envelope.data["sequence"] == 1

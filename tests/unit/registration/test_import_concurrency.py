@@ -22,7 +22,7 @@ from cercle_shared.principal import Principal, Role
 from .conftest import OPERATOR, member_body
 
 CSV = {**OPERATOR, "Content-Type": "text/csv"}
-PROMPT = 5.0  # seconds: far below SQLite's 30 s busy timeout, which a blocked writer would wait out
+PROMPT = 10.0  # seconds: a third of SQLite's 30 s busy timeout, which a blocked writer would wait out
 OPERATOR_PRINCIPAL = Principal(subject="op", role=Role.OPERATOR)
 
 
