@@ -42,7 +42,7 @@ def contact_changed(event: reg_events.MemberContactChanged, uow: NotificationsUn
         uow.contacts.add(incoming)
     else:
         current.replace_with(incoming)
-    _release_waiting(uow, member_id=event.member_id)
+    _release_waiting(uow, ctx.time, member_id=event.member_id)
 
 
 def contact_removed(member_id: str, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
@@ -121,7 +121,7 @@ def membership_left(event: reg_events.MembershipLeft, uow: NotificationsUnitOfWo
 
 def session_scheduled(event: session_events.SessionScheduled, uow: NotificationsUnitOfWork, ctx: EventContext) -> None:
     _replicate_session(uow, event)
-    _release_waiting(uow, session_id=event.session_id)
+    _release_waiting(uow, ctx.time, session_id=event.session_id)
     uow.flush()
     reminders.session_changed(uow, event.session_id, ctx.time)
     announcements.session_scheduled(event, uow, ctx)  # to every member of its community
@@ -145,7 +145,7 @@ def session_rescheduled(
             "previous_timezone": previous.timezone,
         }
     _replicate_session(uow, event)
-    _release_waiting(uow, session_id=event.session_id)
+    _release_waiting(uow, ctx.time, session_id=event.session_id)
     uow.flush()
     reminders.session_changed(uow, event.session_id, ctx.time, sequence=event.sequence)
     for registration in uow.registrations.active_of_session(event.session_id):
@@ -206,12 +206,13 @@ def _replicate_session(uow: NotificationsUnitOfWork, event: SessionEvent) -> Non
 
 
 def _release_waiting(
-    uow: NotificationsUnitOfWork, *, member_id: str | None = None, session_id: str | None = None
+    uow: NotificationsUnitOfWork, at: datetime, *, member_id: str | None = None, session_id: str | None = None
 ) -> None:
     for delivery in uow.deliveries.waiting(member_id=member_id, session_id=session_id):
         delivery.reconsider(
             contact_known=delivery.member_id is not None and uow.contacts.get(delivery.member_id) is not None,
-            session_known=delivery.session_id is not None and uow.sessions.get(delivery.session_id) is not None,
+            session_known=delivery.session_id is None or uow.sessions.get(delivery.session_id) is not None,
+            at=at,  # the event's time, so that a clock other than the wall clock (tests, replays) sees it due
         )
 
 

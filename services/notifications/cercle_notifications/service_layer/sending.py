@@ -200,7 +200,11 @@ class DeliverySender:
             session = uow.sessions.get(delivery.session_id) if delivery.session_id else None
             if contact is None or (delivery.session_id is not None and session is None):
                 # The replica went away (or never came): wait for it again, within the expiry bound.
-                delivery.reconsider(contact_known=contact is not None, session_known=session is not None, at=at)
+                delivery.reconsider(
+                    contact_known=contact is not None,
+                    session_known=delivery.session_id is None or session is not None,
+                    at=at,
+                )
                 uow.commit()
                 return delivery.status
             decision = model.decide(delivery.kind, contact, uow.preferences.get(contact.member_id), session)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from cercle_notifications.adapters import orm
 from cercle_shared.contracts import registration as reg_events
+from tests.support.harness import new_id
 
 from .conftest import body, mail_to, member
 
@@ -104,3 +105,25 @@ def test_the_same_request_delivered_twice_sends_one_email(h, smtp):
     h.publish(request_link_again, event_id=event_id)
     h.run_job("send-emails")
     assert len(mail_to(smtp, email)) == 1
+
+
+def test_a_link_that_arrives_before_her_contact_is_sent_once_the_contact_arrives(h, smtp):
+    # The link and the contact travel on different topics: either may be consumed first.
+    member_id = new_id()
+    request_link(h, member_id)
+    h.run_job("send-emails")
+    email = f"{member_id[:8]}@example.org"
+    assert mail_to(smtp, email) == []
+    h.publish(
+        reg_events.MemberContactChanged(
+            member_id=member_id,
+            email=email,
+            display_name="Marie Tremblay",
+            language="fr",
+            consents={"processing": True, "email": True},
+            updated_at=h.clock.now,
+        )
+    )
+    h.run_job("send-emails")
+    [message] = mail_to(smtp, email)
+    assert CODE in body(message)
