@@ -27,6 +27,16 @@ class KafkaSettings(BaseSettings):
         default=None, description="PEM file of the CA that signed the broker's certificate (SASL_SSL)."
     )
 
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of each topic the topics step creates: 1 on one broker, 3 on a cluster."
+    )
+    kafka_min_insync_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="min.insync.replicas of each topic: with acks=all, how many replicas must hold a record before "
+        "it is acknowledged (2 of 3 on a cluster: one broker may be lost).",
+    )
+
     @model_validator(mode="after")
     def _credentials_with_sasl(self) -> KafkaSettings:
         if self.kafka_security_protocol != "PLAINTEXT" and not (self.kafka_sasl_username and self.kafka_sasl_password):

@@ -29,8 +29,7 @@ def build_runtime(settings: Settings) -> ServiceRuntime:
         NAME,
         settings,
         orm.metadata,
-        # Insights publishes nothing: its unit of work has no outbox.
-        unit_of_work=lambda db_factory, _outbox: InsightsUnitOfWork(db_factory),
+        unit_of_work=InsightsUnitOfWork,
         subscriptions=subscriptions(),
     )
 

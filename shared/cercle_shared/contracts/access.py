@@ -44,6 +44,8 @@ SUBSCRIBED: dict[str, frozenset[str]] = {
             "cercle.registration.memberships",
             "cercle.registration.organizations",
             "cercle.registration.sign-in-links",
+            "cercle.insights.community-health",
+            "cercle.insights.member-messages",
             "cercle.sessions.ballots",
             "cercle.sessions.program",
             "cercle.sessions.registrations",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from . import notifications, registration, sessions
+from . import insights, notifications, registration, sessions
 from .base import EventSpec, IntegrationEvent
 
 
@@ -40,4 +40,4 @@ class EventCatalog:
         return [s for s in self._by_type.values() if s.topic.name == topic]
 
 
-CATALOG = EventCatalog((*registration.EVENTS, *sessions.EVENTS, *notifications.EVENTS))
+CATALOG = EventCatalog((*registration.EVENTS, *sessions.EVENTS, *notifications.EVENTS, *insights.EVENTS))

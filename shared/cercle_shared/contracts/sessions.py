@@ -82,6 +82,11 @@ class SessionAttendanceRecorded(IntegrationEvent):
     confirmed: int = Field(description="Confirmed registrations.", examples=[18])
     present: int = Field(description="Registrations marked present.", examples=[15])
     absent: int = Field(description="Registrations marked absent.", examples=[3])
+    present_member_ids: list[str] = Field(
+        default_factory=list,
+        description="Opaque ids of the members marked present (never names or emails), so that insights can ask "
+        "them for their feedback.",
+    )
     recorded_at: datetime = Field(description="When attendance was recorded.")
 
 

@@ -110,6 +110,24 @@ DELIVERIES = TopicSpec(
     description="Outcome of each email delivery attempt. Internal. Key: member_id.",
 )
 
+INSIGHTS_MEMBER_MESSAGES = TopicSpec(
+    "cercle.insights.member-messages",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    retention_ms=30 * DAY_MS,
+    personal_data=True,
+    description="Survey invitations (their answer links carry a secret) and action-plan nudges that notifications "
+    "emails to a member. Internal: never relayed to partners. Key: member_id.",
+)
+COMMUNITY_HEALTH = TopicSpec(
+    "cercle.insights.community-health",
+    partitions=3,
+    visibility=Visibility.INTERNAL,
+    retention_ms=FOREVER,
+    description="Changes of a community's health state (decline pattern raised or cleared), aggregates only. "
+    "Key: community_id.",
+)
+
 DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     MEMBERS,
     MEMBER_CONTACTS,
@@ -122,6 +140,8 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     SIGN_IN_LINKS,
     BALLOTS,
     DELIVERIES,
+    INSIGHTS_MEMBER_MESSAGES,
+    COMMUNITY_HEALTH,
 )
 
 SERVICES = ("registration", "sessions", "notifications", "insights")

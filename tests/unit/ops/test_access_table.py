@@ -40,6 +40,7 @@ def test_topics_with_personal_data_are_read_only_by_the_services_named_here():
         topics.MEMBER_CONTACTS.name: {"sessions", "notifications"},
         topics.SIGN_IN_LINKS.name: {"notifications"},
         topics.BALLOTS.name: {"notifications"},
+        topics.INSIGHTS_MEMBER_MESSAGES.name: {"notifications"},
     }
 
 

@@ -102,3 +102,11 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Membership, memberships)
     mapper_registry.map_imperatively(CommunitySession, sessions)
     mapper_registry.map_imperatively(SessionRegistration, session_registrations)
+    for feature in _FEATURES:
+        feature.start_mappers()
+
+
+# Each feature's tables live in its own module, on this metadata; imported here so that every table is known.
+from . import action_plan_orm, health_orm, survey_orm  # noqa: E402
+
+_FEATURES = (survey_orm, action_plan_orm, health_orm)

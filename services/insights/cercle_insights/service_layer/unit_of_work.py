@@ -1,14 +1,18 @@
-"""Insights publishes nothing (yet): a plain unit of work, without an outbox, hence no translation table."""
+"""Insights' unit of work: its projections and its own data (surveys, action plans, health), and the outbox of
+what it asks notifications to send."""
 
 from __future__ import annotations
 
-from cercle_shared.uow import UnitOfWork
+from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.repository import Replica
+from . import integration_events
 
 
-class InsightsUnitOfWork(UnitOfWork):
-    """The consumer opens one per event and commits the reaction's projection; the views never commit."""
+class InsightsUnitOfWork(PublishingUnitOfWork):
+    """The consumer opens one per event batch and commits the reaction's projection; the views never commit."""
+
+    translate = staticmethod(integration_events.translate)
 
     replica: Replica
 

@@ -1,5 +1,13 @@
-"""Every HTTP route of insights: read-only indicators."""
+"""Every HTTP route of insights."""
 
-from . import communities, regions
+from . import action_plans, communities, dashboard, health, regions, reports, surveys
 
-ROUTERS = [communities.router, regions.router]
+ROUTERS = [
+    communities.router,
+    regions.router,
+    surveys.router,
+    action_plans.router,
+    health.router,
+    reports.router,
+    dashboard.router,
+]

@@ -1,0 +1,7 @@
+"""action plans routes (issue 11)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

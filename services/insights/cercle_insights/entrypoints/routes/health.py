@@ -1,0 +1,7 @@
+"""health routes (issue 11)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
