@@ -106,6 +106,7 @@ class AttendanceRecorded(DomainEvent):
     present: int
     absent: int
     recorded_at: datetime
+    present_member_ids: tuple[str, ...] = ()  # who was there, so that insights may ask for their feedback
 
 
 # --- summaries and the library --------------------------------------------------------------------------------

@@ -274,6 +274,16 @@ class Session(Aggregate):
             "absent": sum(r.attendance == Attendance.ABSENT for r in confirmed),
         }
 
+    def present_member_ids(self) -> tuple[str, ...]:
+        """The members marked present, in a stable order; an erased member's marker is no one to ask."""
+        return tuple(
+            sorted(
+                r.member_id
+                for r in self.seated()
+                if r.attendance == Attendance.PRESENT and not r.member_id.startswith(ERASED_PREFIX)
+            )
+        )
+
     # the session itself
     def ensure_editable(self) -> None:
         if self.status == SessionStatus.CANCELLED:
@@ -518,6 +528,10 @@ class Session(Aggregate):
     def _record_attendance(self, at: datetime) -> None:
         self.record(
             events.AttendanceRecorded(
-                session_id=self.id, community_id=self.community_id, recorded_at=at, **self.attendance_counts()
+                session_id=self.id,
+                community_id=self.community_id,
+                recorded_at=at,
+                present_member_ids=self.present_member_ids(),
+                **self.attendance_counts(),
             )
         )

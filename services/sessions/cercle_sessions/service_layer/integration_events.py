@@ -81,6 +81,7 @@ translate = translation_table(
             confirmed=e.confirmed,
             present=e.present,
             absent=e.absent,
+            present_member_ids=list(e.present_member_ids),
             recorded_at=e.recorded_at,
         ),
         events.SummaryWritten: lambda e: contracts.SessionSummaryPublished(
