@@ -79,6 +79,9 @@ class CommunityRepository(_Repository[Community]):
 
     model = Community
 
+    def all(self) -> Sequence[Community]:
+        return self._db.scalars(select(Community).order_by(Community.community_id)).all()
+
 
 class RegistrationRepository(_Repository[Registration]):
     """Replicas of registrations: who hears about a session's changes."""

@@ -185,6 +185,41 @@ _PEOPLE = {"confirmed": ["Marie Tremblay", "Jean Roy"], "waitlisted": ["Ana Silv
 SAMPLES_BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
     "session_reminder": {"fr": {"lead": "demain"}, "en": {"lead": "tomorrow"}},
     "facilitator_brief": {"fr": {**_PEOPLE, "guests": ["Invitée : D. Côté"]}, "en": {**_PEOPLE, "guests": ["D. Côté"]}},
+    **{
+        kind: {
+            "fr": {
+                "survey_title": "Votre avis sur la rencontre du 3 mars",
+                "survey_kind": "session_feedback",
+                "answer_url": "https://cercle.example/surveys/answer?t=example",
+                "closes": "mardi 17 mars 2026 à 17 h",
+            },
+            "en": {
+                "survey_title": "Your feedback on the March 3 session",
+                "survey_kind": "session_feedback",
+                "answer_url": "https://cercle.example/surveys/answer?t=example",
+                "closes": "Tuesday, March 17, 2026 at 5:00 PM",
+            },
+        }
+        for kind in ("survey_invitation", "survey_reminder")
+    },
+    "action_plan_nudge": {
+        language: {
+            "plan_title": title,
+            "nudge": "day_30",
+            "step": "follow_up_planned",
+            "plan_url": "https://cercle.example/action-plans/5f1c2d3e",
+        }
+        for language, title in (("fr", "Pauses actives au bureau"), ("en", "Active breaks at the office"))
+    },
+    "community_health_alert": {
+        language: {
+            "status": "raised",
+            "signals": ["attendance_down", "no_new_member"],
+            "score": 38,
+            "month": month,
+        }
+        for language, month in (("fr", "novembre 2026"), ("en", "November 2026"))
+    },
 }
 SAMPLE_UNSUBSCRIBE_URL = "https://cercle.example/v1/unsubscribe/sample"
 

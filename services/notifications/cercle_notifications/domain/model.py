@@ -39,6 +39,11 @@ class EmailKind(StrEnum):
     # timed messages about a session (service_layer/reminders.py)
     SESSION_REMINDER = "session_reminder"
     FACILITATOR_BRIEF = "facilitator_brief"
+    # on insights' behalf (service_layer/insights_messages.py)
+    SURVEY_INVITATION = "survey_invitation"
+    SURVEY_REMINDER = "survey_reminder"
+    ACTION_PLAN_NUDGE = "action_plan_nudge"
+    COMMUNITY_HEALTH_ALERT = "community_health_alert"
 
 
 class Category(StrEnum):
@@ -48,6 +53,9 @@ class Category(StrEnum):
     REMINDERS = "reminders"
     ANNOUNCEMENTS = "announcements"
     DIGEST = "digest"
+    SURVEYS = "surveys"
+    ACTION_PLANS = "action_plans"
+    COORDINATION = "coordination"
 
 
 # The category of every non-transactional kind; a kind absent from here is transactional.
@@ -60,6 +68,10 @@ CATEGORY_OF: dict[str, Category] = {
     EmailKind.WEEKLY_DIGEST: Category.DIGEST,
     EmailKind.SESSION_REMINDER: Category.REMINDERS,
     EmailKind.FACILITATOR_BRIEF: Category.REMINDERS,
+    EmailKind.SURVEY_INVITATION: Category.SURVEYS,
+    EmailKind.SURVEY_REMINDER: Category.SURVEYS,
+    EmailKind.ACTION_PLAN_NUDGE: Category.ACTION_PLANS,
+    EmailKind.COMMUNITY_HEALTH_ALERT: Category.COORDINATION,
 }
 
 

@@ -60,6 +60,11 @@ def format_date(moment: datetime, language: str) -> str:
     return f"{day} {first} {month} {moment.year}"
 
 
+def format_month(year: int, month: int, language: str) -> str:
+    """« novembre 2026 » / "November 2026"."""
+    return f"{_MONTHS[language][month - 1]} {year}"
+
+
 def format_time(moment: datetime, language: str) -> str:
     """fr: « 13 h 30 », « 9 h »; en: “1:30 PM”, “9:00 AM”."""
     if language == "en":

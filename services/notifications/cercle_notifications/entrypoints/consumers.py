@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from cercle_shared.contracts import CATALOG, IntegrationEvent, topics
+from cercle_shared.contracts import insights as insights_events
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
 from cercle_shared.messaging import EventContext, Subscriptions
 from cercle_shared.messaging.consumer import Handler
 
-from ..service_layer import announcements, digests, partners, reactions
+from ..service_layer import announcements, digests, insights_messages, partners, reactions
 from ..service_layer.unit_of_work import NotificationsUnitOfWork
 
 
@@ -36,6 +37,9 @@ def subscriptions() -> Subscriptions:
         .on(session_events.BallotCast, announcements.ballot_cast)
         .on(session_events.SessionSummaryPublished, digests.summary_published)
         .on(session_events.ResourceShared, digests.resource_shared)
+        .on(insights_events.SurveyInvitationIssued, insights_messages.survey_invitation_issued)
+        .on(insights_events.ActionPlanNudged, insights_messages.action_plan_nudged)
+        .on(insights_events.CommunityHealthAlerted, insights_messages.community_health_alerted)
     )
 
 

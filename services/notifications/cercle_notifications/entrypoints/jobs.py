@@ -13,7 +13,7 @@ from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
 from ..config import Settings
 from ..domain.model import EmailKind
-from ..service_layer import announcements, digests, reminders, unsubscribe
+from ..service_layer import announcements, digests, insights_messages, reminders, unsubscribe
 from ..service_layer.sending import DeliverySender, SendingPolicy
 from ..service_layer.timed import TimedDispatcher
 from ..service_layer.webhooks import DeliveryPolicy, NoticeSender, PartnerConfig, WebhookDispatcher
@@ -43,6 +43,7 @@ def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable
     )
     composers = {
         **reminders.COMPOSERS,
+        **insights_messages.COMPOSERS,
         **announcements.composers(settings.public_sessions_url),
         EmailKind.WEEKLY_DIGEST: digests.compose_digest(settings.public_sessions_url),
     }

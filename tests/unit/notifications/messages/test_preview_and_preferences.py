@@ -25,6 +25,9 @@ OURS = [
     EmailKind.SESSION_CANCELLED,
 ]
 
+# The categories of the emails sent on insights' behalf (issue 11), all on by default.
+NEW_CATEGORIES_ON = {"surveys": True, "action_plans": True, "coordination": True}
+
 
 @pytest.mark.parametrize("kind", OURS)
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -63,7 +66,14 @@ def test_an_unknown_kind_or_language_is_a_422_problem(h, path, params):
 def test_preferences_show_every_category_on_and_monday_by_default(h):
     member_id = new_id()
     response = h.api.get(f"/v1/members/{member_id}/preferences", headers=h.as_member(member_id))
-    assert response.json()["categories"] == {"reminders": True, "announcements": True, "digest": True}
+    assert response.json()["categories"] == {
+        "reminders": True,
+        "announcements": True,
+        "digest": True,
+        "surveys": True,
+        "action_plans": True,
+        "coordination": True,
+    }
     assert response.json()["digest_day"] == "monday"
 
 
@@ -72,11 +82,21 @@ def test_a_member_changes_only_the_categories_she_names_and_her_digest_day_with_
     url, me = f"/v1/members/{member_id}/preferences", h.as_member(member_id)
     first = h.api.put(url, json={"categories": {"digest": False}, "digest_day": "friday"}, headers=me)
     assert first.status_code == 200, first.text
-    assert first.json()["categories"] == {"reminders": True, "announcements": True, "digest": False}
+    assert first.json()["categories"] == {
+        "reminders": True,
+        "announcements": True,
+        "digest": False,
+        **NEW_CATEGORIES_ON,
+    }
     etag = first.headers["ETag"]
     second = h.api.put(url, json={"categories": {"reminders": False}}, headers={**me, "If-Match": etag})
     assert second.status_code == 200
-    assert second.json()["categories"] == {"reminders": False, "announcements": True, "digest": False}
+    assert second.json()["categories"] == {
+        "reminders": False,
+        "announcements": True,
+        "digest": False,
+        **NEW_CATEGORIES_ON,
+    }
     assert second.json()["digest_day"] == "friday"  # absent: unchanged
     stale = h.api.put(url, json={"categories": {"digest": True}}, headers={**me, "If-Match": etag})
     assert stale.status_code == 409  # a newer version exists
