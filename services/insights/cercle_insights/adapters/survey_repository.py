@@ -1,0 +1,250 @@
+"""Surveys' repository: the only place with the SQL of surveys, invitations, answers and their projections."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cercle_shared.db.keyset import Keyset
+
+from ..domain.model import Membership
+from ..domain.surveys import Answer, Invitation, Survey
+from .orm import community_regions
+from .survey_orm import survey_attendance, survey_consents, survey_invitations
+
+
+@dataclass(frozen=True)
+class HeldSession:
+    session_id: str
+    community_id: str
+    theme_id: str | None
+    starts_at: datetime | None
+    recorded_at: datetime | None
+    present_member_ids: list[str]
+
+
+class SurveyRepository:
+    def __init__(self, db: Session) -> None:
+        self._db = db
+
+    # -- surveys -----------------------------------------------------------------------------------------------
+
+    def get(self, survey_id: str, *, lock: bool = False) -> Survey | None:
+        return self._db.get(Survey, survey_id, with_for_update=lock)
+
+    def add(self, survey: Survey) -> None:
+        self._db.add(survey)
+
+    def open_at(self, at: datetime) -> Sequence[Survey]:
+        return self._db.scalars(
+            select(Survey).where(Survey.opens_at <= at, Survey.closes_at > at, Survey.closed_at.is_(None))
+        ).all()
+
+    def page(
+        self,
+        *,
+        regions: Collection[str] | None,
+        community_id: str | None,
+        region: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[Sequence[Survey], str | None]:
+        """Surveys newest first; `regions` limits them to those of communities or regions among them."""
+        stmt = select(Survey)
+        if regions is not None:
+            in_scope = select(community_regions.c.community_id).where(community_regions.c.region.in_(regions))
+            stmt = stmt.where((Survey.region.in_(regions)) | (Survey.community_id.in_(in_scope)))
+        if community_id is not None:
+            stmt = stmt.where(Survey.community_id == community_id)
+        if region is not None:
+            stmt = stmt.where(Survey.region == region)
+        return Keyset(Survey.opens_at, Survey.id, descending=True).page(self._db, stmt, cursor=cursor, limit=limit)
+
+    # -- invitations (participation) ---------------------------------------------------------------------------
+
+    def invitation(self, invitation_id: str, *, lock: bool = False) -> Invitation | None:
+        return self._db.get(Invitation, invitation_id, with_for_update=lock)
+
+    def invitation_of(self, survey_id: str, member_id: str, *, lock: bool = False) -> Invitation | None:
+        stmt = select(Invitation).where(Invitation.survey_id == survey_id, Invitation.member_id == member_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self._db.scalars(stmt).first()
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        self._db.add(invitation)
+
+    def invitations_to(self, survey_id: str, *, lock: bool = False) -> Sequence[Invitation]:
+        stmt = select(Invitation).where(Invitation.survey_id == survey_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self._db.scalars(stmt).all()
+
+    def invitations_of_member(self, member_id: str) -> Sequence[tuple[Invitation, Survey]]:
+        rows = self._db.execute(
+            select(Invitation, Survey)
+            .join(Survey, Survey.id == Invitation.survey_id)
+            .where(Invitation.member_id == member_id)
+            .order_by(Survey.closes_at.desc(), Survey.id)
+        ).all()
+        return [(invitation, survey) for invitation, survey in rows]
+
+    def participation(self, survey_id: str) -> tuple[int, int]:
+        """(invited, answered): counts only."""
+        invited, answered = self._db.execute(
+            select(func.count(), func.coalesce(func.sum(case((Invitation.answered.is_(True), 1), else_=0)), 0)).where(
+                Invitation.survey_id == survey_id
+            )
+        ).one()
+        return int(invited), int(answered or 0)
+
+    def forget_member(self, member_id: str) -> None:
+        """Erasure: she was never asked (her answers, which never named her, stay)."""
+        self._db.execute(delete(survey_invitations).where(survey_invitations.c.member_id == member_id))
+        self._db.execute(delete(survey_consents).where(survey_consents.c.member_id == member_id))
+        for session_id, present in self._db.execute(
+            select(survey_attendance.c.session_id, survey_attendance.c.present_member_ids)
+        ).all():
+            if member_id in (present or []):
+                self._db.execute(
+                    update(survey_attendance)
+                    .where(survey_attendance.c.session_id == session_id)
+                    .values(present_member_ids=[m for m in present if m != member_id])
+                )
+
+    # -- answers -----------------------------------------------------------------------------------------------
+
+    def add_answer(self, answer: Answer) -> None:
+        self._db.add(answer)
+
+    def answers(
+        self,
+        *,
+        survey_ids: Collection[str] | None = None,
+        community_ids: Collection[str] | None = None,
+        year: int | None = None,
+        theme_id: str | None = None,
+        session_id: str | None = None,
+        kind: str | None = None,
+    ) -> Sequence[Answer]:
+        stmt = select(Answer)
+        if survey_ids is not None:
+            stmt = stmt.where(Answer.survey_id.in_(survey_ids))
+        if community_ids is not None:
+            stmt = stmt.where(Answer.community_id.in_(community_ids))
+        if year is not None:
+            stmt = stmt.where(Answer.year == year)
+        if theme_id is not None:
+            stmt = stmt.where(Answer.theme_id == theme_id)
+        if session_id is not None:
+            stmt = stmt.where(Answer.session_id == session_id)
+        if kind is not None:
+            stmt = stmt.where(Answer.kind == kind)
+        return self._db.scalars(stmt.order_by(Answer.id)).all()  # random ids: an order that says nothing
+
+    def regions_of(self, community_ids: Collection[str]) -> dict[str, list[str]]:
+        regions: dict[str, list[str]] = {}
+        for community_id, region in self._db.execute(
+            select(community_regions.c.community_id, community_regions.c.region)
+            .where(community_regions.c.community_id.in_(community_ids))
+            .order_by(community_regions.c.region)
+        ):
+            regions.setdefault(community_id, []).append(region)
+        return regions
+
+    def communities_in(self, regions: Collection[str]) -> list[str]:
+        return list(
+            self._db.scalars(
+                select(community_regions.c.community_id).where(community_regions.c.region.in_(regions)).distinct()
+            )
+        )
+
+    # -- consents (projection) ---------------------------------------------------------------------------------
+
+    def set_consent(self, member_id: str, granted: bool, at: datetime) -> None:
+        """The latest change wins (events of one member share a partition, but a replay may bring older ones)."""
+        current = self._db.execute(
+            select(survey_consents.c.changed_at).where(survey_consents.c.member_id == member_id)
+        ).scalar_one_or_none()
+        if current is None:
+            self._db.execute(insert(survey_consents).values(member_id=member_id, granted=granted, changed_at=at))
+        elif at >= current:
+            self._db.execute(
+                update(survey_consents)
+                .where(survey_consents.c.member_id == member_id)
+                .values(granted=granted, changed_at=at)
+            )
+
+    def consenting(self, member_ids: Collection[str]) -> set[str]:
+        if not member_ids:
+            return set()
+        return set(
+            self._db.scalars(
+                select(survey_consents.c.member_id).where(
+                    survey_consents.c.member_id.in_(list(member_ids)), survey_consents.c.granted.is_(True)
+                )
+            )
+        )
+
+    # -- who is surveyed (projections) -------------------------------------------------------------------------
+
+    def active_members(self, community_ids: Collection[str]) -> list[tuple[str, str]]:
+        """(member_id, community_id) of current members, each member once (her first community by id)."""
+        rows = self._db.execute(
+            select(Membership.member_id, Membership.community_id)
+            .where(
+                Membership.community_id.in_(list(community_ids)),
+                Membership.member_id.is_not(None),
+                Membership.joined_at.is_not(None),
+                Membership.left_at.is_(None),
+            )
+            .order_by(Membership.member_id, Membership.community_id)
+        ).all()
+        seen: dict[str, str] = {}
+        for member_id, community_id in rows:
+            seen.setdefault(member_id, community_id)
+        return sorted(seen.items())
+
+    def note_held(self, session_id: str, community_id: str, theme_id: str | None, starts_at: datetime) -> None:
+        values = {"theme_id": theme_id, "held": True, "starts_at": starts_at}
+        if not self._update_attendance(session_id, values):
+            self._db.execute(
+                insert(survey_attendance).values(
+                    session_id=session_id, community_id=community_id, present_member_ids=[], **values
+                )
+            )
+
+    def note_present(self, session_id: str, community_id: str, member_ids: list[str], at: datetime) -> None:
+        values = {"present_member_ids": member_ids, "recorded_at": at}
+        if not self._update_attendance(session_id, values):
+            self._db.execute(
+                insert(survey_attendance).values(session_id=session_id, community_id=community_id, held=False, **values)
+            )
+
+    def _update_attendance(self, session_id: str, values: dict[str, object]) -> bool:
+        result = self._db.execute(
+            update(survey_attendance).where(survey_attendance.c.session_id == session_id).values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def held_sessions_without_survey(self) -> list[HeldSession]:
+        """Held sessions with members marked present whose feedback survey does not exist yet."""
+        a = survey_attendance.c
+        rows = self._db.execute(
+            select(a.session_id, a.community_id, a.theme_id, a.starts_at, a.recorded_at, a.present_member_ids).where(
+                a.held.is_(True),
+                a.recorded_at.is_not(None),
+                a.session_id.not_in(select(Survey.session_id).where(Survey.session_id.is_not(None))),
+            )
+        ).all()
+        return [HeldSession(*row[:5], present_member_ids=list(row[5] or [])) for row in rows]
+
+    def present_at(self, session_id: str) -> list[str]:
+        found = self._db.execute(
+            select(survey_attendance.c.present_member_ids).where(survey_attendance.c.session_id == session_id)
+        ).scalar_one_or_none()
+        return list(found or [])
