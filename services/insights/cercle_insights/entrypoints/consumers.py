@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
-from cercle_shared.messaging import Subscriptions
+from cercle_shared.messaging import EventContext, Subscriptions
 
-from ..service_layer import reactions
+from ..service_layer import action_plans, reactions
+from ..service_layer.unit_of_work import InsightsUnitOfWork
+
+
+def _each(*handlers):
+    """One event, several features' reactions, in this order, in the same transaction (one handler per type)."""
+
+    def handle(event, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
+        for handler in handlers:
+            handler(event, uow, ctx)
+
+    return handle
 
 
 def subscriptions() -> Subscriptions:
@@ -18,7 +29,7 @@ def subscriptions() -> Subscriptions:
         .on(reg.MembershipJoined, reactions.membership_joined)
         .on(reg.MembershipRoleChanged, reactions.membership_role_changed)
         .on(reg.MembershipLeft, reactions.membership_left)
-        .on(reg.MemberErased, reactions.member_erased)
+        .on(reg.MemberErased, _each(reactions.member_erased, action_plans.member_erased))
         .on(ses.SessionScheduled, reactions.session_scheduled)
         .on(ses.SessionRescheduled, reactions.session_rescheduled)
         .on(ses.SessionHeld, reactions.session_held)

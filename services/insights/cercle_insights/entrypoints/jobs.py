@@ -9,7 +9,16 @@ from cercle_shared.jobs import Job
 from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..config import Settings
+from ..service_layer import action_plans
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
-    return [*housekeeping_jobs(runtime)]
+    return [
+        *housekeeping_jobs(runtime),
+        Job(
+            "nudge-action-plans",
+            every=settings.action_plan_nudge_interval,
+            run=lambda: action_plans.nudge_plans(runtime.uow, settings.action_plan_url, clock()),
+            description="Remind members of an overdue follow-up, and ask about their plans 30 and 90 days on.",
+        ),
+    ]

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from cercle_shared.contracts import insights
 from cercle_shared.uow import translation_table
+
+from ..domain import action_plans
 
 TABLE: dict[type[Any], Any] = {}
 
 # --- surveys ---
 
 # --- action plans ---
+
+TABLE[action_plans.NudgeIssued] = lambda e: insights.ActionPlanNudged(
+    nudge_id=e.nudge_id,
+    plan_id=e.plan_id,
+    member_id=e.member_id,
+    kind=e.kind.value,
+    plan_title=e.plan_title,
+    community_id=e.community_id,
+    session_id=e.session_id,
+    theme_id=e.theme_id,
+    current_step=e.current_step,
+    plan_url=e.plan_url,
+    nudged_at=e.at,
+)
 
 # --- community health ---
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cercle_shared.uow import PublishingUnitOfWork
 
+from ..adapters.action_plan_repository import ActionPlanRepository
 from ..adapters.repository import Replica
 from . import integration_events
 
@@ -15,6 +16,8 @@ class InsightsUnitOfWork(PublishingUnitOfWork):
     translate = staticmethod(integration_events.translate)
 
     replica: Replica
+    action_plans: ActionPlanRepository
 
     def _open(self) -> None:
         self.replica = Replica(self.db)
+        self.action_plans = ActionPlanRepository(self.db)
