@@ -57,6 +57,8 @@ SUBSCRIBED: dict[str, frozenset[str]] = {
             "cercle.registration.communities",
             "cercle.registration.members",
             "cercle.registration.memberships",
+            "cercle.registration.organizations",
+            "cercle.sessions.program",
             "cercle.sessions.registrations",
             "cercle.sessions.sessions",
         }

@@ -107,6 +107,7 @@ class MonthPoint:
     departures: int
     sessions_held: int
     present: int
+    absent: int
     attendance_rate: float | None
     first_timers: int
     proposals: int
@@ -188,6 +189,7 @@ def _points(facts: Facts, months: list[date]) -> list[MonthPoint]:
                 departures=departures.get(month, 0),
                 sessions_held=len(meetings),
                 present=present,
+                absent=seats - present,
                 attendance_rate=round(present / seats, 3) if seats else None,
                 first_timers=first_timers.get(month, 0),
                 proposals=proposals.get(month, 0),
@@ -381,3 +383,81 @@ class HealthWatch(Aggregate):
         )
         self.record(event)
         return event
+
+
+# --- figures by year (organization, region, province, theme) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """One year's figures of a set of communities or people. None: not known here, or hidden (`enough` False)."""
+
+    year: int
+    members: int | None  # distinct people who belonged at some point of the year
+    joins: int | None
+    departures: int | None
+    average_tenure_days: float | None  # of those memberships, at the year's end (or now)
+    sessions_held: int | None
+    present: int | None
+    attendance_rate: float | None
+    proposals: int | None
+    votes: int | None
+    actions_opened: int | None = None
+    actions_deployed: int | None = None
+    enough: bool = True
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+def years_of(facts: Facts, now: datetime) -> list[int]:
+    """From the year of the earliest fact to now's year."""
+    started = facts.started()
+    times = [t for t in (started, *(m.starts_at for m in facts.meetings), *facts.proposals) if t is not None]
+    first = min(times).year if times else now.year
+    return list(range(min(first, now.year), now.year + 1))
+
+
+def year_figures(facts: Facts, year: int, now: datetime) -> YearFigures:
+    start, end = year_bounds(year)
+    until = min(end, now)
+    spans = [s for s in facts.spans if s.joined_at < end and (s.left_at is None or s.left_at >= start)]
+    tenures = [max(0.0, (min(s.left_at or until, until) - s.joined_at).total_seconds()) for s in spans]
+    meetings = [m for m in facts.meetings if start <= m.starts_at < end]
+    recorded = [m for m in meetings if m.present is not None]
+    present = sum(m.present or 0 for m in recorded)
+    seats = present + sum(m.absent or 0 for m in recorded)
+    return YearFigures(
+        year=year,
+        members=len({s.who for s in spans}),
+        joins=sum(1 for s in facts.spans if start <= s.joined_at < end),
+        departures=sum(1 for s in facts.spans if s.left_at is not None and start <= s.left_at < end),
+        average_tenure_days=round(sum(tenures) / len(tenures) / 86400, 1) if tenures else None,
+        sessions_held=len(meetings),
+        present=present,
+        attendance_rate=round(present / seats, 3) if seats else None,
+        proposals=sum(1 for t in facts.proposals if start <= t < end),
+        votes=sum(1 for t in facts.votes if start <= t < end),
+    )
+
+
+def hide_small(figures: YearFigures, min_group: int) -> YearFigures:
+    """Figures about fewer than `min_group` people are not shown: every people figure goes, `enough` is False."""
+    if figures.members is not None and figures.members >= min_group:
+        return figures
+    return YearFigures(
+        year=figures.year,
+        members=None,
+        joins=None,
+        departures=None,
+        average_tenure_days=None,
+        sessions_held=None,
+        present=None,
+        attendance_rate=None,
+        proposals=figures.proposals,
+        votes=figures.votes,
+        actions_opened=None,
+        actions_deployed=None,
+        enough=False,
+    )

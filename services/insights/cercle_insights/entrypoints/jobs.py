@@ -10,11 +10,19 @@ from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..config import Settings
 from ..service_layer import action_plans
+from ..service_layer import health as health
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
     return [
         *housekeeping_jobs(runtime),
+        Job(
+            "assess-community-health",
+            every=settings.health_assessment_interval,
+            run=lambda: health.assess_communities(runtime.uow, clock(), health.rules_of(settings)),
+            timeout=600,
+            description="Assess each active community's health; raise or clear its alert (once per change of state).",
+        ),
         Job(
             "nudge-action-plans",
             every=settings.action_plan_nudge_interval,

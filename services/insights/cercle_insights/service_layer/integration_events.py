@@ -7,7 +7,7 @@ from typing import Any
 from cercle_shared.contracts import insights
 from cercle_shared.uow import translation_table
 
-from ..domain import action_plans
+from ..domain import action_plans, health
 
 TABLE: dict[type[Any], Any] = {}
 
@@ -30,5 +30,16 @@ TABLE[action_plans.NudgeIssued] = lambda e: insights.ActionPlanNudged(
 )
 
 # --- community health ---
+
+TABLE[health.HealthChanged] = lambda e: insights.CommunityHealthAlerted(
+    alert_id=e.alert_id,
+    community_id=e.community_id,
+    regions=list(e.regions),
+    status=e.status,
+    signals=list(e.signals),
+    score=e.score,
+    month=e.month,
+    alerted_at=e.at,
+)
 
 translate = translation_table(TABLE)

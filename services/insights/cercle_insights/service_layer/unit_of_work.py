@@ -6,6 +6,7 @@ from __future__ import annotations
 from cercle_shared.uow import PublishingUnitOfWork
 
 from ..adapters.action_plan_repository import ActionPlanRepository
+from ..adapters.health_repository import HealthRecords
 from ..adapters.repository import Replica
 from . import integration_events
 
@@ -17,7 +18,9 @@ class InsightsUnitOfWork(PublishingUnitOfWork):
 
     replica: Replica
     action_plans: ActionPlanRepository
+    health: HealthRecords
 
     def _open(self) -> None:
         self.replica = Replica(self.db)
         self.action_plans = ActionPlanRepository(self.db)
+        self.health = HealthRecords(self.db)
