@@ -11,6 +11,7 @@ import pytest
 from kafka import KafkaProducer
 
 from cercle_shared.contracts import CATALOG
+from cercle_shared.contracts import insights as insights_events
 from cercle_shared.contracts import registration as reg_events
 from cercle_shared.contracts import sessions as session_events
 from cercle_shared.messaging.envelope import Envelope
@@ -128,6 +129,43 @@ def test_the_sign_in_link_is_emailed_from_the_internal_topic(api, smtp, producer
     assert link not in str(delivery)
 
 
+def test_a_survey_invitation_from_insights_internal_topic_is_emailed_once_with_its_answer_link(api, smtp, producer):
+    community_id = new_id()
+    member_id, email = member(producer, language="en", communities=[community_id])
+    answer_url = f"https://cercle.example/insights/surveys/answer?t={uuid.uuid4().hex}"
+    now = datetime.now(UTC)
+    invitation = insights_events.SurveyInvitationIssued(
+        invitation_id=new_id(),
+        survey_id=new_id(),
+        member_id=member_id,
+        kind="annual",
+        round=0,
+        community_id=community_id,
+        title_fr="Sondage annuel 2026",
+        title_en="Annual survey 2026",
+        answer_url=answer_url,
+        closes_at=now + timedelta(days=14),
+        issued_at=now,
+    )
+    publish(producer, invitation)
+    publish(producer, invitation)  # the same invitation again (a replay of insights): one email
+    [message] = wait_until(lambda: mail_to(smtp, email), TIMEOUT, message="the survey invitation")
+    assert message["Subject"] == "Your views: Annual survey 2026"
+    assert f"Answer: {answer_url}" in message.get_body(("plain",)).get_content()
+    wait_until(
+        lambda: [
+            d
+            for d in api.get("/v1/deliveries", params={"member_id": member_id}, headers=auth("operator")).json()[
+                "items"
+            ]
+            if d["status"] == "sent"
+        ],
+        TIMEOUT,
+        message="the delivery settled",
+    )
+    assert len(mail_to(smtp, email)) == 1
+
+
 def test_an_announcement_unsubscribed_in_one_click_stops_the_next_one(api, smtp, producer):
     community_id = new_id()
     member_id, email = member(producer, communities=[community_id])
@@ -157,7 +195,14 @@ def test_an_announcement_unsubscribed_in_one_click_stops_the_next_one(api, smtp,
     response = api.post(url.removeprefix(PUBLIC_URL), data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200, response.text
     preferences = api.get(f"/v1/members/{member_id}/preferences", headers=auth("member", member_id=member_id))
-    assert preferences.json()["categories"] == {"reminders": True, "announcements": False, "digest": True}
+    assert preferences.json()["categories"] == {
+        "reminders": True,
+        "announcements": False,
+        "digest": True,
+        "surveys": True,
+        "action_plans": True,
+        "coordination": True,
+    }
 
     schedule("Une deuxième rencontre")
     wait_until(

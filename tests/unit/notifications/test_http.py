@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cercle_notifications.domain.model import EmailKind
+from cercle_notifications.domain.model import Category, EmailKind
 from cercle_notifications.service_layer import reactions
 from tests.support.services import auth
 
@@ -95,7 +95,7 @@ def test_preferences_default_to_the_profile_language_and_every_kind(api):
         "language": None,
         "opt_out": [],
         "version": 0,
-        "categories": {"reminders": True, "announcements": True, "digest": True},
+        "categories": dict.fromkeys(Category, True),
         "digest_day": "monday",
     }
     assert response.headers["ETag"] == 'W/"0"'
@@ -111,7 +111,7 @@ def test_a_member_sets_their_own_preferences(api):
         "language": "en",
         "opt_out": [EmailKind.REGISTRATION_WAITLISTED],
         "version": 1,
-        "categories": {"reminders": True, "announcements": True, "digest": True},
+        "categories": dict.fromkeys(Category, True),
         "digest_day": "monday",
     }
     assert api.get(url, headers=headers).json()["language"] == "en"

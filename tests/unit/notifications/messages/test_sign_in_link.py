@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cercle_notifications.adapters import orm
+from cercle_notifications.domain.model import Category
 from cercle_shared.contracts import registration as reg_events
 from tests.support.harness import new_id
 
@@ -60,7 +61,7 @@ def test_it_is_sent_even_when_she_stopped_every_category(h, smtp):
     member_id, email = member(h)
     response = h.api.put(
         f"/v1/members/{member_id}/preferences",
-        json={"categories": {"reminders": False, "announcements": False, "digest": False}},
+        json={"categories": dict.fromkeys(Category, False)},
         headers=h.as_member(member_id),
     )
     assert response.status_code == 200, response.text
