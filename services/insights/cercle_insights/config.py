@@ -35,3 +35,9 @@ class Settings(ServiceSettings):
     breakdown_min_group: int = Field(
         default=5, ge=1, description='Fewest people behind a figure by organization (else hidden, "not enough").'
     )
+    dashboard_link_ttl: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="Seconds a signed dashboard link (POST /v1/dashboard-links) opens its page; ask again after.",
+    )
