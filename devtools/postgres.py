@@ -75,9 +75,11 @@ class LocalPostgres:
     Trust authentication for the `postgres` superuser: for development and tests only.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = False) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
+        # Tests trade durability for speed (fsync off); benchmarks pass durable=True to commit as production does.
+        self.durable = durable
         self.bin_dir = find_bin_dir()
         self._as_root = os.geteuid() == 0
 
@@ -127,10 +129,9 @@ class LocalPostgres:
                 "--no-sync",
             )
         # pg_ctl hands -o to the server through a shell, hence the quoting.
-        options = (
-            f"-p {self.port} -k {shlex.quote(str(self.data_dir))} -c listen_addresses={LOOPBACK} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-p {self.port} -k {shlex.quote(str(self.data_dir))} -c listen_addresses={LOOPBACK}"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
