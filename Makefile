@@ -17,7 +17,7 @@ help:
 	@echo "make lint      - formatter check, linter, types (mypy strict on shared/ and every domain/), import layers"
 	@echo "make test      - the full test suite (unit, integration on real Kafka/PostgreSQL/SMTP, end-to-end)"
 	@echo "make compose-test - docker-compose.yml on a real Docker engine (started here if none runs), images built locally"
-	@echo "make bench     - throughput and latency figures of the messaging plumbing and the API"
+	@echo "make bench     - Cercle beside bare baselines (messaging, API, end to end): ratios; BENCH_ARGS=--quick"
 
 install:
 	@$(PYTHON) -m devtools.setup packages
@@ -69,7 +69,7 @@ compose-test: kafka-jars
 	$(PYTHON) -m pytest -m compose tests/compose
 
 bench: kafka-jars
-	$(PYTHON) -m benchmarks.messaging
+	$(PYTHON) -m benchmarks.compare $(BENCH_ARGS)
 
 schemas:
 	$(PYTHON) -m cercle_shared.schemas_tool generate
