@@ -68,7 +68,7 @@ test-e2e: kafka-jars postgres-bin
 compose-test: kafka-jars
 	$(PYTHON) -m pytest -m compose tests/compose
 
-bench: kafka-jars
+bench: kafka-jars postgres-bin
 	$(PYTHON) -m benchmarks.compare $(BENCH_ARGS)
 
 schemas:
