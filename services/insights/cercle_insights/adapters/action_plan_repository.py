@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, or_, select
@@ -15,7 +15,7 @@ from cercle_shared.db.keyset import Keyset
 from ..domain.action_plans import ROAD, ActionPlan, Nudge, Step
 from ..domain.model import CommunitySession
 from . import orm
-from .action_plan_orm import action_plans
+from .action_plan_orm import action_plan_steps, action_plans
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,23 @@ class ActionPlanRepository:
 
     def nudges_of(self, plan_id: str) -> Sequence[Nudge]:
         return self._db.scalars(select(Nudge).where(Nudge.plan_id == plan_id).order_by(Nudge.nudged_at)).all()
+
+    def opened_and_deployed(
+        self, community_ids: Collection[str], *, until: datetime
+    ) -> list[tuple[str, datetime, date | None]]:
+        """(community, opened at, deployed on) of the plans opened before `until`, for monthly series."""
+        deployed = (
+            select(action_plan_steps.c.happened_on)
+            .where(action_plan_steps.c.plan_id == action_plans.c.id, action_plan_steps.c.step == Step.DEPLOYED)
+            .scalar_subquery()
+        )
+        rows = self._db.execute(
+            select(action_plans.c.community_id, action_plans.c.opened_at, deployed).where(
+                action_plans.c.community_id.in_(list(community_ids)),
+                action_plans.c.opened_at < until,
+            )
+        ).all()
+        return [(row[0], row[1], row[2]) for row in rows]
 
     # -- the funnel ----------------------------------------------------------------------------------------------
 

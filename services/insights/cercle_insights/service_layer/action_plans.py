@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from cercle_shared.contracts import registration as reg
@@ -401,3 +401,39 @@ def funnel_rows(
                 FunnelRow(key, f.ideas, f.followed_up, f.allies, f.pitched, f.deployed, f.dropped, f.people, f.enough)
             )
         return rows
+
+
+# -- for the other features of insights (no caller: they check access themselves) -----------------------------------
+
+
+@dataclass(frozen=True)
+class PlanMonth:
+    community_id: str
+    month: date  # first day of the month
+    opened: int  # plans opened that month
+    deployed: int  # plans whose deployed step is dated that month
+
+
+def monthly_counts(
+    uow: InsightsUnitOfWork, community_ids: Sequence[str], *, since: date, until: date
+) -> list[PlanMonth]:
+    """Plans opened and deployed per community and month, for months in [since, until) (health's series)."""
+    start = since.replace(day=1)
+    end = datetime(until.year, until.month, until.day, tzinfo=UTC)
+    counts: dict[tuple[str, date], list[int]] = {}
+    with uow:
+        for community_id, opened_at, deployed_on in uow.action_plans.opened_and_deployed(community_ids, until=end):
+            opened_month = opened_at.date().replace(day=1)
+            if start <= opened_month < until:
+                counts.setdefault((community_id, opened_month), [0, 0])[0] += 1
+            if deployed_on is not None and start <= deployed_on.replace(day=1) < until:
+                counts.setdefault((community_id, deployed_on.replace(day=1)), [0, 0])[1] += 1
+    return [PlanMonth(c, m, o, d) for (c, m), (o, d) in sorted(counts.items())]
+
+
+def funnel_counts(
+    uow: InsightsUnitOfWork, *, by: FunnelBy | None = None, filters: FunnelFilters | None = None
+) -> list[FunnelCounts]:
+    """The raw funnel over every plan (no access check, no threshold): callers apply their own."""
+    with uow:
+        return uow.action_plans.funnel(PlanScope(), filters or FunnelFilters(), by=by)
