@@ -1,5 +1,5 @@
 """Every endpoint of every service needs a bearer token, except health, docs, secret-token calendar feeds and
-signed unsubscribe links."""
+signed unsubscribe links and signed survey-answer links."""
 
 import re
 
@@ -13,7 +13,7 @@ from tests.support.services import SERVICES, make_settings
 PUBLIC = {"/healthz", "/readyz", "/asyncapi.json", "/asyncapi"}
 # A secret token in the URL is its credential: calendar feeds; signed one-click unsubscribe links (RFC 8058: mail
 # providers POST to them without any token).
-SECRET_URL = re.compile(r"^/v1/(calendars|unsubscribe)/")
+SECRET_URL = re.compile(r"^/v1/(calendars|unsubscribe|survey-answers)/")
 SIGN_IN = re.compile(r"^/v1/auth/")  # registration's sign-in: where a caller without a token gets one (rate-limited)
 
 

@@ -17,6 +17,34 @@ class Settings(ServiceSettings):
     action_plan_min_group: int = Field(
         default=5, ge=1, description="Fewest people behind a funnel figure a partner may read (else hidden)."
     )
+    # --- surveys ---
+    survey_public_url: str = Field(
+        default="http://127.0.0.1:8004",
+        description="Public base URL of insights, for the answer links in survey invitations (no trailing slash).",
+    )
+    survey_min_group: int = Field(
+        default=5, ge=1, description="Fewest respondents behind a survey figure (else \"not enough answers\")."
+    )
+    survey_feedback_delay_hours: float = Field(
+        default=24.0, ge=0, description="Hours after a session starts before its feedback survey is sent."
+    )
+    survey_feedback_open_days: int = Field(
+        default=14, ge=1, description="Days a post-session feedback survey takes answers."
+    )
+    survey_reminder_days: list[int] = Field(
+        default=[3, 7],
+        description="Days after the invitation when a reminder goes to who has not answered (feedback surveys, and "
+        "the default of annual ones).",
+    )
+    survey_job_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between runs of the job that sends survey invitations and reminders."
+    )
+    dashboard_link_ttl: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="Seconds a signed dashboard link (POST /v1/dashboard-links) opens its page; ask again after.",
+    )
     # --- community health ---
     health_assessment_interval: float = Field(
         default=21600.0, gt=0, description="Seconds between runs of the job that raises and clears health alerts."
@@ -34,10 +62,4 @@ class Settings(ServiceSettings):
     health_aging_months: int = Field(default=36, ge=1, description="Past this age (months) a community is aging.")
     breakdown_min_group: int = Field(
         default=5, ge=1, description='Fewest people behind a figure by organization (else hidden, "not enough").'
-    )
-    dashboard_link_ttl: float = Field(
-        default=900.0,
-        gt=0,
-        le=86400,
-        description="Seconds a signed dashboard link (POST /v1/dashboard-links) opens its page; ask again after.",
     )

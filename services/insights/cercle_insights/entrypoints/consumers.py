@@ -7,6 +7,7 @@ from cercle_shared.contracts import sessions as ses
 from cercle_shared.messaging import EventContext, Subscriptions
 
 from ..service_layer import action_plans, projections, reactions
+from ..service_layer import surveys as surveys
 from ..service_layer.unit_of_work import InsightsUnitOfWork
 
 
@@ -29,16 +30,25 @@ def subscriptions() -> Subscriptions:
         .on(reg.MembershipJoined, reactions.membership_joined)
         .on(reg.MembershipRoleChanged, reactions.membership_role_changed)
         .on(reg.MembershipLeft, reactions.membership_left)
-        .on(reg.MemberErased, _each(reactions.member_erased, action_plans.member_erased, projections.member_erased))
+        .on(
+            reg.MemberErased,
+            _each(
+                reactions.member_erased, action_plans.member_erased, surveys.member_erased, projections.member_erased
+            ),
+        )
         .on(ses.SessionScheduled, _each(reactions.session_scheduled, projections.session_scheduled))
         .on(ses.SessionRescheduled, reactions.session_rescheduled)
-        .on(ses.SessionHeld, _each(reactions.session_held, projections.session_held))
+        .on(ses.SessionHeld, _each(reactions.session_held, surveys.session_held, projections.session_held))
         .on(ses.SessionCancelled, reactions.session_cancelled)
-        .on(ses.SessionAttendanceRecorded, _each(reactions.attendance_recorded, projections.attendance_recorded))
+        .on(
+            ses.SessionAttendanceRecorded,
+            _each(reactions.attendance_recorded, surveys.attendance_recorded, projections.attendance_recorded),
+        )
         .on(ses.SessionRegistrationConfirmed, reactions.registration_confirmed)
         .on(ses.SessionRegistrationWaitlisted, reactions.registration_waitlisted)
         .on(ses.SessionRegistrationPromoted, reactions.registration_promoted)
         .on(ses.SessionRegistrationCancelled, reactions.registration_cancelled)
+        .on(reg.MemberConsentChanged, surveys.consent_changed)
         .on(reg.MemberRegistered, projections.member_registered)
         .on(reg.MemberProfileUpdated, projections.member_profile_updated)
         .on(reg.OrganizationCreated, projections.organization_created)

@@ -11,6 +11,8 @@ from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 from ..config import Settings
 from ..service_layer import action_plans
 from ..service_layer import health as health
+from ..service_layer import surveys as surveys
+from .survey_schemas import survey_policy
 
 
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
@@ -28,5 +30,12 @@ def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], dateti
             every=settings.action_plan_nudge_interval,
             run=lambda: action_plans.nudge_plans(runtime.uow, settings.action_plan_url, clock()),
             description="Remind members of an overdue follow-up, and ask about their plans 30 and 90 days on.",
+        ),
+        Job(
+            "send-survey-messages",
+            every=settings.survey_job_interval,
+            run=lambda: surveys.send_survey_messages(runtime.uow(), clock(), survey_policy(settings)),  # type: ignore[arg-type]
+            description="Open the feedback survey of each session held the day before, invite whoever consented, "
+            "and remind who has not answered.",
         ),
     ]

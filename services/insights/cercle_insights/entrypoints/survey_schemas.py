@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cercle_shared.web.schemas import SaneDateTime, SingleLine, StrictModel
 
@@ -76,10 +76,19 @@ class SurveyCreate(StrictModel):
         )
 
 
+def _number_or_text(value: object) -> object:
+    if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
+        return value
+    raise ValueError("answer with a whole number from 1 to 5, or a text")
+
+
+Value = Annotated[int | Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_number_or_text)]
+
+
 class AnswerCreate(StrictModel):
     """One value per item: a whole number from 1 to 5 for a scale, a text for a free item (optional)."""
 
-    answers: dict[Annotated[str, Field(max_length=40)], int | Annotated[str, Field(max_length=2000)] | None] = Field(
+    answers: dict[Annotated[str, Field(max_length=40)], Value] = Field(
         max_length=40, examples=[{"usefulness": 5, "will_apply": 4, "would_recommend": 5, "comment": "Merci!"}]
     )
 

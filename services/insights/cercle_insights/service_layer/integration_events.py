@@ -8,10 +8,27 @@ from cercle_shared.contracts import insights
 from cercle_shared.uow import translation_table
 
 from ..domain import action_plans, health
+from ..domain import surveys as survey_events
 
 TABLE: dict[type[Any], Any] = {}
 
 # --- surveys ---
+
+TABLE[survey_events.InvitationSent] = lambda e: insights.SurveyInvitationIssued(
+    invitation_id=e.message_id,
+    survey_id=e.survey_id,
+    member_id=e.member_id,
+    kind=e.kind,
+    round=e.round,
+    community_id=e.community_id,
+    region=e.region,
+    session_id=e.session_id,
+    title_fr=e.title_fr,
+    title_en=e.title_en,
+    answer_url=e.answer_url,
+    closes_at=e.closes_at,
+    issued_at=e.issued_at,
+)
 
 # --- action plans ---
 

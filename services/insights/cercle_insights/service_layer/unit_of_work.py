@@ -8,6 +8,7 @@ from cercle_shared.uow import PublishingUnitOfWork
 from ..adapters.action_plan_repository import ActionPlanRepository
 from ..adapters.health_repository import HealthRecords
 from ..adapters.repository import Replica
+from ..adapters.survey_repository import SurveyRepository
 from . import integration_events
 
 
@@ -18,9 +19,11 @@ class InsightsUnitOfWork(PublishingUnitOfWork):
 
     replica: Replica
     action_plans: ActionPlanRepository
+    surveys: SurveyRepository
     health: HealthRecords
 
     def _open(self) -> None:
         self.replica = Replica(self.db)
         self.action_plans = ActionPlanRepository(self.db)
+        self.surveys = SurveyRepository(self.db)
         self.health = HealthRecords(self.db)
