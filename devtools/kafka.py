@@ -386,7 +386,12 @@ class LocalKafka:
         }
         if self.secured is not None:
             settings.update(self._secured_properties(self.secured))
+        settings.update(self._extra_properties())
         return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _extra_properties(self) -> dict[str, object]:
+        """Settings a subclass adds or overrides (a cluster's node id, voters and replication)."""
+        return {}
 
     def _secured_properties(self, secured: Secured) -> dict[str, object]:
         scram_login = (

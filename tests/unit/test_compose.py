@@ -363,11 +363,11 @@ def test_kafka_is_a_single_kraft_node_without_topic_auto_creation():
     env = environment(services()["kafka"])
     assert interpolated(services()["kafka"]["image"]).startswith("apache/kafka:")
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    assert interpolated(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]) == f"{env['KAFKA_NODE_ID']}@kafka:9093"
     assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
     assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+    assert interpolated(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == "1"
     advertised_names = {listener.split("://")[0] for listener in env["KAFKA_ADVERTISED_LISTENERS"].split(",")}
     protocol_names = {pair.split(":")[0] for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")}
     assert advertised_names | {"CONTROLLER"} <= protocol_names
@@ -425,7 +425,7 @@ def test_broker_setup_applies_topics_credentials_and_acls_as_the_admin_once_kafk
     assert one_shot("broker-setup")
     assert dockerfile_path(setup) == ROOT / "infra" / "images" / "ops" / "Dockerfile"
     env = environment(setup)
-    assert env["CERCLE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert interpolated(env["CERCLE_KAFKA_BOOTSTRAP"]) == "kafka:9092"
     assert env["CERCLE_KAFKA_SASL_USERNAME"] == "cercle-admin"
     assert env["CERCLE_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
     for name in SERVICES:
@@ -569,6 +569,10 @@ def test_dockerignore_keeps_local_state_and_tests_out_of_the_images():
 UPSTREAM_IMAGES = {
     "kafka": "apache/kafka:",
     "kafka-format": "apache/kafka:",
+    "kafka-2": "apache/kafka:",
+    "kafka-2-format": "apache/kafka:",
+    "kafka-3": "apache/kafka:",
+    "kafka-3-format": "apache/kafka:",
     "postgres": "postgres:",
     "mailpit": "axllent/mailpit:",
 }
@@ -718,3 +722,123 @@ def test_dockerignore_sends_the_wheelhouse_but_no_other_infra():
     assert sent_to_builder(ROOT, "infra/images/wheelhouse/pydantic-2.0-py3-none-any.whl")
     assert not sent_to_builder(ROOT, "infra/images/kafka/Dockerfile")
     assert not sent_to_builder(ROOT, "docker-compose.yml")
+
+
+# --- profile ha: three brokers ----------------------------------------------------------------------------------
+
+HA_ENV_FILE = ROOT / "infra" / "compose" / "ha.env"
+KAFKA_NODES = {"kafka": 1, "kafka-2": 2, "kafka-3": 3}
+
+
+def ha_variables() -> dict[str, str]:
+    variables = {}
+    for line in HA_ENV_FILE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            variables[key.strip()] = value.strip()
+    return variables
+
+
+def with_variables(value: str, variables: dict[str, str]) -> str:
+    """The value as compose would pass it with these variables set (the others at their defaults)."""
+
+    def replace(match: re.Match) -> str:
+        if match["name"] in variables:
+            return variables[match["name"]]
+        return interpolated(match.group(0))
+
+    return VARIABLE.sub(replace, value)
+
+
+def ha_environment(name: str) -> dict[str, str]:
+    variables = ha_variables()
+    return {k: with_variables(v, variables) for k, v in environment(services()[name]).items() if v is not None}
+
+
+def test_the_default_profile_runs_one_broker_and_one_replica_per_topic():
+    default = {name for name, svc in services().items() if not svc.get("profiles")}
+    assert {"kafka", "kafka-format", "broker-setup", *SERVICES} <= default
+    assert not {"kafka-2", "kafka-3"} & default
+    setup = {k: interpolated(v) for k, v in environment(services()["broker-setup"]).items()}
+    assert setup["CERCLE_KAFKA_REPLICATION_FACTOR"] == setup["CERCLE_KAFKA_MIN_INSYNC_REPLICAS"] == "1"
+    kafka = {k: interpolated(v) for k, v in environment(services()["kafka"]).items()}
+    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert kafka["KAFKA_DEFAULT_REPLICATION_FACTOR"] == kafka["KAFKA_MIN_INSYNC_REPLICAS"] == "1"
+    for name in SERVICES:
+        assert interpolated(environment(services()[name])["CERCLE_KAFKA_BOOTSTRAP"]) == "kafka:9092"
+
+
+def test_profile_ha_is_selected_by_its_env_file_and_sets_only_variables_the_compose_file_reads():
+    variables = ha_variables()
+    assert variables.pop("COMPOSE_PROFILES") == "ha"
+    read = {m["name"] for m in VARIABLE.finditer(COMPOSE_FILE.read_text())}
+    assert set(variables) <= read, set(variables) - read
+    assert {name for name, svc in services().items() if "ha" in (svc.get("profiles") or [])} == {
+        "kafka-2",
+        "kafka-2-format",
+        "kafka-3",
+        "kafka-3-format",
+    }
+
+
+def test_profile_ha_runs_three_kraft_voters_each_on_its_own_formatted_storage():
+    voters = ha_variables()["CERCLE_KAFKA_QUORUM_VOTERS"]
+    assert voters == ",".join(f"{node_id}@{name}:9093" for name, node_id in KAFKA_NODES.items())
+    cluster_ids, volumes = set(), set()
+    for name, node_id in KAFKA_NODES.items():
+        node, fmt = services()[name], services()[f"{name}-format" if name != "kafka" else "kafka-format"]
+        env, fmt_env = ha_environment(name), ha_environment(f"{name}-format" if name != "kafka" else "kafka-format")
+        assert node.get("hostname", name) == name
+        assert str(env["KAFKA_NODE_ID"]) == str(fmt_env["KAFKA_NODE_ID"]) == str(node_id)
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == fmt_env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert "CONTROLLER://:9093" in env["KAFKA_LISTENERS"].split(",")
+        assert f"INTERNAL://{name}:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+        # Internal topics (consumer offsets, transactions) survive a lost node like Cercle's own.
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+        assert kafka_property(env, "authorizer.class.name") == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        (data,) = [v for v in node["volumes"] if v.endswith(":/var/lib/kafka/data")]
+        assert data in fmt["volumes"]
+        volumes.add(data)
+        cluster_ids |= {env["CLUSTER_ID"], fmt_env["CLUSTER_ID"]}
+        assert depends_on(node)[fmt_name(name)]["condition"] == "service_completed_successfully"
+        assert node["healthcheck"] == services()["kafka"]["healthcheck"]
+        assert one_shot(fmt_name(name))
+    assert len(volumes) == 3
+    assert len(cluster_ids) == 1
+    assert {v.split(":")[0] for v in volumes} <= set(compose()["volumes"])
+    script = (ROOT / "infra" / "compose" / "kafka" / "format-storage.sh").read_text()
+    assert "node.id=${KAFKA_NODE_ID:-1}" in script
+    assert "controller.quorum.voters=${KAFKA_CONTROLLER_QUORUM_VOTERS:-1@kafka:9093}" in script
+
+
+def fmt_name(node: str) -> str:
+    return "kafka-format" if node == "kafka" else f"{node}-format"
+
+
+def test_profile_ha_advertises_each_brokers_published_host_port():
+    for name in KAFKA_NODES:
+        env = environment(services()[name])
+        (host_listener,) = [x for x in env["KAFKA_ADVERTISED_LISTENERS"].split(",") if x.startswith("HOST://")]
+        (port,) = services()[name]["ports"]
+        assert VARIABLE.search(host_listener).group(0) == VARIABLE.search(str(port)).group(0)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_profile_ha_points_every_service_at_the_three_brokers(name):
+    bootstrap = ha_environment(name)["CERCLE_KAFKA_BOOTSTRAP"]
+    assert bootstrap.split(",") == [f"{node}:9092" for node in KAFKA_NODES]
+
+
+def test_profile_ha_creates_topics_with_three_replicas_two_in_sync():
+    from cercle_shared.settings import KafkaSettings
+
+    env = ha_environment("broker-setup")
+    assert env["CERCLE_KAFKA_BOOTSTRAP"].split(",") == [f"{node}:9092" for node in KAFKA_NODES]
+    settings = KafkaSettings(
+        kafka_replication_factor=env["CERCLE_KAFKA_REPLICATION_FACTOR"],
+        kafka_min_insync_replicas=env["CERCLE_KAFKA_MIN_INSYNC_REPLICAS"],
+    )
+    assert (settings.kafka_replication_factor, settings.kafka_min_insync_replicas) == (3, 2)

@@ -1,4 +1,8 @@
-"""Topic creation with kafka-python's admin client, from the one list in contracts.topics."""
+"""Topic creation with kafka-python's admin client, from the one list in contracts.topics.
+
+Replication comes from the settings (KafkaSettings.kafka_replication_factor and kafka_min_insync_replicas): 1/1 on
+a developer's single broker, 3/2 on a three-broker cluster, where a topic keeps taking writes (acks=all) with one
+broker lost and no acknowledged record lives on one broker only."""
 
 from __future__ import annotations
 
@@ -22,14 +26,32 @@ def ensure_topics(
     bootstrap: str,
     topics: Iterable[TopicSpec] = ALL_TOPICS,
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
     timeout: float = 60.0,
     security: KafkaSettings | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet and bring the configuration of the others up to the contracts'
     (a bound on compaction may tighten after a topic was created); return the names created.
-    Retries while the broker warms up. `security`: how to authenticate (the admin principal on a secured broker)."""
+    Retries while the broker warms up (and, on a cluster, until enough brokers are up for the replicas).
+    `security`: how to authenticate (the admin principal on a secured broker); the replication factor and
+    min.insync.replicas default to its values (1 and 1 without settings). An existing topic keeps its number of
+    replicas (changing it is a partition reassignment, an operator's decision) but takes the min.insync.replicas."""
     client_config: dict[str, Any] = kafka_python_config(security) if security is not None else {}
+    if replication_factor is None:
+        replication_factor = security.kafka_replication_factor if security is not None else 1
+    if min_insync_replicas is None:
+        min_insync_replicas = security.kafka_min_insync_replicas if security is not None else 1
+    if not 1 <= min_insync_replicas <= replication_factor:
+        # More than the replicas would refuse every write made with acks=all.
+        raise ValueError(
+            f"min.insync.replicas ({min_insync_replicas}) must be between 1 and the replication factor "
+            f"({replication_factor})"
+        )
+
+    def config(topic: TopicSpec) -> dict[str, str]:
+        return {**topic.config(), "min.insync.replicas": str(min_insync_replicas)}
+
     deadline = time.monotonic() + timeout
     wanted = {t.name: t for t in topics}
     while True:
@@ -46,15 +68,16 @@ def ensure_topics(
                             t.name,
                             num_partitions=t.partitions,
                             replication_factor=replication_factor,
-                            topic_configs=t.config(),
+                            topic_configs=config(t),
                         )
                         for t in missing
                     ]
                 )
-            existing = [t for t in wanted.values() if t not in missing and t.config()]
+            existing = [t for t in wanted.values() if t not in missing]
             if existing:
+                # Not incremental: the set given replaces the topic's own settings, so it is always the whole set.
                 admin.alter_configs(
-                    [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=t.config()) for t in existing]
+                    [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=config(t)) for t in existing]
                 )
             return [t.name for t in missing]
         except TopicAlreadyExistsError:
@@ -76,14 +99,33 @@ def main() -> None:
         description="Create Cercle's Kafka topics (idempotent). On a secured broker, authenticate as the admin "
         "principal with CERCLE_KAFKA_SECURITY_PROTOCOL, CERCLE_KAFKA_SASL_USERNAME and CERCLE_KAFKA_SASL_PASSWORD."
     )
+    settings = KafkaSettings()
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
-    parser.add_argument("--replication-factor", type=int, default=1)
+    parser.add_argument(
+        "--replication-factor",
+        type=int,
+        default=settings.kafka_replication_factor,
+        help="replicas of each new topic (default: CERCLE_KAFKA_REPLICATION_FACTOR, 1)",
+    )
+    parser.add_argument(
+        "--min-insync-replicas",
+        type=int,
+        default=settings.kafka_min_insync_replicas,
+        help="min.insync.replicas of each topic (default: CERCLE_KAFKA_MIN_INSYNC_REPLICAS, 1)",
+    )
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
     created = ensure_topics(
-        args.bootstrap, replication_factor=args.replication_factor, timeout=args.timeout, security=KafkaSettings()
+        args.bootstrap,
+        replication_factor=args.replication_factor,
+        min_insync_replicas=args.min_insync_replicas,
+        timeout=args.timeout,
+        security=settings,
     )
-    print(f"topics ready ({len(ALL_TOPICS)} in all, {len(created)} created)")
+    print(
+        f"topics ready ({len(ALL_TOPICS)} in all, {len(created)} created; replication factor "
+        f"{args.replication_factor}, min.insync.replicas {args.min_insync_replicas})"
+    )
 
 
 if __name__ == "__main__":
