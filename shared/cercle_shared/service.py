@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from sqlalchemy import Engine, MetaData, text
@@ -22,9 +22,11 @@ from .db import make_engine, make_session_factory, messaging_tables
 from .db.tables import MessagingTables
 from .jobs import Job, JobRunner
 from .messaging import Messaging, Outbox, Subscriptions
+from .messaging.consumer import prune_processed
 from .messaging.outbox import purge_published
 from .settings import ServiceSettings
 from .uow import UnitOfWork
+from .web.nul import RefuseNul
 from .web.problems import document_problems, install_problem_handlers, problem
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class ServiceRuntime:
         unit_of_work: UnitOfWorkFactory,
         subscriptions: Subscriptions | None = None,
     ) -> ServiceRuntime:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pre_ping=settings.database_pre_ping)
         db_factory = make_session_factory(engine)
         tables = messaging_tables(metadata)
         outbox = Outbox(tables, source=f"/cercle/{name}")
@@ -183,24 +185,6 @@ def document_consumed(document: dict[str, Any], service: str, subscriptions: Sub
     return document
 
 
-async def _refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """A NUL in a path or a query: no id holds one and PostgreSQL cannot even bind it, so answer here, for every
-    route of every service, rather than as a 500 further down."""
-    if "\x00" in request.url.path:
-        return problem(404, "Not found", "no such resource", instance=request.url.path.replace("\x00", ""))
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            field = name.replace("\x00", "")
-            return problem(
-                422,
-                "Invalid input",
-                f"{field}: a NUL character is not allowed",
-                instance=request.url.path,
-                errors=[{"field": field, "message": "a NUL character is not allowed"}],
-            )
-    return await call_next(request)
-
-
 def create_app(
     runtime: ServiceRuntime,
     routers: Iterable[APIRouter],
@@ -219,7 +203,7 @@ def create_app(
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
-    app.middleware("http")(_refuse_nul)
+    app.add_middleware(RefuseNul)
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
     install_problem_handlers(app)
@@ -261,11 +245,21 @@ def housekeeping_jobs(runtime: ServiceRuntime) -> list[Job]:
     def purge_outbox() -> int:
         return purge_published(runtime.db_factory, runtime.tables, older_than=retention)
 
+    def prune_processed_ids() -> int:
+        retention = timedelta(seconds=runtime.settings.processed_events_retention)
+        return prune_processed(runtime.db_factory, runtime.tables, older_than=retention)
+
     return [
         Job(
             "purge-published-outbox",
             every=runtime.settings.housekeeping_interval,
             run=purge_outbox,
             description="Delete outbox rows published more than CERCLE_OUTBOX_RETENTION seconds ago.",
-        )
+        ),
+        Job(
+            "prune-processed-events",
+            every=runtime.settings.housekeeping_interval,
+            run=prune_processed_ids,
+            description="Forget the ids of events applied more than CERCLE_PROCESSED_EVENTS_RETENTION seconds ago.",
+        ),
     ]

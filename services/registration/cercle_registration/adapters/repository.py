@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, exists, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cercle_shared.db.keyset import Keyset
 from cercle_shared.errors import InvalidInput
@@ -107,7 +107,8 @@ class MemberRepository:
         self._db.add(member)
 
     def get(self, member_id: str) -> Member | None:
-        return self._db.get(Member, member_id)
+        # The consent history in the same SELECT: its own selectin load would be a second round trip per read.
+        return self._db.get(Member, member_id, options=[joinedload(Member.consent_history)])  # type: ignore[arg-type]
 
     def get_many(self, ids: Iterable[str]) -> Sequence[Member]:
         found: list[Member] = []

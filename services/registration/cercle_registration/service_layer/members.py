@@ -48,13 +48,18 @@ def register_member(
     regions.check(cmd.region)
     access.check_register_member(principal, cmd.region)
     with uow:
-        member = add_member(cmd, uow, clock())
+        # No SELECT by email first: the unique index refuses a taken email at flush with the same 409 (field
+        # "email"), and a registration is one round trip shorter for it.
+        member = add_member(cmd, uow, clock(), check_email=False)
         uow.commit()
         return member
 
 
-def add_member(cmd: RegisterMember, uow: RegistrationUnitOfWork, at: datetime) -> model.Member:
-    """Register inside an open unit of work (also used, row by row, by the bulk import)."""
+def add_member(
+    cmd: RegisterMember, uow: RegistrationUnitOfWork, at: datetime, *, check_email: bool = True
+) -> model.Member:
+    """Register inside an open unit of work (also used, row by row, by the bulk import, which checks the email
+    first so that a taken one does not abort its transaction)."""
     member = model.Member.register(
         display_name=cmd.display_name,
         email=cmd.email,
@@ -67,7 +72,7 @@ def add_member(cmd: RegisterMember, uow: RegistrationUnitOfWork, at: datetime) -
         at=at,
     )
     check_organization(member.organization_id, uow)
-    if uow.members.by_email(member.email) is not None:
+    if check_email and uow.members.by_email(member.email) is not None:
         raise Conflict("a member with this email already exists", field="email")
     uow.members.add(member)
     uow.flush()  # an email lost to a concurrent registration fails here: in an import, as this row's error
