@@ -65,7 +65,18 @@ class ServiceSettings(KafkaSettings):
     )
     consumer_backoff_initial: float = Field(default=0.2, gt=0, description="First retry delay, doubled each time.")
     consumer_backoff_max: float = Field(default=5.0, gt=0, description="Longest retry delay.")
-    relay_poll_interval: float = Field(default=0.2, gt=0, description="Outbox relay poll interval (s).")
+    relay_poll_interval: float = Field(
+        default=0.2, gt=0, description="Outbox relay poll interval (s): the fallback; a commit wakes it at once."
+    )
+    relay_batch_size: int = Field(
+        default=500, ge=1, description="Outbox rows the relay reads, publishes and marks at once (pipelined)."
+    )
+    relay_lease_retry: float = Field(
+        default=1.0,
+        gt=0,
+        description="PostgreSQL: seconds between a standby relay's tries to take the service's relay lock (one "
+        "active relay per service); bounds the take-over after the holder dies.",
+    )
     send_timeout: float = Field(default=5.0, gt=0, description="Bound on every Kafka send (s).")
     shutdown_timeout: float = Field(default=15.0, gt=0, description="Bound on graceful shutdown (s).")
     outbox_retention: float = Field(

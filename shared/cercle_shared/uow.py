@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.event import listen
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,10 +77,18 @@ class UnitOfWork:
     def commit(self) -> None:
         with self._translated():
             self._before_commit()
+            self._last_statements()
             self.db.commit()
+        self._after_commit()
 
     def _before_commit(self) -> None:
         """Hook for subclasses, inside the error translation."""
+
+    def _last_statements(self) -> None:
+        """Hook for subclasses: statements that end the transaction, once, outside any savepoint."""
+
+    def _after_commit(self) -> None:
+        """Hook for subclasses, once the transaction is committed (e.g. wake what has work now)."""
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -112,10 +121,12 @@ class PublishingUnitOfWork(UnitOfWork):
         super().__init__(db_factory)
         self._outbox = outbox
         self._seen: list[Aggregate] = []
+        self._wrote = False  # outbox rows in this transaction: wake the relay once it commits
         self.correlation_id: str | None = None
 
     def __enter__(self) -> Self:
         self._seen = []
+        self._wrote = False
         entered = super().__enter__()
         for name in _HOLD_ON:
             listen(self.db, name, self._hold)
@@ -134,9 +145,16 @@ class PublishingUnitOfWork(UnitOfWork):
     def publish(self, event: IntegrationEvent) -> None:
         """Publish an integration event directly: for reactions that relay facts no aggregate of theirs owns."""
         self._outbox.add(self.db, event, correlation_id=self.correlation_id)
+        self._wrote = True
+
+    def _publish_many(self, events: list[IntegrationEvent]) -> None:
+        if events:
+            self._outbox.add_many(self.db, events, correlation_id=self.correlation_id)
+            self._wrote = True
 
     def publish_tombstone(self, *, topic: str, key: str, event_id: str) -> None:
         self._outbox.add_tombstone(self.db, topic=topic, key=key, event_id=event_id)
+        self._wrote = True
 
     def collect_new_events(self) -> list[DomainEvent]:
         """Every event recorded by an aggregate of this transaction, in the order recorded (and forgets them)."""
@@ -153,12 +171,28 @@ class PublishingUnitOfWork(UnitOfWork):
                 yield obj
 
     def _before_commit(self) -> None:
+        # The aggregates' events in one INSERT (an executemany); a tombstone in between writes what precedes it
+        # first, as it deletes the older rows of its key.
+        pending: list[IntegrationEvent] = []
         for event in self.collect_new_events():
             for publication in type(self).translate(event):
                 if isinstance(publication, Tombstone):
+                    self._publish_many(pending)
+                    pending = []
                     self.publish_tombstone(topic=publication.topic, key=publication.key, event_id=publication.event_id)
                 else:
-                    self.publish(publication)
+                    pending.append(publication)
+        self._publish_many(pending)
+
+    def _last_statements(self) -> None:
+        if self._wrote and self.db.get_bind().dialect.name == "postgresql":
+            # Delivered at commit to the active relay, whichever instance runs it (see messaging/lease.py).
+            self.db.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._outbox.channel})
+
+    def _after_commit(self) -> None:
+        if self._wrote:
+            self._wrote = False
+            self._outbox.committed()
 
 
 def translation_table(
