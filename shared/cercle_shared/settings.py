@@ -85,5 +85,17 @@ class ServiceSettings(KafkaSettings):
         description="Seconds a published outbox row is kept before the housekeeping job deletes it (Kafka keeps the "
         "event).",
     )
+    database_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled database connection with a round trip before every transaction: no "
+        "transaction fails after a database restart, at the cost of one round trip each.",
+    )
+    processed_events_retention: float = Field(
+        default=30 * 86400.0,
+        gt=0,
+        description="Seconds the consumer remembers an applied event's id before the housekeeping job forgets it; "
+        "longer than any redelivery (an offset not yet committed, a consumer down for days). A replay after that "
+        "is still applied once: projections and reactions are idempotent on their own keys.",
+    )
     housekeeping_interval: float = Field(default=300.0, gt=0, description="Seconds between housekeeping runs.")
     log_level: str = Field(default="INFO", description="Python logging level.")

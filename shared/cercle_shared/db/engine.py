@@ -6,8 +6,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for a service's own database: PostgreSQL in production, SQLite for the local default."""
+def make_engine(url: str, *, echo: bool = False, pre_ping: bool = False) -> Engine:
+    """An engine for a service's own database: PostgreSQL in production, SQLite for the local default.
+
+    Without `pre_ping`, a pooled connection is not tested with a round trip at each checkout (a `SELECT 1` per
+    transaction, measured at 6-8 % of a request and 20 % of a consumer's transaction): connections are recycled
+    after five minutes, and one the server dropped (a database restart) fails its transaction once, invalidating
+    the pool, so that the next one gets a fresh connection."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -23,7 +28,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_recycle=300, pool_size=10, max_overflow=10)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

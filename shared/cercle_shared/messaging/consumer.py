@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
 from ..contracts.topics import ALL_TOPICS, by_name
@@ -141,40 +142,88 @@ class IdempotentConsumer:
         self.dead_lettered = 0
 
     async def handle(self, record: Record) -> None:
-        try:
-            work = self._prepare(record)
-        except InvalidMessage as exc:
-            await self._dead_letter(record, f"invalid message: {exc}", attempts=0)
-            return
-        except Exception as exc:  # reading a record is deterministic: retrying it cannot help, so it is poison too
-            log.exception("%s: unreadable record %s@%s/%s", self.name, record.topic, record.partition, record.offset)
-            await self._dead_letter(record, f"unreadable record: {type(exc).__name__}: {exc}", attempts=0)
-            return
-        if work is None:
-            return  # an event type this service does not handle
-        attempt = 0
+        await self.handle_batch((record,))
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """Apply a fetched batch: poison records dead-lettered, the others applied in one transaction (one thread
+        hop), each in its own savepoint. A failing event is retried alone, then dead-lettered alone; the events
+        around it commit. Returns once every record is applied or parked; raises (offsets not committed) only
+        when a dead letter cannot be written."""
+        works: list[_Work] = []
+        for record in records:
+            try:
+                prepared = self._prepare(record)
+            except InvalidMessage as exc:
+                await self._dead_letter(record, f"invalid message: {exc}", attempts=0)
+                continue
+            except Exception as exc:  # reading a record is deterministic: retrying it cannot help, so it is poison too
+                log.exception(
+                    "%s: unreadable record %s@%s/%s", self.name, record.topic, record.partition, record.offset
+                )
+                await self._dead_letter(record, f"unreadable record: {type(exc).__name__}: {exc}", attempts=0)
+                continue
+            if prepared is not None:  # None: an event type this service does not handle
+                works.append(_Work(record, *prepared))
+        while works:
+            try:
+                failed = await asyncio.to_thread(self._apply_batch, works)
+            except Exception as exc:
+                # The batch's transaction itself failed (at commit, say): no event of it is applied. Fall back to
+                # one transaction per event, so that the culprit is retried and dead-lettered alone.
+                log.warning("%s: a batch of %d failed as a whole (%s); applying one by one", self.name, len(works), exc)
+                for work in works:
+                    await self._retry_alone(work, attempt=0, error=exc)
+                return
+            if failed is None:
+                return
+            index, error = failed
+            await self._retry_alone(works[index], attempt=1, error=error)
+            works = works[index + 1 :]
+
+    async def _retry_alone(self, work: _Work, *, attempt: int, error: BaseException) -> None:
+        """Re-apply one event in its own transaction, with back-off, until it succeeds or is dead-lettered."""
+        record = work.record
         while True:
+            if attempt >= self._max_attempts:
+                log.error(
+                    "%s: giving up on %s@%s/%s: %s", self.name, record.topic, record.partition, record.offset, error
+                )
+                await self._dead_letter(record, f"{type(error).__name__}: {error}", attempts=attempt)
+                return
+            if attempt:
+                delay = min(self._backoff_max, self._backoff_initial * 2 ** (attempt - 1))
+                log.warning("%s: attempt %d failed (%s); retrying in %.2fs", self.name, attempt, error, delay)
+                await asyncio.sleep(delay)
             attempt += 1
             try:
-                await asyncio.to_thread(self._apply, *work)
+                await asyncio.to_thread(self._apply_alone, work)
                 return
             except Exception as exc:
-                if attempt >= self._max_attempts:
-                    log.exception("%s: giving up on %s@%s/%s", self.name, record.topic, record.partition, record.offset)
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
-                    return
-                delay = min(self._backoff_max, self._backoff_initial * 2 ** (attempt - 1))
-                log.warning("%s: attempt %d failed (%s); retrying in %.2fs", self.name, attempt, exc, delay)
-                await asyncio.sleep(delay)
+                error = exc
 
     def apply_now(self, record: Record) -> bool:
         """Apply one record synchronously, once, raising what the handler raises (tests and replays).
         False when this service does not handle it."""
-        work = self._prepare(record)
-        if work is None:
+        prepared = self._prepare(record)
+        if prepared is None:
             return False
-        self._apply(*work)
+        self._apply_alone(_Work(record, *prepared))
         return True
+
+    def apply_batch_now(self, records: Sequence[Record]) -> int:
+        """Apply records synchronously through the batch path (replays, rebuilds): one transaction, a savepoint
+        each; records this service does not handle are skipped. Raises what the first failing event raises (the
+        events before it are committed). Returns how many records were handled (applied or already applied)."""
+        works = [_Work(record, *prepared) for record in records if (prepared := self._prepare(record)) is not None]
+        failed = self._apply_batch(works) if works else None
+        if failed is not None:
+            raise failed[1]
+        return len(works)
+
+    def _apply_alone(self, work: _Work) -> None:
+        failed = self._apply_batch((work,))
+        if failed is not None:
+            raise failed[1]
 
     def _prepare(self, record: Record) -> tuple[Handler, Any, EventContext] | None:
         """What to run for this record, None to skip it; InvalidMessage when it is not a Cercle event."""
@@ -220,28 +269,52 @@ class IdempotentConsumer:
         )
         return handler, payload, ctx
 
-    def _apply(self, handler: Handler, payload: Any, ctx: EventContext) -> None:
+    def _apply_batch(self, works: Sequence[_Work]) -> tuple[int, Exception] | None:
+        """Apply events in one transaction, a savepoint each, and record their ids; stop at the first that fails
+        (its savepoint rolled back) and commit those before it. Returns (its index, its error), or None."""
+        failed: tuple[int, Exception] | None = None
         with self._uow_factory() as uow:
-            seen = uow.db.execute(
-                select(self._processed.c.event_id).where(
-                    self._processed.c.consumer == self.name, self._processed.c.event_id == ctx.event_id
-                )
-            ).first()
-            if seen:
-                return
-            correlation = getattr(uow, "correlation_id", None)
-            if correlation is None and hasattr(uow, "correlation_id"):
-                uow.correlation_id = ctx.correlation_id or ctx.event_id
-            handler(payload, uow, ctx)
-            uow.db.execute(
-                self._processed.insert().values(
-                    consumer=self.name,
-                    event_id=ctx.event_id,
-                    event_type=ctx.event_type,
-                    processed_at=datetime.now(UTC),
+            db = uow.db
+            if db.get_bind().dialect.name == "sqlite":
+                # pysqlite would begin the transaction only at the first write, and releasing the first savepoint
+                # would then commit: begin it here, taking the write lock (the consumer writes anyway).
+                db.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            ids = {work.ctx.event_id for work in works}
+            processed = self._processed.c
+            done = set(
+                db.scalars(
+                    select(processed.event_id).where(processed.consumer == self.name, processed.event_id.in_(ids))
                 )
             )
+            applied: list[dict[str, Any]] = []
+            now = datetime.now(UTC)
+            for index, work in enumerate(works):
+                ctx = work.ctx
+                if ctx.event_id in done:
+                    continue  # applied before (a redelivery), or earlier in this very batch
+                try:
+                    with db.begin_nested():
+                        if hasattr(uow, "correlation_id"):
+                            # What this event's reaction publishes carries its correlation id.
+                            uow.correlation_id = ctx.correlation_id or ctx.event_id
+                        work.handler(work.payload, uow, ctx)
+                        # Its aggregates' events reach the outbox inside its savepoint: a rolled-back event publishes
+                        # nothing, and the next event's reaction does not carry them.
+                        with uow._translated():
+                            uow._before_commit()
+                            db.flush()
+                except Exception as exc:
+                    _forget_recorded_events(uow)
+                    failed = (index, exc)
+                    break
+                done.add(ctx.event_id)
+                applied.append(
+                    {"consumer": self.name, "event_id": ctx.event_id, "event_type": ctx.event_type, "processed_at": now}
+                )
+            if applied:
+                db.execute(self._processed.insert(), applied)
             uow.commit()
+        return failed
 
     async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
         key, value, headers = _bounded_dead_letter(record)
@@ -258,6 +331,41 @@ class IdempotentConsumer:
         # If this fails the exception propagates: the offset is not committed and the record comes back.
         await asyncio.wait_for(self._publish_dlq(self._dlq, key, value, headers), timeout=self._send_timeout)
         self.dead_lettered += 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    record: Record
+    handler: Handler
+    payload: Any
+    ctx: EventContext
+
+
+def _forget_recorded_events(uow: UnitOfWork) -> None:
+    """Drop the domain events a failed reaction recorded: its savepoint is rolled back, they never happened."""
+    collect = getattr(uow, "collect_new_events", None)
+    if collect is not None:
+        collect()
+
+
+def prune_processed(
+    db_factory: sessionmaker[Session], tables: MessagingTables, *, older_than: timedelta, limit: int = 10_000
+) -> int:
+    """Forget the ids of events processed longer ago than `older_than` (in chunks, so that no long transaction
+    holds the table). The retention outlasts any redelivery (an uncommitted offset, a consumer that was down);
+    an event replayed after that is still applied once: projections upsert on their own keys, and reactions
+    that publish are idempotent on theirs (docs/architecture.md, messaging)."""
+    table = tables.processed_events
+    cutoff = datetime.now(UTC) - older_than
+    pruned = 0
+    while True:
+        with db_factory.begin() as db:
+            oldest = select(table.c.event_id).where(table.c.processed_at < cutoff).limit(limit)
+            result = db.execute(delete(table).where(table.c.processed_at < cutoff, table.c.event_id.in_(oldest)))
+            count = int(getattr(result, "rowcount", 0) or 0)
+        pruned += count
+        if count < limit:
+            return pruned
 
 
 def _digest(data: bytes) -> str:

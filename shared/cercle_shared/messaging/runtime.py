@@ -126,7 +126,7 @@ class Messaging:
             group_id=self._settings.consumer_group or f"cercle-{self.service}",
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            # A batch is applied record by record (one transaction each), then its offsets are committed
+            # A batch is applied in one transaction (a savepoint per record), then its offsets are committed
             # once: on an error the whole batch comes back, and the records already applied are skipped.
             batch=True,
             max_records=self._settings.consumer_batch_size,
@@ -142,8 +142,8 @@ class Messaging:
         @subscriber
         async def on_records(body: Any, message: KafkaMessage) -> None:
             raw = message.raw_message
-            for record in raw if isinstance(raw, tuple) else (raw,):
-                await consumer.handle(
+            await consumer.handle_batch(
+                [
                     Record(
                         topic=record.topic,
                         partition=record.partition,
@@ -153,7 +153,9 @@ class Messaging:
                         headers=dict(record.headers or ()),
                         unreadable=record.reason if isinstance(record, UnreadableRecord) else None,
                     )
-                )
+                    for record in (raw if isinstance(raw, tuple) else (raw,))
+                ]
+            )
 
     def _document_publications(self) -> None:
         """Declare what this service publishes, so that the AsyncAPI document shows every event schema."""
