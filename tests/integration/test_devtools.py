@@ -219,3 +219,30 @@ def test_smtp_saves_and_parses_messages(local_smtp):
     assert received["X-Envelope-To"] == "member@cercle.test, audit@cercle.test"
     assert received.get_content() == "Bonjour,\nvotre inscription est confirmée.\n"
     assert len(list(local_smtp.mail_dir.glob("*.eml"))) == 1
+
+
+def test_cluster_nodes_share_one_cluster_id_and_the_voters_and_replicate_internal_topics(tmp_path):
+    from devtools.kafka_cluster import KafkaCluster
+
+    cluster = KafkaCluster(tmp_path, 3)
+    properties = [
+        dict(line.split("=", 1) for line in node._properties().splitlines()) for node in cluster.nodes.values()
+    ]
+    assert [p["node.id"] for p in properties] == ["1", "2", "3"]
+    voters = {p["controller.quorum.voters"] for p in properties}
+    assert voters == {",".join(f"{i}@127.0.0.1:{n.controller_port}" for i, n in cluster.nodes.items())}
+    assert len({node._cluster_id() for node in cluster.nodes.values()}) == 1
+    for p in properties:
+        assert p["offsets.topic.replication.factor"] == p["default.replication.factor"] == "3"
+        assert p["min.insync.replicas"] == p["transaction.state.log.min.isr"] == "2"
+    ports = [n.port for n in cluster.nodes.values()] + [n.controller_port for n in cluster.nodes.values()]
+    assert len(set(ports)) == 6
+    assert cluster.bootstrap == ",".join(f"127.0.0.1:{n.port}" for n in cluster.nodes.values())
+
+
+def test_topics_refuse_more_in_sync_replicas_than_replicas():
+    from cercle_shared.messaging.admin import ensure_topics
+
+    # Checked before any broker is asked: with acks=all such a topic would refuse every write.
+    with pytest.raises(ValueError, match=r"min\.insync\.replicas"):
+        ensure_topics("127.0.0.1:1", replication_factor=1, min_insync_replicas=2, timeout=0)
