@@ -4,7 +4,9 @@ Standard library only: it runs before anything else is installed.
 
     python -m devtools.setup packages      the project's Python packages, into this interpreter
     python -m devtools.setup postgres      PostgreSQL server binaries (initdb, pg_ctl) when missing (apt-get)
-    python -m devtools.setup all           both
+    python -m devtools.setup chromium      headless Chromium and its WebDriver when missing (apt-get), for the
+                                           dashboard's browser tests
+    python -m devtools.setup all           all three
 
 Packages are installed again only when a requirement file changed or a package is missing: a stamp in the
 interpreter's prefix records a digest of every pyproject.toml and requirements file.
@@ -41,6 +43,7 @@ PROBES = (
     "ruff",
     "mypy",
     "importlinter",
+    "selenium",
 )
 
 
@@ -105,14 +108,50 @@ def postgres() -> None:
         raise SystemExit("setup: PostgreSQL's initdb is still missing after apt-get install postgresql")
 
 
+CHROMIUM = ("chromium", "chromedriver")  # Debian's chromium and chromium-driver packages
+
+
+def _have_chromium() -> bool:
+    return all(shutil.which(name) is not None for name in CHROMIUM)
+
+
+def chromium() -> None:
+    """Debian's own browser and its matching driver: the browser tests never download a browser build."""
+    if _have_chromium():
+        return
+    print("setup: installing Debian's chromium and chromium-driver packages", file=sys.stderr, flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update"], check=True, env=env, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            *sudo,
+            "apt-get",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+            "fonts-dejavu-core",
+        ],
+        check=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    if not _have_chromium():
+        raise SystemExit("setup: chromium or chromedriver is still missing after apt-get install")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.setup", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("packages", "postgres", "all"))
+    parser.add_argument("what", choices=("packages", "postgres", "chromium", "all"))
     args = parser.parse_args(argv)
     if args.what in ("packages", "all"):
         packages()
     if args.what in ("postgres", "all"):
         postgres()
+    if args.what in ("chromium", "all"):
+        chromium()
     return 0
 
 

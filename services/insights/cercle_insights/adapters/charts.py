@@ -60,6 +60,7 @@ def line_chart(
     y_max: float | None = None,
     empty_text: str = "",
     fmt: Format = Format.SVG,
+    titled: bool = True,
 ) -> bytes:
     """One line per series over categories in order (dates, months); a None leaves a gap."""
     with _LOCK, matplotlib.rc_context(_RC):
@@ -70,7 +71,16 @@ def line_chart(
             values = [float("nan") if v is None else v for v in s.values]
             ax.plot(positions, values, marker="o", label=s.label, color=PALETTE[i % len(PALETTE)], linewidth=2)
         _x_axis(ax, x_labels)
-        _finish(fig, ax, title, y_label, y_max, legend=len(series) > 1, empty=not _any(series), empty_text=empty_text)
+        _finish(
+            fig,
+            ax,
+            title if titled else "",
+            y_label,
+            y_max,
+            legend=len(series) > 1,
+            empty=not _any(series),
+            empty_text=empty_text,
+        )
         return _render(fig, fmt, title, alt)
 
 
@@ -85,6 +95,7 @@ def bar_chart(
     horizontal: bool = False,
     empty_text: str = "",
     fmt: Format = Format.SVG,
+    titled: bool = True,
 ) -> bytes:
     """Grouped bars, one group per category and one bar per series; each bar carries its value."""
     with _LOCK, matplotlib.rc_context(_RC):
@@ -110,7 +121,7 @@ def bar_chart(
         _finish(
             fig,
             ax,
-            title,
+            title if titled else "",
             y_label,
             y_max,
             legend=len(series) > 1,
@@ -142,7 +153,8 @@ def _x_axis(ax, labels: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
 def _finish(  # type: ignore[no-untyped-def]
     fig, ax, title, y_label, y_max, *, legend: bool, empty: bool, empty_text: str, horizontal: bool = False
 ) -> None:
-    ax.set_title(title, loc="left", fontweight="bold")
+    if title:  # a page that shows the chart under its own heading draws it untitled (the SVG keeps its <title>)
+        ax.set_title(title, loc="left", fontweight="bold")
     (ax.set_xlabel if horizontal else ax.set_ylabel)(y_label)
     if y_max is not None:
         (ax.set_xlim if horizontal else ax.set_ylim)(0, y_max * (1.12 if horizontal else 1.05))

@@ -112,8 +112,9 @@ class ChartData:
     empty_text: str = ""
 
 
-def draw(chart: ChartData, fmt: charts.Format) -> bytes:
+def draw(chart: ChartData, fmt: charts.Format, *, titled: bool = True) -> bytes:
     common: dict[str, Any] = {
+        "titled": titled,
         "title": chart.title,
         "alt": chart.alt,
         "series": chart.series,

@@ -160,7 +160,7 @@ def _html(
             name=c.name,
             title=c.title,
             alt=c.alt,
-            svg=charts.inline_svg(reports.draw(c, charts.Format.SVG)),
+            svg=charts.inline_svg(reports.draw(c, charts.Format.SVG, titled=False)),
         )
         for c in page.charts
     ]
