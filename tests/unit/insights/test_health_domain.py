@@ -46,9 +46,7 @@ def history(
         h.Meeting(now - months(len(counts) - i) + timedelta(days=1), p, max(0, 18 - p)) for i, p in enumerate(counts)
     ]
     last_year = [now - timedelta(days=1 + i * (360 // max(1, acts_last_year))) for i in range(acts_last_year)]
-    year_before = [
-        now - timedelta(days=370 + i * (350 // max(1, acts_year_before))) for i in range(acts_year_before)
-    ]
+    year_before = [now - timedelta(days=370 + i * (350 // max(1, acts_year_before))) for i in range(acts_year_before)]
     return h.Facts(created_at=started, spans=spans, meetings=meetings, proposals=last_year, votes=year_before)
 
 
@@ -194,7 +192,8 @@ def test_the_series_counts_active_members_joins_departures_and_first_timers_per_
     assert (january.first_timers, february.first_timers) == (2, 1)
     assert (january.proposals, january.votes, february.votes) == (1, 1, 1)
     assert january.proposals_per_member == 0.5
-    assert march.sessions_held == 0 and march.attendance_rate is None
+    assert march.sessions_held == 0
+    assert march.attendance_rate is None
 
 
 def test_the_series_starts_at_the_community_and_keeps_at_most_the_months_asked():
@@ -228,9 +227,11 @@ def test_a_watch_records_a_raise_once_then_a_clear_once_with_stable_ids():
     again = watch.observe(declining(), ["13"], NOW + timedelta(hours=6))
     cleared = watch.observe(healthy(), ["13"], NOW + timedelta(days=30))
 
-    assert raised is not None and raised.status == "raised"
+    assert raised is not None
+    assert raised.status == "raised"
     assert again is None
-    assert cleared is not None and cleared.status == "cleared"
+    assert cleared is not None
+    assert cleared.status == "cleared"
     assert [e.status for e in watch.recorded_events] == ["raised", "cleared"]
     assert raised.alert_id == h.alert_id("c1", 1) != cleared.alert_id == h.alert_id("c1", 2)
     assert raised.signals == ("attendance_down", "no_new_member", "aging")

@@ -91,7 +91,8 @@ def test_a_declining_community_raises_one_alert_and_clears_it_once_it_recovers(h
 
     [raised] = alerts(h)
     assert raised["status"] == "raised"
-    assert raised["community_id"] == community_id and raised["regions"] == ["13"]
+    assert raised["community_id"] == community_id
+    assert raised["regions"] == ["13"]
     assert set(raised["signals"]) == {"attendance_down", "no_new_member", "aging"}
     assert raised["month"] == "2026-11-01"
     CommunityHealthAlerted.model_validate(raised)
@@ -137,7 +138,7 @@ def test_paused_communities_are_not_assessed(h):
 
 
 def test_a_job_run_repeated_after_a_crash_publishes_each_change_once(h):
-    community_id, _ = declining_community(h)
+    declining_community(h)
     run = health.assess_communities(h.uow, NOW)
     again = health.assess_communities(h.uow, NOW + timedelta(hours=1))
 
@@ -211,7 +212,8 @@ def test_a_regions_health_lists_its_communities_lowest_score_first_with_the_aler
     assert [c["community_id"] for c in body["communities"]] == [sick, well]
     assert body["raised"] == 1
     november = body["series"][-1]
-    assert november["month"] == "2026-11-01" and november["active_members"] == 28
+    assert november["month"] == "2026-11-01"
+    assert november["active_members"] == 28
 
 
 # --- figures by organization, region, theme and year ----------------------------------------------------------------
@@ -252,10 +254,12 @@ def test_the_province_counts_a_community_of_two_regions_once(h):
     assert province["communities"] == 2
     assert (province["years"][0]["members"], province["years"][0]["joins"]) == (5, 6)
     assert {r["region"]: r["communities"] for r in province["regions"]} == {"13": 2, "14": 1}
-    assert region["communities"] == 1 and region["years"][0]["members"] == 3
+    assert region["communities"] == 1
+    assert region["years"][0]["members"] == 3
     assert h.api.get("/v1/province/figures", headers=h.as_member(shared[0])).status_code == 403
     future = h.api.get("/v1/regions/14/figures", params={"year": 2030}, headers=h.as_operator())
-    assert future.status_code == 422 and "year" in future.text
+    assert future.status_code == 422
+    assert "year" in future.text
 
 
 def test_figures_by_year_list_every_year_from_the_first_fact(h):
@@ -360,3 +364,25 @@ def test_an_organization_deleted_keeps_its_name_for_past_figures(h):
     body = h.api.get("/v1/organizations/org-a/figures", headers=h.as_operator()).json()
 
     assert (body["name"], body["deleted"]) == ("CISSS", True)
+
+
+def test_a_vote_told_twice_counts_once(h):
+    community_id = community(h)
+    vote = ses.VoteCast(vote_id=ev.new_id(), theme_id="t1", cycle_id="cy", community_id=community_id, cast_at=NOW)
+
+    h.publish(vote)
+    h.publish(vote)  # a redelivery under another envelope id, past the consumer's memory
+
+    with h.runtime.db_factory() as db:
+        assert db.execute(select(health_orm.theme_votes.c.vote_id)).scalars().all() == [vote.vote_id]
+
+
+def test_an_erased_member_named_in_a_later_attendance_is_not_kept(h):
+    community_id = community(h)
+    erased, kept = members(h, community_id, 2, at=NOW - timedelta(days=30))
+    h.publish(ev.erased(erased, at=NOW - timedelta(days=5)))
+
+    meeting(h, community_id, NOW - timedelta(days=3), [erased, kept], 0)
+
+    with h.runtime.db_factory() as db:
+        assert db.execute(select(health_orm.session_attendees.c.member_id)).scalars().all() == [kept]

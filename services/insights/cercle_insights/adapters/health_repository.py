@@ -8,10 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+from cercle_shared.privacy import erasure_key
 
 from ..domain.health import Attended, Facts, HealthChanged, HealthWatch, Meeting, Span
 from ..domain.model import Community, CommunitySession, Membership, SessionStatus
+from . import orm
 from .health_orm import (
     health_alerts,
     member_profiles,
@@ -130,12 +135,29 @@ class HealthRecords:
             )
 
     def vote_cast(self, vote_id: str, theme_id: str, community_id: str, cycle_id: str, cast_at: datetime) -> None:
-        if not self._exists(theme_votes.c.vote_id, vote_id):
-            self._db.execute(
-                insert(theme_votes).values(
-                    vote_id=vote_id, theme_id=theme_id, community_id=community_id, cycle_id=cycle_id, cast_at=cast_at
-                )
-            )
+        """One row per vote, in one statement (votes are most of the program topic): a vote told twice is one."""
+        values = {
+            "vote_id": vote_id,
+            "theme_id": theme_id,
+            "community_id": community_id,
+            "cycle_id": cycle_id,
+            "cast_at": cast_at,
+        }
+        dialect = self._db.get_bind().dialect.name
+        if dialect == "postgresql":
+            self._db.execute(pg_insert(theme_votes).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            self._db.execute(sqlite_insert(theme_votes).values(**values).on_conflict_do_nothing())
+        elif not self._exists(theme_votes.c.vote_id, vote_id):
+            self._db.execute(insert(theme_votes).values(**values))
+
+    def erased_among(self, member_ids: Collection[str]) -> set[str]:
+        """Those of `member_ids` who were erased, in one query (the ledger keeps digests, not ids)."""
+        keys = {erasure_key(m): m for m in member_ids}
+        if not keys:
+            return set()
+        t = orm.erased_members
+        return {keys[k] for k in self._db.scalars(select(t.c.key).where(t.c.key.in_(list(keys))))}
 
     def session_theme(self, session_id: str, community_id: str, theme_id: str | None) -> None:
         """A later event without a theme does not undo the theme an earlier one named."""

@@ -128,5 +128,7 @@ def _session_theme(uow: InsightsUnitOfWork, session_id: str, community_id: str, 
 
 
 def attendance_recorded(event: ses.SessionAttendanceRecorded, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    present = [_id(m) for m in dict.fromkeys(event.present_member_ids) if m and uow.replica.erased_at(m) is None]
+    named = [m for m in dict.fromkeys(event.present_member_ids) if m]
+    erased = uow.health.erased_among(named)
+    present = [_id(m) for m in named if m not in erased]
     uow.health.set_attendees(_id(event.session_id), _id(event.community_id), present)

@@ -1,0 +1,273 @@
+"""Community health for 200 communities over 4 years, on PostgreSQL: prints figures, asserts nothing.
+
+    python -m benchmarks.insights_health [--communities 200] [--years 4] [--batch 1000]
+
+Synthetic events (communities, members and their employers, joins and departures, sessions scheduled and held with
+attendance naming who came, theme proposals, votes, retained themes), about a third of the communities shaped to
+decline in their last year. They are loaded through the real projections: each event's reaction, taken from
+insights' own subscription table (`subscriptions().handler_for(type)`), applied through the unit of work, `--batch`
+events per transaction (the consumer's batch path without the broker; the broker itself is measured elsewhere).
+
+Then timed:
+- the monthly series (48 months) of every community, grouped (`all_series`) and one community at a time
+  (`monthly_series`, as the API and the dashboard ask for it);
+- the `assess-community-health` job, a first run (alerts raised) and a second (nothing changes);
+- the health API of a community and of a region, and the dashboard page of a community and of a region (if the
+  dashboard route is there), through the real app in process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from cercle_insights.bootstrap import MIGRATIONS, build_app
+from cercle_insights.config import Settings
+from cercle_insights.entrypoints.consumers import subscriptions
+from cercle_insights.service_layer import health
+from cercle_shared.auth import issue_token
+from cercle_shared.contracts import CATALOG, IntegrationEvent
+from cercle_shared.contracts import registration as reg
+from cercle_shared.contracts import sessions as ses
+from cercle_shared.db.migrations import upgrade
+from cercle_shared.messaging import EventContext
+from devtools.postgres import LocalPostgres
+
+SECRET = "benchmark-only-secret-value-32-bytes!!"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+REGIONS = [f"{n:02d}" for n in range(1, 18)]
+
+
+def _id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def community_events(
+    rng: random.Random, years: int, declining: bool, organizations: list[str]
+) -> Iterator[IntegrationEvent]:
+    """One community's history, oldest first."""
+    community_id = _id(rng)
+    start = NOW - timedelta(days=365 * years)
+    regions = rng.sample(REGIONS, 2 if rng.random() < 0.1 else 1)
+    yield reg.CommunityCreated(
+        community_id=community_id,
+        name_fr=f"CoP {community_id[:6]}",
+        name_en=f"CoP {community_id[:6]}",
+        kind="community_of_practice",
+        regions=regions,
+        cadence=8,
+        status="active",
+        created_at=start,
+    )
+    decline_from = NOW - timedelta(days=300)
+    active: dict[str, str] = {}  # member -> membership
+
+    def join(at: datetime) -> Iterator[IntegrationEvent]:
+        member_id, membership_id = _id(rng), _id(rng)
+        active[member_id] = membership_id
+        yield reg.MemberRegistered(
+            member_id=member_id,
+            organization_id=rng.choice(organizations),
+            region=regions[0],
+            language="fr",
+            registered_at=at,
+        )
+        yield reg.MembershipJoined(
+            membership_id=membership_id,
+            community_id=community_id,
+            member_id=member_id,
+            role="participant",
+            joined_at=at,
+        )
+
+    for _ in range(15):
+        yield from join(start + timedelta(hours=1))
+    day = start
+    session_no = 0
+    while day < NOW - timedelta(days=2):
+        day += timedelta(days=rng.randint(38, 50))  # about 8 meetings a year
+        if day >= NOW:
+            break
+        late = declining and day >= decline_from
+        if not late:  # newcomers, and some leave
+            for _ in range(rng.randint(0, 2)):
+                yield from join(day - timedelta(days=5))
+        if active and rng.random() < 0.3:
+            member_id = rng.choice(list(active))
+            yield reg.MembershipLeft(
+                membership_id=active.pop(member_id),
+                community_id=community_id,
+                member_id=member_id,
+                left_at=day - timedelta(days=3),
+            )
+        session_no += 1
+        session_id = _id(rng)
+        yield ses.SessionScheduled(
+            session_id=session_id,
+            community_id=community_id,
+            title=f"Rencontre {session_no}",
+            starts_at=day,
+            ends_at=day + timedelta(hours=2),
+            mode="hybrid",
+            capacity=30,
+        )
+        yield ses.SessionHeld(session_id=session_id, community_id=community_id, starts_at=day, held_at=day)
+        share = 0.7 if not late else max(0.15, 0.7 - 0.12 * session_no % 5)
+        present = [m for m in active if rng.random() < share]
+        if late:
+            present = present[: max(1, len(active) - 2 * (session_no % 4) - 4)]
+        yield ses.SessionAttendanceRecorded(
+            session_id=session_id,
+            community_id=community_id,
+            confirmed=len(active),
+            present=len(present),
+            absent=len(active) - len(present),
+            present_member_ids=present,
+            recorded_at=day + timedelta(hours=3),
+        )
+        if session_no % 8 == 1:  # the yearly program cycle
+            cycle_id = _id(rng)
+            proposals = 3 if late else rng.randint(6, 10)
+            themes = []
+            for n in range(proposals):
+                theme = ses.ThemeProposed(
+                    theme_id=_id(rng),
+                    cycle_id=cycle_id,
+                    community_id=community_id,
+                    title=f"Thème {n}",
+                    need="Un besoin vu au travail",
+                    proposed_at=day + timedelta(days=n + 1),
+                )
+                themes.append(theme)
+                yield theme
+            votes = {t.theme_id: 0 for t in themes}
+            for _ in range(len(active) * (1 if late else 2)):
+                theme = rng.choice(themes)
+                votes[theme.theme_id] += 1
+                yield ses.VoteCast(
+                    vote_id=_id(rng),
+                    theme_id=theme.theme_id,
+                    cycle_id=cycle_id,
+                    community_id=community_id,
+                    cast_at=day + timedelta(days=15),
+                )
+            ranked = sorted(themes, key=lambda t: -votes[t.theme_id])[:3]
+            yield ses.ThemesRetained(
+                cycle_id=cycle_id,
+                community_id=community_id,
+                themes=[
+                    ses.RetainedTheme(theme_id=t.theme_id, title=t.title, votes=votes[t.theme_id], rank=i + 1)
+                    for i, t in enumerate(ranked)
+                ],
+                total_votes=sum(votes.values()),
+                retained_at=day + timedelta(days=20),
+            )
+
+
+def load(runtime, events: list[IntegrationEvent], batch: int) -> float:
+    """Each event's own reaction, `batch` events per transaction; returns seconds."""
+    table = subscriptions()
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        with runtime.uow() as uow:
+            for event in events[start : start + batch]:
+                spec = CATALOG.for_event(event)
+                handler = table.handler_for(spec.type)
+                ctx = EventContext(str(uuid.uuid4()), spec.type, "/bench", NOW, spec.topic.name, "k")
+                handler(event, uow, ctx)  # type: ignore[misc]
+            uow.commit()
+    return time.perf_counter() - started
+
+
+def timed(label: str, run, repeat: int = 1) -> object:  # type: ignore[no-untyped-def]
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - t0)
+    median = statistics.median(times)
+    print(f"{label:62} {median * 1000:10.1f} ms" + (f"  (median of {repeat})" if repeat > 1 else ""))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--communities", type=int, default=200)
+    parser.add_argument("--years", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    organizations = [_id(rng) for _ in range(40)]
+    events: list[IntegrationEvent] = [
+        reg.OrganizationCreated(organization_id=o, name=f"Organisation {n}", region=REGIONS[n % 17], created_at=NOW)
+        for n, o in enumerate(organizations)
+    ]
+    for n in range(args.communities):
+        events.extend(community_events(rng, args.years, declining=n % 3 == 0, organizations=organizations))
+    kinds: dict[str, int] = {}
+    for e in events:
+        kinds[type(e).__name__] = kinds.get(type(e).__name__, 0) + 1
+    print(f"{args.communities} communities x {args.years} years: {len(events)} events")
+    print("  " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+
+    with tempfile.TemporaryDirectory(prefix="cercle-bench-") as tmp, LocalPostgres(Path(tmp) / "pg") as pg:
+        url = pg.create_database("insights_health")
+        upgrade(MIGRATIONS, url)
+        settings = Settings(database_url=url, jwt_secret=SECRET)
+        app = build_app(settings)
+        app.state.clock = lambda: NOW
+        runtime = app.state.runtime
+        seconds = load(runtime, events, args.batch)
+        print(
+            f"{'load through the reactions (' + str(args.batch) + ' per transaction)':62} {seconds:10.1f} s"
+            f"  ({len(events) / seconds:.0f} events/s)"
+        )
+
+        series = timed(
+            "monthly series, 48 months, every community (all_series)",
+            lambda: health.all_series(runtime.uow(), months=48, now=NOW),
+            repeat=3,
+        )
+        ids = sorted(series)  # type: ignore[arg-type]
+        timed(
+            f"monthly series, 48 months, {len(ids)} communities one at a time",
+            lambda: [health.monthly_series(runtime.uow(), c, months=48, now=NOW) for c in ids],
+        )
+        first = timed("assess-community-health job, first run", lambda: health.assess_communities(runtime.uow, NOW))
+        again = timed(
+            "assess-community-health job, second run (no change)",
+            lambda: health.assess_communities(runtime.uow, NOW + timedelta(hours=6)),
+        )
+        print(f"  first run: {first}; second run: {again}")
+
+        api = TestClient(app)
+        operator = {"Authorization": f"Bearer {issue_token(SECRET, 'operator')}"}
+        region = REGIONS[0]
+        community = ids[len(ids) // 2]
+        for label, path in (
+            ("GET /v1/communities/{id}/health (24 months)", f"/v1/communities/{community}/health"),
+            ("GET /v1/regions/{code}/health", f"/v1/regions/{region}/health"),
+            ("GET /v1/province/figures", "/v1/province/figures"),
+            ("GET /v1/regions/{code}/figures", f"/v1/regions/{region}/figures"),
+            ("GET /dashboard/communities/{id}", f"/dashboard/communities/{community}"),
+            ("GET /dashboard/regions/{code}", f"/dashboard/regions/{region}"),
+        ):
+            status = api.get(path, headers=operator).status_code
+            if status != 200:
+                print(f"{label:62} {'answered ' + str(status):>13} (not measured)")
+                continue
+            timed(label, lambda p=path: api.get(p, headers=operator), repeat=5)
+
+
+if __name__ == "__main__":
+    main()
