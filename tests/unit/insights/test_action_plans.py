@@ -547,3 +547,54 @@ def test_a_nudge_date_is_the_days_after_the_session_not_the_opening(insights):
 
     assert plan.due_nudges(ev.day(29), session_at) == []
     assert plan.due_nudges(ev.day(30), session_at) == [(NudgeKind.DAY_30, (session_at + timedelta(days=30)).date())]
+
+
+def test_a_follow_up_moved_and_missed_again_is_nudged_again_once(api, cop, insights):
+    opened = open_plan(api, "ana", cop)
+    plan_id = opened.json()["id"]
+    planned = step(
+        api,
+        "ana",
+        plan_id,
+        opened.headers["ETag"],
+        step="follow_up_planned",
+        follow_up_on="2026-12-11",
+        follow_up_with="manager",
+    )
+    insights.advance(days=2)
+    insights.run_job("nudge-action-plans")
+    moved = api.patch(
+        f"{PLANS}/{plan_id}",
+        json={"follow_up_on": "2026-12-20"},
+        headers={**auth("member", member_id="ana"), "If-Match": planned.headers["ETag"]},
+    )
+    assert moved.status_code == 200
+    insights.advance(days=9)
+    insights.run_job("nudge-action-plans")
+    insights.run_job("nudge-action-plans")
+
+    assert [(n["kind"], n["plan_id"]) for n in nudges(insights)] == [
+        ("follow_up_overdue", plan_id),
+        ("follow_up_overdue", plan_id),
+    ]
+    assert len({n["nudge_id"] for n in nudges(insights)}) == 2
+
+
+def test_monthly_counts_give_plans_opened_and_deployed_per_month(api, cop, insights):
+    from datetime import date
+
+    from cercle_insights.service_layer import action_plans
+
+    first = open_plan(api, "ana", cop)  # December 2026
+    insights.advance(days=30)  # January 2027
+    step(api, "ana", first.json()["id"], first.headers["ETag"], step="deployed")
+    open_plan(api, "bea", cop)
+
+    months = action_plans.monthly_counts(
+        insights.uow(), [cop["community"]], since=date(2026, 11, 1), until=date(2027, 2, 1)
+    )
+
+    assert [(m.month, m.opened, m.deployed) for m in months] == [
+        (date(2026, 12, 1), 1, 0),
+        (date(2027, 1, 1), 1, 1),
+    ]
