@@ -34,7 +34,9 @@ class SurveyRepository:
     # -- surveys -----------------------------------------------------------------------------------------------
 
     def get(self, survey_id: str, *, lock: bool = False) -> Survey | None:
-        return self._db.get(Survey, survey_id, with_for_update=lock)
+        # FOR NO KEY UPDATE: an answer being inserted (its foreign key takes KEY SHARE on the survey) never waits on
+        # the job that holds the survey, which would then wait on the answer's invitation: a deadlock.
+        return self._db.get(Survey, survey_id, with_for_update={"key_share": True} if lock else None)
 
     def add(self, survey: Survey) -> None:
         self._db.add(survey)
