@@ -598,3 +598,23 @@ def test_monthly_counts_give_plans_opened_and_deployed_per_month(api, cop, insig
         (date(2026, 12, 1), 1, 0),
         (date(2027, 1, 1), 1, 1),
     ]
+
+
+def test_a_nudge_another_instance_sent_first_is_skipped_without_failing_the_batch(api, cop, insights, monkeypatch):
+    from cercle_insights.adapters.action_plan_repository import ActionPlanRepository
+    from cercle_insights.domain.action_plans import Nudge, NudgeKind
+
+    raced = open_plan(api, "ana", cop).json()["id"]
+    other = open_plan(api, "bea", cop).json()["id"]
+    insights.advance(days=21)  # day 121: the day-30 questions are due
+    about = (ev.day(90) + timedelta(days=30)).date()
+    with insights.uow() as uow:  # the other instance's row, committed after this instance looked
+        uow.action_plans.add_nudge_once(
+            Nudge(Nudge.id_for(raced, NudgeKind.DAY_30, about), raced, NudgeKind.DAY_30, about, insights.clock.now)
+        )
+        uow.commit()
+    monkeypatch.setattr(ActionPlanRepository, "sent_nudges", lambda self, ids: set())
+
+    assert insights.run_job("nudge-action-plans") == 1
+
+    assert [n["plan_id"] for n in nudges(insights)] == [other]

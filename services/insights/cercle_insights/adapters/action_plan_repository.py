@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
@@ -145,8 +146,17 @@ class ActionPlanRepository:
             return set()
         return set(self._db.scalars(select(Nudge.id).where(Nudge.id.in_(list(nudge_ids)))).all())
 
-    def add_nudge(self, nudge: Nudge) -> None:
-        self._db.add(nudge)
+    def add_nudge_once(self, nudge: Nudge) -> bool:
+        """Insert the nudge's row, in a savepoint: False (and its event withdrawn) when another job instance
+        inserted it first, so that the rest of the batch still goes."""
+        try:
+            with self._db.begin_nested():
+                self._db.add(nudge)
+                self._db.flush()
+        except IntegrityError:
+            nudge.pull_events()
+            return False
+        return True
 
     def nudges_of(self, plan_id: str) -> Sequence[Nudge]:
         return self._db.scalars(select(Nudge).where(Nudge.plan_id == plan_id).order_by(Nudge.nudged_at)).all()

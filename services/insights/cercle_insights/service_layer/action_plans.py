@@ -206,8 +206,8 @@ def nudge_plans(uow_factory: Callable[[], InsightsUnitOfWork], plan_url: str, no
                 if Nudge.id_for(plan.id, kind, about) in already:
                     continue
                 url = plan_url.replace("{plan_id}", plan.id)
-                uow.action_plans.add_nudge(Nudge.issue(plan, kind, about, plan_url=url, at=now))
-                sent += 1
+                if uow.action_plans.add_nudge_once(Nudge.issue(plan, kind, about, plan_url=url, at=now)):
+                    sent += 1
             uow.commit()
 
 
