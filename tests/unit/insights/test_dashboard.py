@@ -170,3 +170,17 @@ def test_the_annual_report_is_a_printable_page_of_that_year(insights, laval):
     empty = insights.api.get(f"{path}/report?{query}&year={year - 3}")
     assert f'data-key="year.sessions"><dt>Séances tenues en {year - 3}</dt><dd>0</dd>' in empty.text
     assert insights.api.get(f"{path}/report?{query}&year=1800").status_code == 422
+
+
+def test_a_members_page_leaves_out_what_she_may_not_read(insights, laval):
+    page = insights.api.get(f"/dashboard/communities/{laval}", headers=insights.as_member("m-1"))
+    assert page.status_code == 200
+    assert 'data-chart="attendance"' in page.text
+    assert 'data-chart="funnel"' not in page.text  # coordinators' figure
+
+
+def test_a_coordinator_sees_every_chart(insights, laval):
+    html = insights.api.get(f"/dashboard/communities/{laval}", headers=insights.as_coordinator(LAVAL)).text
+    for chart in ("attendance", "indicators", "funnel", "health"):
+        assert f'data-chart="{chart}"' in html
+    assert 'data-key="health.score"' in html

@@ -126,7 +126,10 @@ def test_unknown_tables_charts_and_communities_are_problems_not_errors(insights,
     assert unknown_table.status_code == 422
     assert unknown_table.json()["errors"][0]["field"] == "table"
     assert insights.api.get(f"/v1/communities/{laval}/charts/attendance.gif", headers=op).status_code == 422
-    assert insights.api.get(f"/v1/communities/{laval}/charts/indicators.svg", headers=op).status_code == 422
+    assert insights.api.get(f"/v1/communities/{laval}/charts/salaries.svg", headers=op).status_code == 422
+    region_only = insights.api.get(f"/v1/communities/{laval}/reports/by-year.csv", headers=op)
+    assert region_only.status_code == 404
+    assert region_only.json()["errors"][0]["field"] == "table"
     assert insights.api.get("/v1/communities/nope/reports/attendance.csv", headers=op).status_code == 404
     assert insights.api.get("/v1/regions/99/reports/attendance.csv", headers=op).status_code == 422
 
@@ -162,3 +165,46 @@ def test_a_chart_is_the_same_bytes_for_the_same_figures(insights, laval):
     for fmt in ("svg", "png"):
         url = f"/v1/communities/{laval}/charts/attendance.{fmt}"
         assert insights.api.get(url, headers=op).content == insights.api.get(url, headers=op).content
+
+
+COMMUNITY_TABLES = [n for n, r in reports.REPORTS.items() if reports.Scope.COMMUNITY in r.scopes]
+REGION_TABLES = [n for n, r in reports.REPORTS.items() if reports.Scope.REGION in r.scopes]
+
+
+@pytest.mark.parametrize("table", COMMUNITY_TABLES)
+def test_every_community_table_downloads_with_its_header(insights, laval, table):
+    response = insights.api.get(f"/v1/communities/{laval}/reports/{table}.csv", headers=insights.as_operator())
+    assert response.status_code == 200, response.text
+    rows = _rows(response)
+    assert rows
+    assert all(len(row) == len(rows[0]) for row in rows)
+
+
+@pytest.mark.parametrize("table", REGION_TABLES)
+def test_every_region_table_downloads_with_its_header(insights, laval, table):
+    response = insights.api.get(f"/v1/regions/{LAVAL}/reports/{table}.csv", headers=insights.as_coordinator(LAVAL))
+    assert response.status_code == 200, response.text
+    assert _rows(response)
+
+
+@pytest.mark.parametrize("chart", sorted(reports.CHART_REPORTS))
+@pytest.mark.parametrize("scope", ["communities/{laval}", "regions/13"])
+def test_every_chart_draws_for_both_scopes(insights, laval, chart, scope):
+    url = f"/v1/{scope.format(laval=laval)}/charts/{chart}.svg"
+    response = insights.api.get(url, headers=insights.as_operator())
+    assert response.status_code == 200, response.text
+    assert "<svg" in response.text
+
+
+def test_the_funnel_lists_each_step_of_the_road(insights, laval):
+    rows = _rows(
+        insights.api.get(f"/v1/communities/{laval}/reports/funnel.csv?lang=en", headers=insights.as_operator())
+    )
+    assert rows[0] == ["step", "label", "plans"]
+    assert [r[0] for r in rows[1:]] == ["ideas", "followed_up", "allies", "pitched", "deployed", "dropped", "people"]
+
+
+def test_a_member_may_not_download_the_funnel_but_reads_her_communitys_attendance(insights, laval):
+    member = insights.as_member("m-1")
+    assert insights.api.get(f"/v1/communities/{laval}/reports/funnel.csv", headers=member).status_code == 403
+    assert insights.api.get(f"/v1/communities/{laval}/reports/attendance.csv", headers=member).status_code == 200

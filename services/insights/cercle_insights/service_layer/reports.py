@@ -15,12 +15,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from cercle_shared.errors import NotFound
+from cercle_shared.errors import Forbidden, NotFound
 from cercle_shared.principal import Principal
 
 from ..adapters import charts
 from ..domain.model import Community, CommunitySession, SessionStatus
-from . import access, views
+from . import access, action_plans, breakdowns, surveys, views
+from . import health as health_feature
 from .unit_of_work import InsightsUnitOfWork
 
 
@@ -308,10 +309,299 @@ def indicators_table(result: Indicators, lang: Lang) -> Table:
     )
 
 
-# --- the registry: every table and chart, by name --------------------------------------------------------------
+# --- context: the time, the language and the thresholds of this deployment --------------------------------------
 
-TableFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, datetime, Lang], Table]
-ChartFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, datetime, Lang], ChartData]
+
+@dataclass(frozen=True)
+class Ctx:
+    now: datetime
+    lang: Lang
+    settings: Any = None  # the service's Settings: anonymity thresholds, health rules
+
+    def setting(self, name: str, default: int) -> int:
+        return int(getattr(self.settings, name, default))
+
+
+def _filters(scope: Scope, key: str) -> dict[str, str]:
+    return {"community_id": key} if scope is Scope.COMMUNITY else {"region": key}
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1) if value <= 1 else round(value, 1)
+
+
+# --- survey indicators (the annual surveys' four standard items), year by year ---------------------------------
+
+SURVEY_TITLE = Text("Indicateurs des sondages annuels, par année", "Annual survey indicators, by year")
+SURVEY_LABELS = {
+    "practice_evolves": Text("Ma pratique évolue", "My practice evolves"),
+    "spread_to_colleagues": Text("Rayonnement auprès des collègues", "Spread to colleagues"),
+    "change_agent": Text("Agent·e de changement", "Change agent"),
+    "new_tools_resources": Text("Nouveaux outils et ressources", "New tools and resources"),
+}
+NOT_ENOUGH = Text("pas assez de réponses", "not enough answers")
+
+
+def survey_trend(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> list[Any]:
+    return list(
+        surveys.indicator_trend(uow, principal, **_filters(scope, key), min_group=ctx.setting("survey_min_group", 5))
+    )
+
+
+def survey_table(points: Sequence[Any], lang: Lang) -> Table:
+    return Table(
+        "survey-indicators",
+        SURVEY_TITLE,
+        [
+            Column("year", Text("année", "year")),
+            Column("indicator", Text("indicateur", "indicator")),
+            Column("label", Text("libellé", "label")),
+            Column("respondents", Text("répondants", "respondents")),
+            Column("agree_pct", Text("% en accord", "% agree")),
+            Column("change_pts", Text("écart (points)", "change (points)")),
+            Column("note", Text("note", "note")),
+        ],
+        [
+            (
+                p.year,
+                p.indicator,
+                SURVEY_LABELS.get(p.indicator, Text(p.indicator, p.indicator))(lang),
+                p.respondents,
+                p.agree_pct,
+                p.change_pts,
+                NOT_ENOUGH(lang) if p.reason else None,
+            )
+            for p in points
+        ],
+    )
+
+
+def survey_chart(points: Sequence[Any], lang: Lang) -> ChartData:
+    years = sorted({p.year for p in points})
+    by = {(p.indicator, p.year): _pct(p.agree_pct) for p in points}
+    keys = [k for k in SURVEY_LABELS if any(p.indicator == k for p in points)]
+    series = [charts.Series(SURVEY_LABELS[k](lang), [by.get((k, y)) for y in years]) for k in keys]
+    labels = [str(y) for y in years]
+    return ChartData(
+        "indicators",
+        ChartKind.BAR,
+        Text("Indicateurs par année (% en accord)", "Indicators per year (% agree)")(lang),
+        _alt(
+            lang,
+            Text("Pourcentage en accord par indicateur et par année.", "% agree by indicator and year."),
+            labels,
+            series,
+            " %",
+        ),
+        labels,
+        series,
+        y_label=Text("% en accord", "% agree")(lang),
+        y_max=100,
+        empty_text=Text("Pas encore assez de réponses", "Not enough answers yet")(lang),
+    )
+
+
+# --- from idea to action: the funnel ---------------------------------------------------------------------------
+
+FUNNEL_TITLE = Text("De l'idée à l'action", "From idea to action")
+FUNNEL_STEPS = {
+    "ideas": Text("Idées (plans ouverts)", "Ideas (plans opened)"),
+    "followed_up": Text("Suivi prévu", "Follow-up planned"),
+    "allies": Text("Alliés trouvés", "Allies found"),
+    "pitched": Text("Présenté à la direction", "Pitched to management"),
+    "deployed": Text("Déployé", "Deployed"),
+}
+FUNNEL_FIELDS = (*FUNNEL_STEPS, "dropped", "people")
+
+
+def funnel(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx, **by: Any) -> Any:
+    limit = ctx.setting("action_plan_min_group", 5)
+    if by:
+        return action_plans.funnel_rows(uow, principal, **by, **_filters(scope, key), min_group=limit)
+    return action_plans.funnel(uow, principal, **_filters(scope, key), min_group=limit)
+
+
+def funnel_table(figures: Any, lang: Lang) -> Table:
+    return Table(
+        "funnel",
+        FUNNEL_TITLE,
+        [
+            Column("step", Text("étape", "step")),
+            Column("label", Text("libellé", "label")),
+            Column("plans", Text("plans", "plans")),
+        ],
+        [
+            *[(step, label(lang), getattr(figures, step)) for step, label in FUNNEL_STEPS.items()],
+            ("dropped", Text("Abandonnés", "Dropped")(lang), figures.dropped),
+            ("people", Text("Personnes", "People")(lang), figures.people),
+        ],
+    )
+
+
+def funnel_rows_table(rows: Sequence[Any], by: str) -> Table:
+    key = {
+        "community": Text("communauté", "community"),
+        "theme": Text("thème", "theme"),
+        "organization": Text("organisation", "organization"),
+        "year": Text("année", "year"),
+    }[by]
+    names = {"dropped": Text("abandonnés", "dropped"), "people": Text("personnes", "people")}
+    return Table(
+        f"funnel-by-{by}",
+        Text(f"{FUNNEL_TITLE.fr}, par {key.fr}", f"{FUNNEL_TITLE.en}, by {key.en}"),
+        [Column(by, key), *[Column(f, FUNNEL_STEPS.get(f) or names[f]) for f in FUNNEL_FIELDS]],
+        [(r.key, *[getattr(r, f) for f in FUNNEL_FIELDS]) for r in rows],
+    )
+
+
+def funnel_chart(figures: Any, lang: Lang) -> ChartData:
+    labels = [label(lang) for label in FUNNEL_STEPS.values()]
+    values = [getattr(figures, step) for step in FUNNEL_STEPS]
+    series = [charts.Series(Text("Plans d'action", "Action plans")(lang), values)]
+    return ChartData(
+        "funnel",
+        ChartKind.FUNNEL,
+        FUNNEL_TITLE(lang),
+        _alt(
+            lang,
+            Text("Plans d'action ayant atteint chaque étape.", "Action plans that reached each step."),
+            labels,
+            series,
+        ),
+        labels,
+        series,
+        y_label=Text("plans d'action", "action plans")(lang),
+        empty_text=Text("Pas assez de plans pour les montrer", "Not enough plans to show")(lang)
+        if not getattr(figures, "enough", True)
+        else NO_DATA(lang),
+    )
+
+
+# --- community health, month by month ---------------------------------------------------------------------------
+
+HEALTH_TITLE = Text("Santé de la communauté, mois par mois", "Community health, month by month")
+HEALTH_COLUMNS = {
+    "month": Text("mois", "month"),
+    "active_members": Text("membres actifs", "active members"),
+    "joins": Text("arrivées", "joins"),
+    "departures": Text("départs", "departures"),
+    "sessions_held": Text("séances tenues", "sessions held"),
+    "present": Text("présences", "present"),
+    "absent": Text("absences", "absent"),
+    "attendance_rate": Text("taux de présence", "attendance rate"),
+    "first_timers": Text("nouveaux participants", "first-timers"),
+    "proposals": Text("propositions de thèmes", "theme proposals"),
+    "votes": Text("votes", "votes"),
+    "proposals_per_member": Text("propositions par membre", "proposals per member"),
+    "votes_per_member": Text("votes par membre", "votes per member"),
+    "survey_agreement": Text("accord aux sondages", "survey agreement"),
+    "actions_opened": Text("plans ouverts", "plans opened"),
+    "actions_deployed": Text("plans déployés", "plans deployed"),
+}
+SIGNALS = {
+    "attendance_down": Text(
+        "Présence en baisse sur les 3 dernières séances", "Attendance down over the last 3 sessions"
+    ),
+    "no_new_member": Text("Aucun nouveau membre depuis 6 mois", "No new member in 6 months"),
+    "participation_falling": Text("Propositions et votes en baisse", "Proposals and votes falling"),
+    "aging": Text("Plus de 3 ans d'existence", "Older than 3 years"),
+}
+
+
+def health(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Any:
+    months = ctx.setting("health_series_months", 24)
+    rules = health_feature.rules_of(ctx.settings) if ctx.settings is not None else health_feature.Rules()
+    if scope is Scope.COMMUNITY:
+        return health_feature.community_health(uow, principal, key, ctx.now, months=months, rules=rules)
+    return health_feature.region_health(uow, principal, key, ctx.now, months=months, rules=rules)
+
+
+def health_table(view: Any) -> Table:
+    return Table(
+        "health",
+        HEALTH_TITLE,
+        [Column(k, label) for k, label in HEALTH_COLUMNS.items()],
+        [tuple(getattr(p, k, None) for k in HEALTH_COLUMNS) for p in view.series],
+    )
+
+
+def health_chart(view: Any, lang: Lang) -> ChartData:
+    labels = [p.month.strftime("%Y-%m") for p in view.series]
+    series = [
+        charts.Series(HEALTH_COLUMNS[k](lang).capitalize(), [getattr(p, k) for p in view.series])
+        for k in ("active_members", "present", "joins", "departures")
+    ]
+    return ChartData(
+        "health",
+        ChartKind.LINE,
+        HEALTH_TITLE(lang),
+        _alt(
+            lang,
+            Text(
+                "Membres actifs, présences, arrivées et départs par mois.",
+                "Active members, attendance, joins and departures by month.",
+            ),
+            labels,
+            series,
+        ),
+        labels,
+        series,
+        y_label=Text("personnes", "people")(lang),
+        empty_text=NO_DATA(lang),
+    )
+
+
+def health_communities_table(view: Any) -> Table:
+    return Table(
+        "health-communities",
+        Text("Santé des communautés de la région", "Health of the region's communities"),
+        [
+            Column("community_id", Text("communauté", "community")),
+            Column("name_fr", Text("nom", "name (French)")),
+            Column("name_en", Text("nom (anglais)", "name")),
+            Column("score", Text("score de santé", "health score")),
+            Column("signals", Text("signaux", "signals")),
+            Column("alert", Text("alerte", "alert")),
+        ],
+        [(c.community_id, c.name_fr, c.name_en, c.score, " ".join(c.signals), c.status) for c in view.communities],
+    )
+
+
+# --- by year (a region's communities) ---------------------------------------------------------------------------
+
+YEAR_COLUMNS = {
+    "year": Text("année", "year"),
+    "members": Text("membres", "members"),
+    "joins": Text("arrivées", "joins"),
+    "departures": Text("départs", "departures"),
+    "average_tenure_days": Text("ancienneté moyenne (jours)", "average tenure (days)"),
+    "sessions_held": Text("séances tenues", "sessions held"),
+    "present": Text("présences", "present"),
+    "attendance_rate": Text("taux de présence", "attendance rate"),
+    "proposals": Text("propositions", "proposals"),
+    "votes": Text("votes", "votes"),
+    "actions_opened": Text("plans ouverts", "plans opened"),
+    "actions_deployed": Text("plans déployés", "plans deployed"),
+}
+
+
+def by_year_table(years: Sequence[Any]) -> Table:
+    return Table(
+        "by-year",
+        Text("Par année", "By year"),
+        [Column(k, label) for k, label in YEAR_COLUMNS.items()],
+        [tuple(getattr(y, k, None) for k in YEAR_COLUMNS) for y in years],
+    )
+
+
+def region_years(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Table:
+    return by_year_table(breakdowns.region_figures(uow, principal, key, ctx.now).years)
+
+
+# --- the registry: every table and chart, by name ---------------------------------------------------------------
+
+TableFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, Ctx], Table]
+ChartFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, Ctx], ChartData]
 BOTH = frozenset(Scope)
 
 
@@ -325,29 +615,67 @@ class Report:
     scopes: frozenset[Scope] = BOTH
 
 
+def _funnel_by(by: str) -> TableFn:
+    return lambda uow, p, scope, key, ctx: funnel_rows_table(funnel(uow, p, scope, key, ctx, by=by), by)
+
+
 REPORTS: dict[str, Report] = {
     "indicators": Report(
         INDICATORS_TITLE,
-        lambda uow, p, scope, key, now, lang: indicators_table(indicators(uow, p, scope, key, now), lang),
+        lambda uow, p, scope, key, ctx: indicators_table(indicators(uow, p, scope, key, ctx.now), ctx.lang),
     ),
     "attendance": Report(
         ATTENDANCE_TITLE,
-        lambda uow, p, scope, key, now, lang: attendance_table(attendance_over_time(uow, p, scope, key), scope),
-        lambda uow, p, scope, key, now, lang: attendance_chart(attendance_over_time(uow, p, scope, key), lang),
+        lambda uow, p, scope, key, ctx: attendance_table(attendance_over_time(uow, p, scope, key), scope),
+        lambda uow, p, scope, key, ctx: attendance_chart(attendance_over_time(uow, p, scope, key), ctx.lang),
     ),
+    "survey-indicators": Report(
+        SURVEY_TITLE,
+        lambda uow, p, scope, key, ctx: survey_table(survey_trend(uow, p, scope, key, ctx), ctx.lang),
+        lambda uow, p, scope, key, ctx: survey_chart(survey_trend(uow, p, scope, key, ctx), ctx.lang),
+    ),
+    "funnel": Report(
+        FUNNEL_TITLE,
+        lambda uow, p, scope, key, ctx: funnel_table(funnel(uow, p, scope, key, ctx), ctx.lang),
+        lambda uow, p, scope, key, ctx: funnel_chart(funnel(uow, p, scope, key, ctx), ctx.lang),
+    ),
+    "funnel-by-year": Report(FUNNEL_TITLE, _funnel_by("year")),
+    "funnel-by-theme": Report(FUNNEL_TITLE, _funnel_by("theme")),
+    "funnel-by-organization": Report(FUNNEL_TITLE, _funnel_by("organization")),
+    "funnel-by-community": Report(FUNNEL_TITLE, _funnel_by("community"), scopes=frozenset({Scope.REGION})),
+    "health": Report(
+        HEALTH_TITLE,
+        lambda uow, p, scope, key, ctx: health_table(health(uow, p, scope, key, ctx)),
+        lambda uow, p, scope, key, ctx: health_chart(health(uow, p, scope, key, ctx), ctx.lang),
+    ),
+    "health-communities": Report(
+        HEALTH_TITLE,
+        lambda uow, p, scope, key, ctx: health_communities_table(health(uow, p, scope, key, ctx)),
+        scopes=frozenset({Scope.REGION}),
+    ),
+    "by-year": Report(Text("Par année", "By year"), region_years, scopes=frozenset({Scope.REGION})),
 }
+# The dashboard's charts, in the order shown.
+DASHBOARD_CHARTS = ("attendance", "indicators", "funnel", "health")
+CHART_REPORTS = {"attendance": "attendance", "indicators": "survey-indicators", "funnel": "funnel", "health": "health"}
 
 
-def report(scope: Scope, name: str, *, charted: bool = False) -> Report:
+def report(scope: Scope, name: str) -> Report:
     found = REPORTS.get(name)
-    if found is None or scope not in found.scopes or (charted and found.chart is None):
-        what = "chart" if charted else "table"
-        raise NotFound(f"no such {what} for a {scope.value}: {name}", field=what)
+    if found is None or scope not in found.scopes:
+        raise NotFound(f"no such table for a {scope.value}: {name}", field="table")
     return found
 
 
-def names(scope: Scope, *, charted: bool = False) -> list[str]:
-    return [n for n, r in REPORTS.items() if scope in r.scopes and (r.chart is not None or not charted)]
+def chart(scope: Scope, name: str) -> ChartFn:
+    found = REPORTS.get(CHART_REPORTS.get(name, ""))
+    if found is None or found.chart is None or scope not in found.scopes:
+        raise NotFound(f"no such chart for a {scope.value}: {name}", field="chart")
+    return found.chart
+
+
+def names(scope: Scope) -> list[str]:
+    return [n for n, r in REPORTS.items() if scope in r.scopes]
 
 
 # --- the dashboard page's content -------------------------------------------------------------------------------
@@ -382,6 +710,8 @@ class Dashboard:
     charts: Sequence[ChartData]
     indicators: Table
     as_of: datetime
+    signals: Sequence[str] = ()  # the health signals in words, when the caller may read them
+    tables: Sequence[str] = ()  # the CSV tables of this scope, by name
 
 
 HEADLINES: dict[Scope, Sequence[tuple[str, bool]]] = {
@@ -402,17 +732,45 @@ HEADLINES: dict[Scope, Sequence[tuple[str, bool]]] = {
 }
 
 
-def dashboard(
-    uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, now: datetime, lang: Lang
-) -> Dashboard:
-    """A community's or region's page: headline numbers, every chart it has, the indicators table."""
-    result = indicators(uow, principal, scope, key, now)  # checks the caller's scope first
+def _optional(read: Callable[[], Any]) -> Any:
+    """A section the caller may not read (a member and the funnel), or whose feature has nothing: left out."""
+    try:
+        return read()
+    except (Forbidden, NotFound):
+        return None
+
+
+def dashboard(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Dashboard:
+    """A community's or region's page: headline numbers, every chart the caller may read, the indicators table."""
+    lang = ctx.lang
+    result = indicators(uow, principal, scope, key, ctx.now)  # checks the caller's scope first
     headlines = [
         Headline(k, indicator_label(k)(lang), number(result.values.get(k), lang, percent=pct))
         for k, pct in HEADLINES[scope]
     ]
-    charted = [REPORTS[name].chart for name in names(scope, charted=True)]
-    chart_data = [chart(uow, principal, scope, key, now, lang) for chart in charted if chart is not None]
+    drawn = {}
+    for name in DASHBOARD_CHARTS:
+        data = _optional(lambda name=name: chart(scope, name)(uow, principal, scope, key, ctx))
+        if data is not None:
+            drawn[name] = data
+    extra: list[Headline] = []
+    signals: list[str] = []
+    funnel_view = _optional(lambda: funnel(uow, principal, scope, key, ctx))
+    if funnel_view is not None and funnel_view.ideas is not None:
+        extra.append(
+            Headline(
+                "funnel.deployed",
+                Text("Plans d'action déployés", "Action plans deployed")(lang),
+                f"{number(funnel_view.deployed, lang)} / {number(funnel_view.ideas, lang)}",
+            )
+        )
+    if scope is Scope.COMMUNITY:
+        health_view = _optional(lambda: health(uow, principal, scope, key, ctx))
+        if health_view is not None:
+            extra.append(
+                Headline("health.score", Text("Score de santé", "Health score")(lang), number(health_view.score, lang))
+            )
+            signals = [SIGNALS.get(s, Text(s, s))(lang) for s in health_view.signals]
     subtitle = (
         Text("Tableau de bord de la communauté", "Community dashboard")
         if scope is Scope.COMMUNITY
@@ -423,25 +781,26 @@ def dashboard(
         key,
         result.title(lang) or result.title.fr,
         subtitle(lang),
-        headlines,
-        chart_data,
+        [*headlines, *extra],
+        list(drawn.values()),
         indicators_table(result, lang),
-        now,
+        ctx.now,
+        signals,
+        names(scope),
     )
 
 
-def annual_report(
-    uow: InsightsUnitOfWork, principal: Principal, community_id: str, year: int, now: datetime, lang: Lang
-) -> Dashboard:
-    """A community's year: sessions held and attendance in that year, its charts for that year, and the
-    indicators to date."""
-    page = dashboard(uow, principal, Scope.COMMUNITY, community_id, now, lang)  # checks the caller's scope first
+def annual_report(uow: InsightsUnitOfWork, principal: Principal, community_id: str, year: int, ctx: Ctx) -> Dashboard:
+    """A community's year: sessions held and attendance in that year, the survey indicators and the funnel of plans
+    opened that year, and the indicators to date."""
+    lang = ctx.lang
+    page = dashboard(uow, principal, Scope.COMMUNITY, community_id, ctx)  # checks the caller's scope first
     points = [
         p for p in attendance_over_time(uow, principal, Scope.COMMUNITY, community_id) if p.period[:4] == str(year)
     ]
     present, absent = sum(p.present for p in points), sum(p.absent for p in points)
     rate = present / (present + absent) if present + absent else None
-    year_headlines = [
+    headlines = [
         Headline(
             "year.sessions",
             Text(f"Séances tenues en {year}", f"Sessions held in {year}")(lang),
@@ -453,10 +812,34 @@ def annual_report(
             Text(f"Taux de présence en {year}", f"Attendance rate in {year}")(lang),
             number(rate, lang, percent=True),
         ),
-        *[h for h in page.headlines if h.key == "members.active"],
+        *[h for h in page.headlines if h.key in ("members.active", "health.score")],
     ]
-    year_charts = [attendance_chart(points, lang), *[c for c in page.charts if c.name != "attendance"]]
+    year_charts = [attendance_chart(points, lang)]
+    survey = _optional(
+        lambda: [
+            p for p in survey_trend(uow, principal, Scope.COMMUNITY, community_id, ctx) if p.year in (year - 1, year)
+        ]
+    )
+    if survey is not None:
+        year_charts.append(survey_chart(survey, lang))
+    plans = _optional(
+        lambda: action_plans.funnel(
+            uow, principal, community_id=community_id, year=year, min_group=ctx.setting("action_plan_min_group", 5)
+        )
+    )
+    if plans is not None:
+        year_charts.append(funnel_chart(plans, lang))
+    year_charts += [c for c in page.charts if c.name == "health"]
     title = Text("Rapport annuel", "Annual report")(lang)
     return Dashboard(
-        Scope.COMMUNITY, community_id, page.title, f"{title} {year}", year_headlines, year_charts, page.indicators, now
+        Scope.COMMUNITY,
+        community_id,
+        page.title,
+        f"{title} {year}",
+        headlines,
+        year_charts,
+        page.indicators,
+        ctx.now,
+        page.signals,
+        page.tables,
     )

@@ -126,6 +126,7 @@ def _region_principal(
 
 TEXTS = {
     "headlines": reports.Text("Chiffres clés", "Key figures"),
+    "signals": reports.Text("Signes de déclin à surveiller", "Signs of decline to watch"),
     "indicator": reports.Text("Indicateur", "Indicator"),
     "value": reports.Text("Valeur", "Value"),
     "language": reports.Text("Langue", "Language"),
@@ -189,6 +190,10 @@ def _shown(key: str, value: object, lang: reports.Lang) -> str:
     return str(value)
 
 
+def _ctx(request: Request, clock: ClockDep, lang: reports.Lang) -> reports.Ctx:
+    return reports.Ctx(clock(), lang, request.app.state.runtime.settings)
+
+
 _HTML = {200: {"content": {"text/html": {}}, "description": "The page."}}
 
 
@@ -202,7 +207,7 @@ def community_dashboard(
     lang: LangQuery = reports.Lang.FR,
 ):
     """A community's dashboard page (a signed link's token or a bearer token; who may read its indicators)."""
-    page = reports.dashboard(uow, principal, reports.Scope.COMMUNITY, community_id, clock(), lang)
+    page = reports.dashboard(uow, principal, reports.Scope.COMMUNITY, community_id, _ctx(request, clock, lang))
     params = {k: v for k, v in request.query_params.items() if k != "year"}
     report_url = f"{request.url.path}/report?{urlencode(params)}".rstrip("?")
     return _html(request, "dashboard/page.html.j2", page, lang, report_url=report_url)
@@ -218,7 +223,7 @@ def region_dashboard(
     lang: LangQuery = reports.Lang.FR,
 ):
     """A region's dashboard page (operators, its coordinators, partners)."""
-    page = reports.dashboard(uow, principal, reports.Scope.REGION, code, clock(), lang)
+    page = reports.dashboard(uow, principal, reports.Scope.REGION, code, _ctx(request, clock, lang))
     return _html(request, "dashboard/page.html.j2", page, lang, report_url=None)
 
 
@@ -236,7 +241,7 @@ def community_annual_report(
     year: Year = None,
 ):
     """A community's annual report, a page to print (or save as PDF from the browser)."""
-    now = clock()
-    chosen = year or now.year
-    page = reports.annual_report(uow, principal, community_id, chosen, now, lang)
+    ctx = _ctx(request, clock, lang)
+    chosen = year or ctx.now.year
+    page = reports.annual_report(uow, principal, community_id, chosen, ctx)
     return _html(request, "dashboard/report.html.j2", page, lang, year=chosen)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ...adapters import charts
 from ...service_layer import reports
@@ -18,7 +18,7 @@ from ..deps import ClockDep, PrincipalDep, UowDep
 router = APIRouter(tags=["reports"])
 
 TableName = StrEnum("TableName", {n: n for n in reports.REPORTS})  # type: ignore[misc]
-ChartName = StrEnum("ChartName", {n: n for n, r in reports.REPORTS.items() if r.chart})  # type: ignore[misc]
+ChartName = StrEnum("ChartName", {n: n for n in reports.CHART_REPORTS})  # type: ignore[misc]
 
 CommunityId = Annotated[str, Path(min_length=1, max_length=64, description="Community id.")]
 RegionCode = Annotated[str, Path(pattern=schemas.REGION_CODE, description="Québec region code, 01 to 17.")]
@@ -47,6 +47,10 @@ def _image(chart: reports.ChartData, fmt: charts.Format) -> Response:
     )
 
 
+def _ctx(request: Request, clock: ClockDep, lang: reports.Lang) -> reports.Ctx:
+    return reports.Ctx(clock(), lang, request.app.state.runtime.settings)
+
+
 def _key(scope: reports.Scope, key: str) -> str:
     # Community ids are opaque: keep a file name safe whatever they hold.
     return key if scope is reports.Scope.REGION else "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
@@ -56,6 +60,7 @@ def _key(scope: reports.Scope, key: str) -> str:
 def community_table(
     community_id: CommunityId,
     table: TableName,
+    request: Request,
     principal: PrincipalDep,
     uow: UowDep,
     clock: ClockDep,
@@ -65,7 +70,10 @@ def community_table(
     scope = reports.Scope.COMMUNITY
     report = reports.report(scope, table.value)
     return _csv(
-        report.table(uow, principal, scope, community_id, clock(), lang), scope, _key(scope, community_id), lang
+        report.table(uow, principal, scope, community_id, _ctx(request, clock, lang)),
+        scope,
+        _key(scope, community_id),
+        lang,
     )
 
 
@@ -73,6 +81,7 @@ def community_table(
 def region_table(
     code: RegionCode,
     table: TableName,
+    request: Request,
     principal: PrincipalDep,
     uow: UowDep,
     clock: ClockDep,
@@ -81,7 +90,7 @@ def region_table(
     """One of a region's tables as CSV (operators, its coordinators, partners)."""
     scope = reports.Scope.REGION
     report = reports.report(scope, table.value)
-    return _csv(report.table(uow, principal, scope, code, clock(), lang), scope, code, lang)
+    return _csv(report.table(uow, principal, scope, code, _ctx(request, clock, lang)), scope, code, lang)
 
 
 @router.get("/v1/communities/{community_id}/charts/{chart}.{fmt}", response_class=Response, responses=_IMAGE)
@@ -89,6 +98,7 @@ def community_chart(
     community_id: CommunityId,
     chart: ChartName,
     fmt: charts.Format,
+    request: Request,
     principal: PrincipalDep,
     uow: UowDep,
     clock: ClockDep,
@@ -96,9 +106,8 @@ def community_chart(
 ):
     """One of a community's charts, as SVG or PNG."""
     scope = reports.Scope.COMMUNITY
-    draw = reports.report(scope, chart.value, charted=True).chart
-    assert draw is not None  # report(charted=True) answers 404 otherwise
-    return _image(draw(uow, principal, scope, community_id, clock(), lang), fmt)
+    draw = reports.chart(scope, chart.value)
+    return _image(draw(uow, principal, scope, community_id, _ctx(request, clock, lang)), fmt)
 
 
 @router.get("/v1/regions/{code}/charts/{chart}.{fmt}", response_class=Response, responses=_IMAGE)
@@ -106,6 +115,7 @@ def region_chart(
     code: RegionCode,
     chart: ChartName,
     fmt: charts.Format,
+    request: Request,
     principal: PrincipalDep,
     uow: UowDep,
     clock: ClockDep,
@@ -113,6 +123,5 @@ def region_chart(
 ):
     """One of a region's charts, as SVG or PNG."""
     scope = reports.Scope.REGION
-    draw = reports.report(scope, chart.value, charted=True).chart
-    assert draw is not None
-    return _image(draw(uow, principal, scope, code, clock(), lang), fmt)
+    draw = reports.chart(scope, chart.value)
+    return _image(draw(uow, principal, scope, code, _ctx(request, clock, lang)), fmt)
