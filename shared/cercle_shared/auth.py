@@ -130,13 +130,21 @@ def authenticate(
         raise HTTPException(401, f"Invalid token: {exc}", headers=challenge) from exc
 
 
-CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+async def _current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    # async, though it awaits nothing: FastAPI runs a plain function dependency in its thread pool, a thread hop
+    # per request (and per dependency) for a few microseconds of HMAC; profiled at a tenth of a read's CPU.
+    return authenticate(request, credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
 
 
 def require_roles(*roles: Role) -> Any:
     """A dependency that lets only the given roles through (403 otherwise)."""
 
-    def _check(principal: CurrentPrincipal) -> Principal:
+    async def _check(principal: CurrentPrincipal) -> Principal:  # async: no thread hop (see _current_principal)
         if principal.role not in roles:
             raise HTTPException(403, f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
         return principal

@@ -16,15 +16,17 @@ from ..domain.regions import RegionCatalog
 from ..service_layer.unit_of_work import RegistrationUnitOfWork
 
 
-def _uow(request: Request) -> RegistrationUnitOfWork:
+# async, though they await nothing: FastAPI runs a plain function dependency in its thread pool, one thread hop
+# per dependency and request for an attribute read (no I/O here: the unit of work connects when entered).
+async def _uow(request: Request) -> RegistrationUnitOfWork:
     return request.app.state.runtime.uow()
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     return request.app.state.clock  # set by the composition root; tests swap it
 
 
-def _regions(request: Request) -> RegionCatalog:
+async def _regions(request: Request) -> RegionCatalog:
     return request.app.state.regions
 
 
