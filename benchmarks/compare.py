@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -338,6 +339,11 @@ async def http_rounds(
 ) -> tuple[list[Comparison], str]:
     write = Comparison("POST /v1/members", "req/s", "bare FastAPI + one INSERT", "≥ 0.7×")
     read = Comparison("GET /v1/members/{id}", "req/s", "bare FastAPI + SELECT by id", "≥ 0.8×")
+    # On a shared machine the rates above move with the neighbours' load; the server's own CPU time per request
+    # much less: requests per CPU-second of the server process is what one core would serve (the database's CPU
+    # is not counted).
+    write_cpu = Comparison("POST /v1/members per server CPU-second", "req/CPU·s", "bare app", "≥ 0.7×")
+    read_cpu = Comparison("GET /v1/members/{id} per server CPU-second", "req/CPU·s", "bare app", "≥ 0.8×")
     tag = uuid.uuid4().hex[:6]
     reg_url = pg.create_database(f"bench_http_reg_{tag}")
     cercle = registration_server(reg_url, bootstrap, secret, logs / "registration.log")
@@ -365,6 +371,10 @@ async def http_rounds(
                 result.bare_read.rate,
                 f"p50 {result.cercle_read.p50:.0f} ms vs {result.bare_read.p50:.0f} ms",
             )
+            if min(result.cercle_write.server_cpu_ms, result.bare_write.server_cpu_ms) > 0:  # /proc is there
+                write_cpu.add(1000 / result.cercle_write.server_cpu_ms, 1000 / result.bare_write.server_cpu_ms)
+            if min(result.cercle_read.server_cpu_ms, result.bare_read.server_cpu_ms) > 0:
+                read_cpu.add(1000 / result.cercle_read.server_cpu_ms, 1000 / result.bare_read.server_cpu_ms)
     finally:
         cercle.stop()
         bare.stop()
@@ -375,7 +385,7 @@ async def http_rounds(
         f"{errors} non-2xx answers"
     )
     print(note, flush=True)
-    return [write, read], note
+    return [write, read] + [c for c in (write_cpu, read_cpu) if c.cercle], note
 
 
 def _registration_counts(url: str) -> tuple[int, int]:
@@ -407,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.events, args.requests, args.samples = 1, 200, 60, 3
     parts = set(args.only or ["messaging", "http", "e2e"])
+    # The clients' own notices (a coordinator not elected yet on a fresh broker) are not results.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
     comparisons: list[Comparison] = []
     notes: list[str] = []
@@ -430,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{args.rounds} round(s)",
                     flush=True,
                 )
+                # End to end first, while the topics hold only its own events: its services would otherwise
+                # consume every event the other parts publish before theirs.
+                e2e_rows: list[Comparison] = []
+                if "e2e" in parts:
+                    found, note = e2e.run(stack, RTT_TOPIC, args.samples)
+                    e2e_rows = found
+                    notes.append(note)
                 if "messaging" in parts:
                     comparisons += asyncio.run(messaging_rounds(pg, bootstrap, args.rounds, args.events))
                 if "http" in parts:
@@ -446,12 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     comparisons += found
                     notes.append(note)
-                if "e2e" in parts:
-                    found, note = e2e.run(stack, RTT_TOPIC, args.samples)
-                    comparisons += found
-                    notes.append(note)
             finally:
                 stack.down()
+    comparisons += e2e_rows
     print()
     print("| path (PostgreSQL fsync on, real broker) | Cercle | bare baseline, same run | ratio (median) | goal |")
     print("|---|---|---|---|---|")

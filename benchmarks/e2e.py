@@ -55,10 +55,11 @@ class Mailbox:
 
 
 def run(stack: Stack, rtt_topic: str, samples: int) -> tuple[list[Any], str]:
+    """Start the stack's services (its broker is running), time `samples` registrations, stop the services."""
     from .compare import Comparison
 
     t0 = time.perf_counter()
-    stack.up(timeout=300)
+    stack.up(timeout=600)
     print(f"end to end: the four services up in {time.perf_counter() - t0:.0f}s; {samples} registrations", flush=True)
     secret = stack.jwt_secret()
     op = {"Authorization": f"Bearer {issue_token(secret, 'operator')}"}
@@ -95,12 +96,18 @@ def run(stack: Stack, rtt_topic: str, samples: int) -> tuple[list[Any], str]:
             "title": "Banc d'essai",
             "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=2)).isoformat(),
-            "mode": "online",
+            "mode": "virtual",
             "capacity": samples + 10,
         }
 
+        last: dict[str, httpx.Response] = {}
+
         def scheduled() -> Any:
-            response = ses.post(f"/v1/communities/{community_id}/sessions", headers=facilitator, json=body)
+            response = last["session"] = ses.post(
+                f"/v1/communities/{community_id}/sessions", headers=facilitator, json=body
+            )
+            if response.status_code not in (201, 403, 404):  # 403/404: the community is not known there yet
+                raise RuntimeError(f"scheduling a session: {response.status_code} {response.text}")
             return response if response.status_code == 201 else None
 
         session_id = wait_until(scheduled, 120, interval=0.25, message="sessions to learn about the community").json()[
@@ -162,6 +169,8 @@ def run(stack: Stack, rtt_topic: str, samples: int) -> tuple[list[Any], str]:
     finally:
         for client in clients.values():
             client.close()
+        for name in stack.services:  # the broker stays, for the other parts; the services would only compete
+            stack.stop_service(name)
 
     rtt = asyncio.run(baselines.kafka_round_trip(stack.kafka.bootstrap, rtt_topic, max(50, samples * 5)))
     rows = []

@@ -60,6 +60,15 @@ class Server:
 
         wait_until(ready, timeout, interval=0.2, message=f"{self.name} ready")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used (user + system, all its threads), from /proc; 0 elsewhere."""
+        assert self.proc is not None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -120,7 +129,8 @@ class HttpRound:
 
 async def write_load(server: Server, path: str, headers: dict[str, str], total: int, concurrency: int) -> LoadResult:
     tag = uuid.uuid4().hex[:8]
-    return await run_load(
+    cpu = server.cpu_seconds()
+    result = await run_load(
         LOOPBACK,
         server.port,
         lambda n: ("POST", path, headers, _member_body(n, tag)),
@@ -128,18 +138,23 @@ async def write_load(server: Server, path: str, headers: dict[str, str], total: 
         concurrency=concurrency,
         keep_bodies=True,
     )
+    result.server_cpu_ms = (server.cpu_seconds() - cpu) * 1000 / total
+    return result
 
 
 async def read_load(
     server: Server, path: str, headers: dict[str, str], ids: list[str], total: int, concurrency: int
 ) -> LoadResult:
-    return await run_load(
+    cpu = server.cpu_seconds()
+    result = await run_load(
         LOOPBACK,
         server.port,
         lambda n: ("GET", f"{path}/{ids[n % len(ids)]}", headers, None),
         total=total,
         concurrency=concurrency,
     )
+    result.server_cpu_ms = (server.cpu_seconds() - cpu) * 1000 / total
+    return result
 
 
 async def http_round(

@@ -21,6 +21,7 @@ class LoadResult:
     latencies_ms: list[float]
     statuses: Counter[int] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)
+    server_cpu_ms: float = float("nan")  # the server process's CPU per request, when the caller measured it
 
     @property
     def rate(self) -> float:
