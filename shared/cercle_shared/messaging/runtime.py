@@ -65,7 +65,8 @@ class Messaging:
         self.service = service
         self._settings = settings
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+            # A list: aiokafka takes a comma-separated string for one host ("a:9092,b:9092,c" port 9092).
+            [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()],
             client_id=f"cercle-{service}",
             acks="all",
             enable_idempotence=True,
