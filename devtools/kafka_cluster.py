@@ -141,8 +141,10 @@ class KafkaCluster:
     def running_nodes(self) -> list[int]:
         return [i for i, node in self.nodes.items() if node.running]
 
-    def start(self, timeout: float = 120) -> float:
-        """Start every node (all at once: a node answers only once the quorum has a leader); return seconds to ready."""
+    def start(self, timeout: float = 300) -> float:
+        """Start every node (all at once: a node answers only once the quorum has a leader); return seconds to ready.
+
+        The bound is generous: three JVMs formatting and starting on a busy 2-core machine take minutes."""
         t0 = time.monotonic()
         try:
             # Formatting and starting a JVM take seconds each: the nodes do it side by side.
@@ -170,7 +172,7 @@ class KafkaCluster:
         proc.send_signal(sig)
         proc.wait(60)
 
-    def restart(self, node_id: int, timeout: float = 120) -> float:
+    def restart(self, node_id: int, timeout: float = 300) -> float:
         """Start a stopped or killed node again on its ports and data; return seconds until it serves."""
         node = self.nodes[node_id]
         if node.running:
