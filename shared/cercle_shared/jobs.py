@@ -39,18 +39,36 @@ class JobRunner:
         self._stopping = asyncio.Event()
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         for job in self.jobs.values():
             self._wake[job.name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._loop(job), name=f"{self._service}-job-{job.name}"))
 
     def wake(self, name: str) -> None:
-        """Run a job now instead of at its next tick (e.g. after a commit that made work for it)."""
+        """Run a job now instead of at its next tick (e.g. after a commit that made work for it).
+
+        Safe from any thread (HTTP handlers and consumers commit in worker threads); a no-op before `start()`."""
         event = self._wake.get(name)
-        if event is not None:
+        loop = self._event_loop
+        if event is None or loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
             event.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(event.set)
+
+    def waker(self, name: str) -> Callable[[], None]:
+        """`wake(name)` as a callback, e.g. for a commit hook: `runner.waker("send-emails")`."""
+        return lambda: self.wake(name)
 
     async def run_once(self, name: str) -> object:
         return await self._call(self.jobs[name])

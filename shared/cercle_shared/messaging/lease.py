@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -94,7 +95,8 @@ class RelayLease:
                 self._conninfo,
                 autocommit=True,
                 connect_timeout=max(1, round(self._connect_timeout)),
-                application_name=f"cercle-{self.service}-relay",
+                # who holds it, for an operator (pg_stat_activity joined with pg_locks): service and process id
+                application_name=f"cercle-{self.service}-relay-{os.getpid()}"[:63],
                 keepalives=1,
                 keepalives_idle=5,
                 keepalives_interval=2,

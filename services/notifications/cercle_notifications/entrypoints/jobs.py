@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.event import listen
+from sqlalchemy.orm import Session
+
 from cercle_shared.jobs import Job
 from cercle_shared.service import ServiceRuntime, housekeeping_jobs
 
 from ..adapters.smtp import SmtpMailer
 from ..adapters.templates import EmailTemplates
 from ..config import Settings
-from ..domain.model import EmailKind
+from ..domain.model import Delivery, DeliveryStatus, EmailKind
 from ..service_layer import announcements, digests, insights_messages, reminders, unsubscribe
 from ..service_layer.sending import DeliverySender, SendingPolicy
 from ..service_layer.timed import TimedDispatcher
@@ -58,8 +61,36 @@ def delivery_sender(settings: Settings, runtime: ServiceRuntime, clock: Callable
     )
 
 
+def wake_sender_on_commit(runtime: ServiceRuntime, clock: Callable[[], datetime]) -> None:
+    """A transaction that makes an email due (a reaction queued it, or released one that waited) wakes the sender
+    once it commits, instead of leaving it to the sender's next poll."""
+
+    def before_flush(db: Session, _context: object, _instances: object) -> None:
+        for obj in (*db.new, *db.dirty):
+            if (
+                isinstance(obj, Delivery)
+                and obj.status == DeliveryStatus.PENDING
+                and obj.attempts == 0  # not a retry: those wait for their time
+                and (obj.next_attempt_at is None or obj.next_attempt_at <= clock())
+            ):
+                db.info[SEND_EMAILS] = True
+                return
+
+    def after_commit(db: Session) -> None:
+        if db.info.pop(SEND_EMAILS, False):
+            runtime.jobs.wake(SEND_EMAILS)  # thread-safe: reactions commit in worker threads
+
+    def after_rollback(db: Session) -> None:
+        db.info.pop(SEND_EMAILS, None)
+
+    listen(runtime.db_factory, "before_flush", before_flush)
+    listen(runtime.db_factory, "after_commit", after_commit)
+    listen(runtime.db_factory, "after_rollback", after_rollback)
+
+
 def jobs(settings: Settings, runtime: ServiceRuntime, clock: Callable[[], datetime]) -> list[Job]:
     sender = delivery_sender(settings, runtime, clock)
+    wake_sender_on_commit(runtime, clock)
 
     async def send_emails() -> int:
         due = await asyncio.to_thread(sender.send_due)
