@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from cercle_insights.service_layer import reports
+from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
 from tests.support.services import auth
 
@@ -208,3 +209,27 @@ def test_a_member_may_not_download_the_funnel_but_reads_her_communitys_attendanc
     member = insights.as_member("m-1")
     assert insights.api.get(f"/v1/communities/{laval}/reports/funnel.csv", headers=member).status_code == 403
     assert insights.api.get(f"/v1/communities/{laval}/reports/attendance.csv", headers=member).status_code == 200
+
+
+@pytest.mark.parametrize("table", ["by-year", "by-region"])
+def test_the_province_tables_download_for_operators_and_coordinators_only(insights, laval, table):
+    url = f"/v1/province/reports/{table}.csv"
+    response = insights.api.get(url, headers=insights.as_coordinator(LAVAL))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == f'attachment; filename="cercle-province-qc-{table}.csv"'
+    assert _rows(response)[0][0] in ("année", "région")
+    assert insights.api.get(url, headers=insights.as_member("m-1")).status_code == 403
+
+
+def test_a_partner_downloads_her_own_organizations_figures_only(insights, project, laval):
+    for org in ("org-1", "org-2"):
+        project(reg.OrganizationCreated(organization_id=org, name=f"CISSS {org}", region=LAVAL, created_at=ev.day(0)))
+    own = insights.api.get("/v1/organizations/org-1/reports/by-year.csv", headers=insights.as_partner("org-1"))
+    assert own.status_code == 200, own.text
+    assert _rows(own)[0][:2] == ["année", "membres"]
+    other = insights.api.get("/v1/organizations/org-2/reports/by-year.csv", headers=insights.as_partner("org-1"))
+    assert other.status_code == 403
+    assert (
+        insights.api.get("/v1/organizations/org-1/reports/attendance.csv", headers=insights.as_operator()).status_code
+        == 404
+    )

@@ -33,6 +33,8 @@ class Lang(StrEnum):
 class Scope(StrEnum):
     COMMUNITY = "community"
     REGION = "region"
+    ORGANIZATION = "organization"  # an employer: tables only
+    PROVINCE = "province"  # every community: tables only
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,15 @@ class Ctx:
 
 
 def _filters(scope: Scope, key: str) -> dict[str, str]:
-    return {"community_id": key} if scope is Scope.COMMUNITY else {"region": key}
+    match scope:
+        case Scope.COMMUNITY:
+            return {"community_id": key}
+        case Scope.REGION:
+            return {"region": key}
+        case Scope.ORGANIZATION:
+            return {"organization_id": key}
+        case _:
+            return {}
 
 
 def _pct(value: float | None) -> float | None:
@@ -594,15 +604,39 @@ def by_year_table(years: Sequence[Any]) -> Table:
     )
 
 
-def region_years(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Table:
-    return by_year_table(breakdowns.region_figures(uow, principal, key, ctx.now).years)
+def years(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Table:
+    match scope:
+        case Scope.REGION:
+            return by_year_table(breakdowns.region_figures(uow, principal, key, ctx.now).years)
+        case Scope.ORGANIZATION:
+            limit = ctx.setting("breakdown_min_group", 5)
+            return by_year_table(breakdowns.organization_figures(uow, principal, key, ctx.now, min_group=limit).years)
+        case _:
+            return by_year_table(breakdowns.province_figures(uow, principal, ctx.now).years)
+
+
+def province_regions(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> Table:
+    """Each region's line for the latest year (a community of two regions appears in both)."""
+    figures = breakdowns.province_figures(uow, principal, ctx.now)
+    year_columns = [Column(k, label) for k, label in YEAR_COLUMNS.items()]
+    return Table(
+        "by-region",
+        Text("Par région", "By region"),
+        [
+            Column("region", Text("région", "region")),
+            Column("communities", Text("communautés", "communities")),
+            *year_columns,
+        ],
+        [(r.region, r.communities, *[getattr(r.figures, c.key, None) for c in year_columns]) for r in figures.regions],
+    )
 
 
 # --- the registry: every table and chart, by name ---------------------------------------------------------------
 
 TableFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, Ctx], Table]
 ChartFn = Callable[[InsightsUnitOfWork, Principal, Scope, str, Ctx], ChartData]
-BOTH = frozenset(Scope)
+BOTH = frozenset({Scope.COMMUNITY, Scope.REGION})
+REGION = frozenset({Scope.REGION})
 
 
 @dataclass(frozen=True)
@@ -638,11 +672,14 @@ REPORTS: dict[str, Report] = {
         FUNNEL_TITLE,
         lambda uow, p, scope, key, ctx: funnel_table(funnel(uow, p, scope, key, ctx), ctx.lang),
         lambda uow, p, scope, key, ctx: funnel_chart(funnel(uow, p, scope, key, ctx), ctx.lang),
+        scopes=frozenset({Scope.COMMUNITY, Scope.REGION, Scope.ORGANIZATION}),
     ),
-    "funnel-by-year": Report(FUNNEL_TITLE, _funnel_by("year")),
+    "funnel-by-year": Report(
+        FUNNEL_TITLE, _funnel_by("year"), scopes=frozenset({Scope.COMMUNITY, Scope.REGION, Scope.ORGANIZATION})
+    ),
     "funnel-by-theme": Report(FUNNEL_TITLE, _funnel_by("theme")),
     "funnel-by-organization": Report(FUNNEL_TITLE, _funnel_by("organization")),
-    "funnel-by-community": Report(FUNNEL_TITLE, _funnel_by("community"), scopes=frozenset({Scope.REGION})),
+    "funnel-by-community": Report(FUNNEL_TITLE, _funnel_by("community"), scopes=REGION),
     "health": Report(
         HEALTH_TITLE,
         lambda uow, p, scope, key, ctx: health_table(health(uow, p, scope, key, ctx)),
@@ -651,9 +688,12 @@ REPORTS: dict[str, Report] = {
     "health-communities": Report(
         HEALTH_TITLE,
         lambda uow, p, scope, key, ctx: health_communities_table(health(uow, p, scope, key, ctx)),
-        scopes=frozenset({Scope.REGION}),
+        scopes=REGION,
     ),
-    "by-year": Report(Text("Par année", "By year"), region_years, scopes=frozenset({Scope.REGION})),
+    "by-year": Report(
+        Text("Par année", "By year"), years, scopes=frozenset({Scope.REGION, Scope.ORGANIZATION, Scope.PROVINCE})
+    ),
+    "by-region": Report(Text("Par région", "By region"), province_regions, scopes=frozenset({Scope.PROVINCE})),
 }
 # The dashboard's charts, in the order shown.
 DASHBOARD_CHARTS = ("attendance", "indicators", "funnel", "health")

@@ -53,7 +53,11 @@ def _ctx(request: Request, clock: ClockDep, lang: reports.Lang) -> reports.Ctx:
 
 def _key(scope: reports.Scope, key: str) -> str:
     # Community ids are opaque: keep a file name safe whatever they hold.
-    return key if scope is reports.Scope.REGION else "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
+    return (
+        key
+        if scope in (reports.Scope.REGION, reports.Scope.PROVINCE)
+        else "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
+    )
 
 
 @router.get("/v1/communities/{community_id}/reports/{table}.csv", response_class=Response, responses=_CSV)
@@ -91,6 +95,39 @@ def region_table(
     scope = reports.Scope.REGION
     report = reports.report(scope, table.value)
     return _csv(report.table(uow, principal, scope, code, _ctx(request, clock, lang)), scope, code, lang)
+
+
+@router.get("/v1/organizations/{organization_id}/reports/{table}.csv", response_class=Response, responses=_CSV)
+def organization_table(
+    organization_id: Annotated[str, Path(min_length=1, max_length=64, description="Organization id.")],
+    table: TableName,
+    request: Request,
+    principal: PrincipalDep,
+    uow: UowDep,
+    clock: ClockDep,
+    lang: LangQuery = reports.Lang.FR,
+):
+    """One of an employer organization's tables as CSV (operators, coordinators, its own partner; figures about
+    fewer than the threshold of people are empty)."""
+    scope = reports.Scope.ORGANIZATION
+    report = reports.report(scope, table.value)
+    key = _key(scope, organization_id)
+    return _csv(report.table(uow, principal, scope, organization_id, _ctx(request, clock, lang)), scope, key, lang)
+
+
+@router.get("/v1/province/reports/{table}.csv", response_class=Response, responses=_CSV)
+def province_table(
+    table: TableName,
+    request: Request,
+    principal: PrincipalDep,
+    uow: UowDep,
+    clock: ClockDep,
+    lang: LangQuery = reports.Lang.FR,
+):
+    """One of the province's tables as CSV, each community counted once (operators, coordinators, partners)."""
+    scope = reports.Scope.PROVINCE
+    report = reports.report(scope, table.value)
+    return _csv(report.table(uow, principal, scope, "qc", _ctx(request, clock, lang)), scope, "qc", lang)
 
 
 @router.get("/v1/communities/{community_id}/charts/{chart}.{fmt}", response_class=Response, responses=_IMAGE)
