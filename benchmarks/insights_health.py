@@ -1,12 +1,15 @@
 """Community health for 200 communities over 4 years, on PostgreSQL: prints figures, asserts nothing.
 
-    python -m benchmarks.insights_health [--communities 200] [--years 4] [--batch 1000]
+    python -m benchmarks.insights_health [--communities 200] [--years 4] [--batch 1000] [--replicate 1]
 
 Synthetic events (communities, members and their employers, joins and departures, sessions scheduled and held with
 attendance naming who came, theme proposals, votes, retained themes), about a third of the communities shaped to
 decline in their last year. They are loaded through the real projections: each event's reaction, taken from
 insights' own subscription table (`subscriptions().handler_for(type)`), applied through the unit of work, `--batch`
 events per transaction (the consumer's batch path without the broker; the broker itself is measured elsewhere).
+On a busy machine loading is the slow part (a few database round trips per event): `--replicate K` loads
+`communities / K` of them through the reactions, then copies their projected rows K - 1 times in SQL (new ids, so new
+communities and new people) to reach `--communities` for the timings; the output says how many were loaded which way.
 
 Then timed:
 - the monthly series (48 months) of every community, grouped (`all_series`) and one community at a time
@@ -92,7 +95,7 @@ def community_events(
     for _ in range(15):
         yield from join(start + timedelta(hours=1))
     day = start
-    session_no = 0
+    session_no = late_meetings = 0
     while day < NOW - timedelta(days=2):
         day += timedelta(days=rng.randint(38, 50))  # about 8 meetings a year
         if day >= NOW:
@@ -121,10 +124,10 @@ def community_events(
             capacity=30,
         )
         yield ses.SessionHeld(session_id=session_id, community_id=community_id, starts_at=day, held_at=day)
-        share = 0.7 if not late else max(0.15, 0.7 - 0.12 * session_no % 5)
-        present = [m for m in active if rng.random() < share]
-        if late:
-            present = present[: max(1, len(active) - 2 * (session_no % 4) - 4)]
+        present = [m for m in active if rng.random() < 0.7]
+        if late:  # two fewer people at each meeting of the last year
+            late_meetings += 1
+            present = list(active)[: max(1, int(len(active) * 0.8) - 2 * late_meetings)]
         yield ses.SessionAttendanceRecorded(
             session_id=session_id,
             community_id=community_id,
@@ -188,6 +191,39 @@ def load(runtime, events: list[IntegrationEvent], batch: int) -> float:
     return time.perf_counter() - started
 
 
+# Projection tables and their id columns: a copy suffixes every id, so that it is a new community with new people.
+COPIED = {
+    "communities": ("id",),
+    "community_regions": ("community_id",),
+    "memberships": ("id", "community_id", "member_id"),
+    "member_profiles": ("member_id",),
+    "sessions": ("id", "community_id"),
+    "session_attendees": ("session_id", "community_id", "member_id"),
+    "session_themes": ("session_id", "community_id", "theme_id"),
+    "themes": ("id", "community_id", "cycle_id", "merged_into_id"),
+    "theme_votes": ("vote_id", "theme_id", "community_id", "cycle_id"),
+}
+
+
+def replicate(runtime, copies: int) -> float:
+    """Copy every projected community `copies` times (at most 9) in SQL; returns seconds."""
+    from sqlalchemy import literal, select
+
+    from cercle_insights.adapters import orm
+
+    started = time.perf_counter()
+    with runtime.db_factory() as db:
+        for n in range(1, copies + 1):
+            for name, ids in COPIED.items():
+                table = orm.metadata.tables[name]
+                columns = [c for c in table.columns if not (name == "session_attendees" and c.name == "id")]
+                values = [(c + literal(f"-{n}")).label(c.name) if c.name in ids else c for c in columns]
+                originals = ~table.c[ids[0]].like("%-_")  # uuids never end with "-<digit>"
+                db.execute(table.insert().from_select([c.name for c in columns], select(*values).where(originals)))
+        db.commit()
+    return time.perf_counter() - started
+
+
 def timed(label: str, run, repeat: int = 1) -> object:  # type: ignore[no-untyped-def]
     times, result = [], None
     for _ in range(repeat):
@@ -205,6 +241,9 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--replicate", type=int, default=1, choices=range(1, 11), help="load communities/K, copy them K-1 times in SQL"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     organizations = [_id(rng) for _ in range(40)]
@@ -212,12 +251,13 @@ def main() -> None:
         reg.OrganizationCreated(organization_id=o, name=f"Organisation {n}", region=REGIONS[n % 17], created_at=NOW)
         for n, o in enumerate(organizations)
     ]
-    for n in range(args.communities):
+    loaded = max(1, args.communities // max(1, args.replicate))
+    for n in range(loaded):
         events.extend(community_events(rng, args.years, declining=n % 3 == 0, organizations=organizations))
     kinds: dict[str, int] = {}
     for e in events:
         kinds[type(e).__name__] = kinds.get(type(e).__name__, 0) + 1
-    print(f"{args.communities} communities x {args.years} years: {len(events)} events")
+    print(f"{loaded} communities x {args.years} years loaded through the reactions: {len(events)} events")
     print("  " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
 
     with tempfile.TemporaryDirectory(prefix="cercle-bench-") as tmp, LocalPostgres(Path(tmp) / "pg") as pg:
@@ -232,6 +272,26 @@ def main() -> None:
             f"{'load through the reactions (' + str(args.batch) + ' per transaction)':62} {seconds:10.1f} s"
             f"  ({len(events) / seconds:.0f} events/s)"
         )
+        if args.replicate > 1:
+            copied = replicate(runtime, args.replicate - 1)
+            print(f"{'copied ' + str(args.replicate - 1) + ' times in SQL':62} {copied:10.1f} s")
+        with runtime.db_factory() as db:
+            from sqlalchemy import func, select
+
+            from cercle_insights.adapters import health_orm, orm
+
+            counts = {
+                t.name: db.scalar(select(func.count()).select_from(t))
+                for t in (
+                    orm.communities,
+                    orm.memberships,
+                    orm.sessions,
+                    health_orm.session_attendees,
+                    health_orm.themes,
+                    health_orm.theme_votes,
+                )
+            }
+        print("  rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
         series = timed(
             "monthly series, 48 months, every community (all_series)",

@@ -218,10 +218,12 @@ class HealthRecords:
             meetings[community_id].append(Meeting(starts_at, present, absent))
         attended: dict[str, list[Attended]] = defaultdict(list)
         a = session_attendees.c
+        # Only each member's first session matters (first-timers): the database keeps the rest.
         for community_id, member_id, starts_at in self._db.execute(
-            select(a.community_id, a.member_id, s.starts_at)
+            select(a.community_id, a.member_id, func.min(s.starts_at))
             .join(s, s.id == a.session_id)
             .where(a.community_id.in_(ids), a.member_id.is_not(None), s.starts_at.is_not(None))
+            .group_by(a.community_id, a.member_id)
         ):
             attended[community_id].append(Attended(member_id, starts_at))
         proposals: dict[str, list[datetime]] = defaultdict(list)
