@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cercle_shared.contracts import registration as reg
+from cercle_shared.contracts import sessions as ses
 from cercle_shared.db.migrations import upgrade
 from tests.support.harness import ServiceHarness
 from tests.support.services import SERVICES, auth
@@ -91,3 +92,39 @@ def test_members_answering_while_the_survey_job_runs_all_get_in(insights, pg_url
     with create_engine(pg_url).connect() as db:
         assert db.execute(text("select count(*) from survey_answers")).scalar_one() == len(MEMBERS)
         assert db.execute(text("select count(*) from survey_invitations where answered")).scalar_one() == len(MEMBERS)
+
+
+def test_an_id_wider_than_the_columns_is_nobody_to_ask_and_never_stalls_the_job(insights, pg_url):
+    """On PostgreSQL a 100-character member id cannot be stored in an invitation: it is left out at projection."""
+    too_long = "m-" + "x" * 100
+    session_id = ev.new_id()
+    now = insights.clock.now
+    insights.publish(reg.MemberConsentChanged(member_id=too_long, purpose="surveys", granted=True, changed_at=now))
+    insights.publish(ses.SessionHeld(session_id=session_id, community_id="cop-a", starts_at=now, held_at=now))
+    insights.publish(
+        ses.SessionAttendanceRecorded(
+            session_id=session_id,
+            community_id="cop-a",
+            confirmed=2,
+            present=2,
+            absent=0,
+            present_member_ids=["m-1", too_long],
+            recorded_at=now,
+        )
+    )
+    insights.advance(days=1)
+    insights.run_job(JOB)
+
+    with create_engine(pg_url).connect() as db:
+        asked = (
+            db.execute(
+                text(
+                    "select i.member_id from survey_invitations i join surveys s on s.id = i.survey_id"
+                    " where s.session_id = :s"
+                ),
+                {"s": session_id},
+            )
+            .scalars()
+            .all()
+        )
+    assert asked == ["m-1"]

@@ -263,3 +263,20 @@ def test_after_closing_the_link_answers_410_and_no_reminder_goes(insights, sessi
     closed = insights.api.post(url, data=_form(5, 5, 5, ""))
     assert closed.status_code == 410
     assert "fermé" in closed.text
+
+
+def test_hostile_but_valid_events_are_applied_and_never_stall_the_job(insights, session, project):
+    """A naive time is read as UTC; an id wider than any member id column is nobody to ask, not a failing job."""
+    too_long = "m-" + "x" * 100
+    project(
+        consent(too_long),
+        reg.MemberConsentChanged(
+            member_id="m-3", purpose="surveys", granted=True, changed_at=ev.day(50).replace(tzinfo=None)
+        ),
+        attendance(
+            session["community"], session["session"], ["m-1", "m-3", too_long], insights.clock.now.replace(tzinfo=None)
+        ),
+    )
+    insights.advance(days=1)
+    insights.run_job(JOB)
+    assert sorted(i["member_id"] for i in invitations(insights)) == ["m-1", "m-3"]

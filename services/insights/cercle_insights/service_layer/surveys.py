@@ -77,18 +77,26 @@ def _invitation_of_token(token: str, secret: bytes) -> str:
 # --- reactions ------------------------------------------------------------------------------------------------
 
 
+MEMBER_ID_MAX = 64  # the width of every member id column: a longer one is nobody insights could invite
+
+
 def consent_changed(event: reg.MemberConsentChanged, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    if event.purpose != "surveys" or uow.replica.erased_at(event.member_id) is not None:
+    if event.purpose != "surveys" or len(event.member_id) > MEMBER_ID_MAX:
+        return
+    if uow.replica.erased_at(event.member_id) is not None:
         return
     uow.surveys.set_consent(event.member_id, event.granted, storable.instant(event.changed_at))
 
 
 def session_held(event: ses.SessionHeld, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    uow.surveys.note_held(event.session_id, event.community_id, event.theme_id, storable.instant(event.starts_at))
+    theme_id = event.theme_id if event.theme_id is None or len(event.theme_id) <= MEMBER_ID_MAX else None
+    uow.surveys.note_held(event.session_id, event.community_id, theme_id, storable.instant(event.starts_at))
 
 
 def attendance_recorded(event: ses.SessionAttendanceRecorded, uow: InsightsUnitOfWork, ctx: EventContext) -> None:
-    present = sorted({m for m in event.present_member_ids if uow.replica.erased_at(m) is None})
+    present = sorted(
+        {m for m in event.present_member_ids if len(m) <= MEMBER_ID_MAX and uow.replica.erased_at(m) is None}
+    )
     uow.surveys.note_present(event.session_id, event.community_id, present, storable.instant(event.recorded_at))
 
 
