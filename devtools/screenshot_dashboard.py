@@ -189,6 +189,37 @@ def demo_events(community_id: str, region: str = "13") -> list[Any]:
     return events
 
 
+# How far each of eight members' plans went on the road from idea to action.
+PLAN_STEPS = [
+    ["follow_up_planned", "allies_found", "pitched_to_management", "deployed"],
+    ["follow_up_planned", "allies_found", "pitched_to_management", "deployed"],
+    ["follow_up_planned", "allies_found", "pitched_to_management"],
+    ["follow_up_planned", "allies_found"],
+    ["follow_up_planned", "allies_found"],
+    ["follow_up_planned"],
+    ["follow_up_planned"],
+    [],
+]
+
+
+def demo_action_plans(api: Any, community_id: str, auth: Any) -> None:
+    """Eight members open a plan from the last session and move it along, through insights' own API."""
+    session_id = f"{community_id}-s-{len(ATTENDANCE) - 1}"
+    for n, steps in enumerate(PLAN_STEPS):
+        member = auth("member", member_id=f"{community_id}-m-{n}")
+        plan = api.post("/v1/action-plans", headers=member, json={"title": f"Idée {n + 1}", "session_id": session_id})
+        plan.raise_for_status()
+        for step in steps:
+            extra = {"follow_up_on": plan.json()["opened_at"][:10], "follow_up_with": "manager"}
+            body = {"step": step, **(extra if step == "follow_up_planned" else {})}
+            plan = api.post(
+                f"/v1/action-plans/{plan.json()['id']}/steps",
+                headers={**member, "If-Match": plan.headers["ETag"]},
+                json=body,
+            )
+            plan.raise_for_status()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.screenshot_dashboard", description=__doc__.splitlines()[0]
@@ -210,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         community = "demo-laval"
         for event in demo_events(community):
             h.publish(event)
+        demo_action_plans(h.api, community, auth)
         with serve(h.app) as base, chromium(args.width, 900) as browser:
             link = httpx.post(
                 f"{base}/v1/dashboard-links",

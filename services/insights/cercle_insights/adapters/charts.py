@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # before any figure: a server has no display
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 _RC = {
     "svg.hashsalt": "cercle",  # stable ids, hence byte-identical SVG for the same figures
@@ -71,6 +72,8 @@ def line_chart(
             values = [float("nan") if v is None else v for v in s.values]
             ax.plot(positions, values, marker="o", label=s.label, color=PALETTE[i % len(PALETTE)], linewidth=2)
         _x_axis(ax, x_labels)
+        if all(float(v).is_integer() for s in series for v in s.values if v is not None):
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of people: no 17.5
         _finish(
             fig,
             ax,

@@ -137,7 +137,7 @@ NO_DATA = Text("Pas encore de données", "No data yet")
 def _alt(lang: Lang, intro: Text, labels: Sequence[str], series: Sequence[charts.Series], unit: str = "") -> str:
     """The alt text: what the chart shows, in words (the last 12 points of each series)."""
     if not any(v is not None for s in series for v in s.values):
-        return f"{intro(lang)} {NO_DATA(lang).lower()}."
+        return f"{intro(lang)} {NO_DATA(lang)}."
     parts = []
     for s in series:
         points = [
