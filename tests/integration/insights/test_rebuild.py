@@ -204,3 +204,29 @@ def test_a_rebuild_refuses_while_the_service_runs_and_refills_the_projections_as
         )
     assert processed >= 10  # cleared, then recorded again as the rebuild applied them
     engine.dispose()
+
+
+def test_a_second_rebuild_is_refused_while_one_holds_the_lock(kafka, new_database):
+    from cercle_insights.entrypoints.rebuild import LOCK_KEY
+    from cercle_shared.db.migrations import upgrade
+    from tests.support.services import make_settings
+
+    database = new_database("insights")
+    upgrade(SERVICES["insights"].bootstrap().MIGRATIONS, database)
+    settings = make_settings("insights", database, kafka.bootstrap)
+    runtime = SERVICES["insights"].bootstrap().build_runtime(settings)
+    engine = create_engine(database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO communities (id, regions, province_wide) VALUES ('kept', '[]', false)")
+            )
+        with engine.connect() as holder:
+            assert holder.scalar(text("select pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+            with pytest.raises(RebuildRefused, match="another rebuild"):
+                asyncio.run(rebuild(runtime, settings, show_progress=False, check_group=False))
+        with engine.connect() as connection:  # refused before emptying anything
+            assert connection.scalar(text("SELECT count(*) FROM communities")) == 1
+    finally:
+        runtime.engine.dispose()
+        engine.dispose()

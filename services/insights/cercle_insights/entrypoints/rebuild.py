@@ -21,7 +21,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import Table, delete, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from cercle_shared.messaging import IdempotentConsumer, Record
 from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
@@ -80,20 +79,21 @@ def group_members(settings: Settings, group: str) -> int:
 
 
 @contextmanager
-def exclusive(db_factory: sessionmaker[Session]) -> Iterator[None]:
+def exclusive(runtime: ServiceRuntime) -> Iterator[None]:
     """Hold the rebuild's advisory lock (PostgreSQL) for the rebuild's duration; refuse if another holds it."""
-    with db_factory() as db:
-        if db.get_bind().dialect.name != "postgresql":
-            yield  # SQLite: one process at a time anyway (the local default)
-            return
-        if not db.scalar(text("select pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}):
+    if runtime.engine.dialect.name != "postgresql":
+        yield  # SQLite: one process per database file anyway (the local default)
+        return
+    # A connection of its own, checked out until the end: the session-level lock lives as long as it does.
+    with runtime.engine.connect() as connection:
+        if not connection.scalar(text("select pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}):
             raise RebuildRefused("another rebuild of insights is running")
-        db.commit()  # the session-level lock outlives the transaction; the connection stays checked out
+        connection.commit()
         try:
             yield
         finally:
-            db.execute(text("select pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            db.commit()
+            connection.execute(text("select pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            connection.commit()
 
 
 def empty_projections(runtime: ServiceRuntime, consumer_name: str) -> list[str]:
@@ -222,7 +222,7 @@ async def rebuild(
         backoff_max=settings.consumer_backoff_max,
     )
     started = time.perf_counter()
-    with exclusive(runtime.db_factory):
+    with exclusive(runtime):
         report.tables = tuple(empty_projections(runtime, consumer.name))
         bar = _progress_bar() if show_progress else None
         try:
