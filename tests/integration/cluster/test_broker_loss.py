@@ -33,6 +33,7 @@ from .serve import ServeProcess
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 RATE = 20  # API writes a second
+WRITERS = 4  # clients writing side by side: one alone waits for each answer and falls short of RATE on a busy machine
 OUTAGE = 20.0  # seconds of writing while a broker is down
 CATCH_UP = 240.0  # bound on the wait for the relay and the consumer to drain everything
 CONTACT_CHANGED = "org.cercle.registration.member.contact_changed.v1"
@@ -51,7 +52,7 @@ def cluster(tmp_path_factory):
 
 @dataclass
 class Writer:
-    """POST /v1/members at a steady rate from a thread; every answer recorded."""
+    """POST /v1/members at a steady rate from WRITERS threads; every answer recorded."""
 
     url: str
     rate: float
@@ -61,7 +62,8 @@ class Writer:
     started: float = 0.0
     stopped: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def achieved_rate(self) -> float:
@@ -69,19 +71,21 @@ class Writer:
 
     def start(self) -> None:
         self.started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="api-writer", daemon=True)
-        self._thread.start()
+        for n in range(WRITERS):
+            thread = threading.Thread(target=self._run, name=f"api-writer-{n}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         if not self._stop.is_set():
             self.stopped = time.monotonic()
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(60)
+        for thread in self._threads:
+            thread.join(60)
 
     def _run(self) -> None:
         headers = auth("operator")
-        period = 1.0 / self.rate
+        period = WRITERS / self.rate
         next_at = time.monotonic()
         with httpx.Client(base_url=self.url, timeout=30) as api:
             i = 0
@@ -99,14 +103,16 @@ class Writer:
                         },
                         headers=headers,
                     )
-                    self.statuses[response.status_code] += 1
-                    if response.status_code == 201:
-                        self.member_ids.append(response.json()["id"])
-                    else:
-                        self.errors.append(f"{response.status_code}: {response.text[:300]}")
+                    with self._lock:
+                        self.statuses[response.status_code] += 1
+                        if response.status_code == 201:
+                            self.member_ids.append(response.json()["id"])
+                        else:
+                            self.errors.append(f"{response.status_code}: {response.text[:300]}")
                 except httpx.HTTPError as exc:
-                    self.statuses[0] += 1
-                    self.errors.append(repr(exc))
+                    with self._lock:
+                        self.statuses[0] += 1
+                        self.errors.append(repr(exc))
                 next_at += period
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
