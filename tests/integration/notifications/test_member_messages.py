@@ -132,7 +132,7 @@ def test_the_sign_in_link_is_emailed_from_the_internal_topic(api, smtp, producer
 def test_a_survey_invitation_from_insights_internal_topic_is_emailed_once_with_its_answer_link(api, smtp, producer):
     community_id = new_id()
     member_id, email = member(producer, language="en", communities=[community_id])
-    answer_url = f"https://cercle.example/insights/surveys/answer?t={uuid.uuid4().hex}"
+    answer_url = f"https://cercle.example/v1/survey-answers/{uuid.uuid4().hex}"
     now = datetime.now(UTC)
     invitation = insights_events.SurveyInvitationIssued(
         invitation_id=new_id(),
@@ -151,7 +151,7 @@ def test_a_survey_invitation_from_insights_internal_topic_is_emailed_once_with_i
     publish(producer, invitation)  # the same invitation again (a replay of insights): one email
     [message] = wait_until(lambda: mail_to(smtp, email), TIMEOUT, message="the survey invitation")
     assert message["Subject"] == "Your views: Annual survey 2026"
-    assert f"Answer: {answer_url}" in message.get_body(("plain",)).get_content()
+    assert f"Answer: {answer_url}?lang=en" in message.get_body(("plain",)).get_content()
     wait_until(
         lambda: [
             d

@@ -112,10 +112,17 @@ def compose_survey(draft: Draft) -> Composed:
             "survey_title": one_line(title),
             "survey_kind": details["survey_kind"],
             "community_name": _community_name(draft),
-            "answer_url": details["link"],
+            "answer_url": _in_her_language(details["link"], language),
             "closes": moment(datetime.fromisoformat(details["closes_at"]), language),
         }
     )
+
+
+def _in_her_language(url: str, language: str) -> str:
+    """The answer form is French unless asked otherwise: an English-speaking member's link asks for English."""
+    if language == "fr":
+        return url
+    return f"{url}{'&' if '?' in url else '?'}lang={language}"
 
 
 def compose_nudge(draft: Draft) -> Composed:

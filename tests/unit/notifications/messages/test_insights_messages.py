@@ -61,7 +61,7 @@ def test_a_survey_invitation_is_emailed_in_her_language_with_its_link_which_is_n
     [message] = mail_to(smtp, email)
     assert message["Subject"] == "Your views: Your feedback on the March 3 session"
     text = body(message)
-    assert f"Answer: {ANSWER_URL}" in text
+    assert f"Answer: {ANSWER_URL}&lang=en" in text  # the form in her language
     assert "in the session of the Laval workplace health CoP community" in text
     assert "at least five people" in text
     assert message["List-Unsubscribe"] is not None  # a survey can be stopped in one click
