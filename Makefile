@@ -7,7 +7,7 @@ COMMUNITIES ?=
 MEMBER ?=
 ORGANIZATION ?=
 
-.PHONY: help install kafka-jars postgres-bin up down status token lint format test test-unit test-integration test-e2e compose-test bench schemas docs clean
+.PHONY: help install kafka-jars postgres-bin chromium up down status token lint format test test-unit test-integration test-e2e compose-test bench schemas docs clean
 
 help:
 	@echo "make install   - install the shared package, the four services and the test tools"
@@ -27,6 +27,10 @@ kafka-jars: install
 
 postgres-bin:
 	@$(PYTHON) -m devtools.setup postgres
+
+# Debian's headless Chromium and its driver, for the dashboard's browser tests (nothing when already there).
+chromium:
+	@$(PYTHON) -m devtools.setup chromium
 
 up: install kafka-jars
 	$(PYTHON) -m devtools.stack up
@@ -52,16 +56,16 @@ format:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-test: kafka-jars postgres-bin
+test: kafka-jars postgres-bin chromium
 	$(PYTHON) -m pytest
 
 test-unit: install
 	$(PYTHON) -m pytest -m "not integration and not e2e"
 
-test-integration: kafka-jars postgres-bin
+test-integration: kafka-jars postgres-bin chromium
 	$(PYTHON) -m pytest -m integration
 
-test-e2e: kafka-jars postgres-bin
+test-e2e: kafka-jars postgres-bin chromium
 	$(PYTHON) -m pytest -m e2e
 
 # Needs root on a machine without a running engine: it installs docker.io and starts dockerd itself.
