@@ -23,7 +23,7 @@ class Settings(ServiceSettings):
         description="Public base URL of insights, for the answer links in survey invitations (no trailing slash).",
     )
     survey_min_group: int = Field(
-        default=5, ge=1, description="Fewest respondents behind a survey figure (else \"not enough answers\")."
+        default=5, ge=1, description='Fewest respondents behind a survey figure (else "not enough answers").'
     )
     survey_feedback_delay_hours: float = Field(
         default=24.0, ge=0, description="Hours after a session starts before its feedback survey is sent."
