@@ -270,19 +270,22 @@ class IdempotentConsumer:
         return handler, payload, ctx
 
     def _apply_batch(self, works: Sequence[_Work]) -> tuple[int, Exception] | None:
-        """Apply events in one transaction and record their ids; stop at the first that fails (its savepoint rolled
-        back) and commit those before it. Returns (its index, its error), or None.
+        """Apply events in one transaction and record their ids; stop at the first that fails and commit those
+        before it. Returns (its index, its error): its first attempt; or None.
 
         Optimistic first: a batch is applied without savepoints (a savepoint and its release are two more round
-        trips per event, as many as the event's own effect). Only when one of its events fails is the transaction
-        rolled back and the batch applied again with a savepoint each, which isolates the failing one."""
+        trips per event, as many as the event's own effect). When an event fails, that transaction is rolled back
+        and the events before it are applied again, each in a savepoint (one of them failing now is isolated the
+        same way), and committed."""
         if len(works) > 1:
             try:
                 return self._apply_in_one_transaction(works, savepoints=False)
-            except Exception as exc:
+            except _EventFailed as failure:
                 log.info(
-                    "%s: an event of a batch of %d failed (%s); applying it with savepoints", self.name, len(works), exc
+                    "%s: event %d of a batch of %d failed (%s)", self.name, failure.index, len(works), failure.error
                 )
+                before = self._apply_in_one_transaction(works[: failure.index], savepoints=True)
+                return before if before is not None else (failure.index, failure.error)
         return self._apply_in_one_transaction(works, savepoints=True)
 
     def _apply_in_one_transaction(self, works: Sequence[_Work], *, savepoints: bool) -> tuple[int, Exception] | None:
@@ -315,7 +318,10 @@ class IdempotentConsumer:
                         failed = (index, exc)
                         break
                 else:
-                    self._react(uow, work)  # a failure propagates: the whole transaction is rolled back
+                    try:
+                        self._react(uow, work)
+                    except Exception as exc:  # the whole transaction is rolled back
+                        raise _EventFailed(index, exc) from exc
                 done.add(ctx.event_id)
                 applied.append(
                     {"consumer": self.name, "event_id": ctx.event_id, "event_type": ctx.event_type, "processed_at": now}
@@ -352,6 +358,13 @@ class IdempotentConsumer:
         # If this fails the exception propagates: the offset is not committed and the record comes back.
         await asyncio.wait_for(self._publish_dlq(self._dlq, key, value, headers), timeout=self._send_timeout)
         self.dead_lettered += 1
+
+
+class _EventFailed(Exception):
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"event {index}: {error}")
+        self.index = index
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
