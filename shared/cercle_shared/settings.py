@@ -37,6 +37,11 @@ class KafkaSettings(BaseSettings):
         "it is acknowledged (2 of 3 on a cluster: one broker may be lost).",
     )
 
+    @property
+    def kafka_bootstrap_servers(self) -> list[str]:
+        """The brokers as a list: given one comma-separated string, a client may take it for a single host name."""
+        return [server.strip() for server in self.kafka_bootstrap.split(",") if server.strip()]
+
     @model_validator(mode="after")
     def _credentials_with_sasl(self) -> KafkaSettings:
         if self.kafka_security_protocol != "PLAINTEXT" and not (self.kafka_sasl_username and self.kafka_sasl_password):

@@ -65,8 +65,7 @@ class Messaging:
         self.service = service
         self._settings = settings
         self.broker = KafkaBroker(
-            # A list: aiokafka takes a comma-separated string for one host ("a:9092,b:9092,c" port 9092).
-            [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()],
+            settings.kafka_bootstrap_servers,
             client_id=f"cercle-{service}",
             acks="all",
             enable_idempotence=True,

@@ -119,7 +119,7 @@ async def replay(
 ) -> int:
     """Read `topics` from the beginning to the end offsets of now, applying each fetched batch; returns the count."""
     kafka = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         client_id="cercle-insights-rebuild",
