@@ -22,6 +22,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 from sqlalchemy import create_engine, text
 
+from cercle_shared.contracts import insights as ins
 from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
 from cercle_shared.contracts import topics
@@ -90,6 +91,28 @@ def _valid_event(topic: str, n: int):
         ),
         topics.BALLOTS.name: lambda: ses.BallotCast(
             cycle_id=ident, community_id=ident, member_id=ident, cast_at=_now()
+        ),
+        # notifications emails on insights' behalf; an alert about a community nobody coordinates emails nobody
+        topics.INSIGHTS_MEMBER_MESSAGES.name: lambda: ins.ActionPlanNudged(
+            nudge_id=ident,
+            plan_id=ident,
+            member_id=ident,
+            kind="day_30",
+            plan_title="x",
+            community_id=ident,
+            current_step="need_sensed",
+            plan_url="https://cercle.example/v1/action-plans/x",
+            nudged_at=_now(),
+        ),
+        topics.COMMUNITY_HEALTH.name: lambda: ins.CommunityHealthAlerted(
+            alert_id=ident,
+            community_id=ident,
+            regions=["13"],
+            status="raised",
+            signals=["aging"],
+            score=50,
+            month=_now().date().replace(day=1),
+            alerted_at=_now(),
         ),
         topics.SESSION_REGISTRATIONS.name: lambda: ses.SessionRegistrationCancelled(
             registration_id=ident,
