@@ -37,6 +37,7 @@ SERVICES = ("registration", "sessions", "notifications", "insights")
 # Host ports a developer's `make up` uses: a test stack never binds them.
 RESERVED_PORTS = {8001, 8002, 8003, 8004, 8025, 9092, 9093, 1025, 19092}
 TIMINGS: dict[str, float] = {}
+COMPOSE_TEST_TIMEOUT = 3600
 # Subjects of notifications' registration emails (templates/<language>/session_registration_*.subject.j2).
 REGISTRATION_SUBJECTS = ("Registration confirmed", "Inscription confirmée", "Waitlist", "Liste d'attente")
 
@@ -48,6 +49,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.compose)
+            # The first test's setup builds what is missing (the debootstrapped base, the stand-ins, the wheelhouse,
+            # the four service images: many minutes on a fresh machine) and brings the stack up: the suite's
+            # 300 s per test does not fit it.
+            item.add_marker(pytest.mark.timeout(COMPOSE_TEST_TIMEOUT))
             if not selected:
                 dropped.append(item)
                 continue
