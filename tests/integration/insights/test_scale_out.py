@@ -193,8 +193,9 @@ def test_one_then_two_then_one_instances_apply_every_event_once_and_in_order(kaf
         second.stop()
         first.stop()
 
-    # Exactly once: every event recorded as processed, and nothing else.
-    assert processed() == sent
+    # Every event recorded as processed (the shared broker's topics also hold other tests' events, which this new
+    # group reads too: only this stream's are compared).
+    assert sent <= processed()
     # In order, each once: per community, the names applied read v0, v1, ..., vN.
     applied: dict[str, list[str]] = defaultdict(list)
     with engine.connect() as db:
@@ -203,7 +204,7 @@ def test_one_then_two_then_one_instances_apply_every_event_once_and_in_order(kaf
         roles = dict(db.execute(text("SELECT community_id, role FROM memberships")).all())
         names = dict(db.execute(text("SELECT id, name_fr FROM communities")).all())
     expected = [f"v{n}" for n in range(stream.rounds + 1)]
-    assert set(applied) == set(stream.communities)
+    assert set(stream.communities) <= set(applied)
     for community in stream.communities:
         assert applied[community] == expected, community
         assert names[community] == f"v{stream.rounds}"
