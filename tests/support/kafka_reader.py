@@ -46,7 +46,9 @@ class TopicReader:
         batch = self._consumer.poll(timeout_ms=200)
         for records in batch.values():
             for r in records:
-                self.records.append(Published(r.topic, r.key.decode(errors="replace") if r.key else None, r.value, dict(r.headers)))
+                self.records.append(
+                    Published(r.topic, r.key.decode(errors="replace") if r.key else None, r.value, dict(r.headers))
+                )
         return self.records
 
     def wait_for(self, predicate, timeout: float = 30.0, message: str = "records"):
