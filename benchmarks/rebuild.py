@@ -76,7 +76,9 @@ async def raw(bootstrap: str, url: str, events: int) -> float:
     )
     engine = create_engine(url)
     metadata.create_all(engine)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     started = time.perf_counter()
     done = 0

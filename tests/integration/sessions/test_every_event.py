@@ -114,14 +114,30 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
             30,
             message="memberships in the replica",
         )
-        duplicate = ok(api.post(f"{url}/themes", json={"title": "Nature!", "need": "idem"}, headers=as_member[1]), 201)
+        # Each membership is keyed by its own id, so the replica may hold one member's before another's:
+        # a 403 here only means "not yet" and writes nothing.
+        duplicate = wait_until(
+            lambda: (
+                (
+                    r := api.post(f"{url}/themes", json={"title": "Nature!", "need": "idem"}, headers=as_member[1])
+                ).status_code
+                == 201
+                and r.json()
+            ),
+            30,
+            message="the second membership in the replica",
+        )
         ok(
             api.post(
                 f"{url}/themes/{duplicate['id']}/merge", json={"into_theme_id": proposed["id"]}, headers=facilitator
             )
         )
         clock.now = real_now + 6 * day
-        ok(api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]), 201)
+        wait_until(
+            lambda: api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]).status_code == 201,
+            30,
+            message="the third membership in the replica",
+        )
         ok(api.post(f"{url}/close-vote", headers=facilitator))
 
         # a session, its seats and waitlist

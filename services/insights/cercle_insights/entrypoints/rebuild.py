@@ -122,6 +122,9 @@ async def replay(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
+        # "earliest" too: assign() starts the fetcher's own offset reset, which could otherwise land on the end
+        # after the seek below and make the replay read nothing.
+        auto_offset_reset="earliest",
         client_id="cercle-insights-rebuild",
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
@@ -144,7 +147,8 @@ async def replay(
         log.info("rebuild: %d records to read from %d partitions of %d topics", total, len(partitions), len(topics))
         if progress is not None:
             progress(0, total)
-        await kafka.seek_to_beginning(*partitions)
+        for tp in partitions:
+            kafka.seek(tp, beginning[tp])  # an explicit position, not a reset request racing the fetcher's
         done = 0
         for tp in set(partitions) - remaining:
             kafka.pause(tp)
