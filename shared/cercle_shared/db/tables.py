@@ -43,5 +43,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_id", String(200), primary_key=True),
         Column("event_type", String(200), nullable=True),
         Column("processed_at", UtcDateTime(), nullable=False),
+        # The prune deletes by age every few minutes; without it each run scans the whole table.
+        Index("ix_processed_events_processed_at", "processed_at"),
     )
     return MessagingTables(outbox, processed)
