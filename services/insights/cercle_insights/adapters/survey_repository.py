@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
 
 from ..domain.model import Membership
-from ..domain.surveys import Answer, Invitation, Survey
+from ..domain.surveys import Answer, Invitation, Survey, SurveyKind
 from .orm import community_regions
 from .survey_orm import survey_attendance, survey_consents, survey_invitations
 
@@ -42,9 +43,84 @@ class SurveyRepository:
         self._db.add(survey)
 
     def open_at(self, at: datetime) -> Sequence[Survey]:
-        return self._db.scalars(
-            select(Survey).where(Survey.opens_at <= at, Survey.closes_at > at, Survey.closed_at.is_(None))
-        ).all()
+        return self._db.scalars(select(Survey).where(_is_open(at))).all()
+
+    def with_due_messages(self, open_surveys: Sequence[Survey], at: datetime) -> set[str]:
+        """Those of `open_surveys` with an unanswered invitation of a consenting member whose next message is due at
+        `at` (the invitation itself, or a reminder whose day has come: as `Invitation.due_round`), in one query per
+        schedule of reminders (most surveys share one)."""
+        schedules: dict[tuple[int, ...], list[str]] = defaultdict(list)
+        for survey in open_surveys:
+            schedules[tuple(survey.reminder_days)].append(survey.id)
+        i, c = survey_invitations.c, survey_consents.c
+        found: set[str] = set()
+        for days, survey_ids in schedules.items():
+            due = [i.rounds_sent == 0] + [
+                and_(i.rounds_sent == n, i.issued_at <= at - timedelta(days=d)) for n, d in enumerate(days, start=1)
+            ]
+            found.update(
+                self._db.scalars(
+                    select(i.survey_id)
+                    .distinct()
+                    .join(survey_consents, c.member_id == i.member_id)
+                    .where(i.survey_id.in_(survey_ids), i.answered.is_(False), c.granted.is_(True), or_(*due))
+                )
+            )
+        return found
+
+    def with_newcomers(self, at: datetime) -> set[str]:
+        """Open surveys that ask somebody who consented and is not invited yet (as the job's targets: the members
+        present at a feedback survey's session; the current members of an annual survey's community, or of its
+        region's communities), in three queries for every open survey."""
+        return self._feedback_with_newcomers(at) | self._annual_with_newcomers(at)
+
+    def _feedback_with_newcomers(self, at: datetime) -> set[str]:
+        feedback = and_(_is_open(at), Survey.kind == SurveyKind.SESSION_FEEDBACK, Survey.session_id.is_not(None))
+        a, i = survey_attendance.c, survey_invitations.c
+        present = {
+            survey_id: set(members or [])
+            for survey_id, members in self._db.execute(
+                select(Survey.id, a.present_member_ids)
+                .join(survey_attendance, a.session_id == Survey.session_id)
+                .where(feedback)
+            )
+        }
+        if not any(present.values()):
+            return set()
+        invited: dict[str, set[str]] = defaultdict(set)
+        for survey_id, member_id in self._db.execute(
+            select(i.survey_id, i.member_id).where(i.survey_id.in_(select(Survey.id).where(feedback)))
+        ):
+            invited[survey_id].add(member_id)
+        consenting = self.consenting(set().union(*present.values()))
+        return {survey_id for survey_id, members in present.items() if (members & consenting) - invited[survey_id]}
+
+    def _annual_with_newcomers(self, at: datetime) -> set[str]:
+        i, c, cr = survey_invitations.c, survey_consents.c, community_regions.c
+        asks = or_(
+            and_(Survey.community_id.is_not(None), Membership.community_id == Survey.community_id),
+            and_(
+                Survey.community_id.is_(None),
+                Survey.region.is_not(None),
+                Membership.community_id.in_(select(cr.community_id).where(cr.region == Survey.region)),
+            ),
+        )
+        return set(
+            self._db.scalars(
+                select(Survey.id)
+                .distinct()
+                .join(Membership, asks)
+                .join(survey_consents, c.member_id == Membership.member_id)
+                .where(
+                    _is_open(at),
+                    or_(Survey.kind != SurveyKind.SESSION_FEEDBACK, Survey.session_id.is_(None)),
+                    Membership.joined_at.is_not(None),
+                    Membership.left_at.is_(None),
+                    c.granted.is_(True),
+                    ~exists().where(i.survey_id == Survey.id, i.member_id == Membership.member_id),
+                )
+            )
+        )
 
     def page(
         self,
@@ -233,13 +309,18 @@ class SurveyRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def held_sessions_without_survey(self) -> list[HeldSession]:
-        """Held sessions with members marked present whose feedback survey does not exist yet."""
+    def held_sessions_without_survey(self, *, after: datetime, until: datetime) -> list[HeldSession]:
+        """Held sessions with members marked present whose feedback survey does not exist yet, held (or, without a
+        start time, recorded) in (`after`, `until`]: older ones are never asked, and stay out of the job's way."""
         a = survey_attendance.c
         rows = self._db.execute(
             select(a.session_id, a.community_id, a.theme_id, a.starts_at, a.recorded_at, a.present_member_ids).where(
                 a.held.is_(True),
                 a.recorded_at.is_not(None),
+                or_(
+                    and_(a.starts_at.is_not(None), a.starts_at > after, a.starts_at <= until),
+                    and_(a.starts_at.is_(None), a.recorded_at > after, a.recorded_at <= until),
+                ),
                 a.session_id.not_in(select(Survey.session_id).where(Survey.session_id.is_not(None))),
             )
         ).all()
@@ -250,3 +331,7 @@ class SurveyRepository:
             select(survey_attendance.c.present_member_ids).where(survey_attendance.c.session_id == session_id)
         ).scalar_one_or_none()
         return list(found or [])
+
+
+def _is_open(at: datetime) -> ColumnElement[bool]:
+    return and_(Survey.opens_at <= at, Survey.closes_at > at, Survey.closed_at.is_(None))

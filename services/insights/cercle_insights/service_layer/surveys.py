@@ -118,8 +118,10 @@ class Sent:
 def send_survey_messages(uow: InsightsUnitOfWork, at: datetime, policy: SurveyPolicy) -> Sent:
     sent = Sent()
     _open_feedback_surveys(uow, at, policy, sent)
-    with uow:
-        open_ids = [s.id for s in uow.surveys.open_at(at)]
+    with uow:  # which surveys have anything to do, in a few set-based queries: most runs find none
+        open_surveys = uow.surveys.open_at(at)
+        busy = uow.surveys.with_due_messages(open_surveys, at) | uow.surveys.with_newcomers(at)
+        open_ids = [s.id for s in open_surveys if s.id in busy]
     for survey_id in open_ids:
         with uow:
             survey = uow.surveys.get(survey_id, lock=True)
@@ -133,7 +135,10 @@ def send_survey_messages(uow: InsightsUnitOfWork, at: datetime, policy: SurveyPo
 
 def _open_feedback_surveys(uow: InsightsUnitOfWork, at: datetime, policy: SurveyPolicy, sent: Sent) -> None:
     with uow:
-        for held in uow.surveys.held_sessions_without_survey():
+        window = uow.surveys.held_sessions_without_survey(
+            after=at - policy.feedback_delay - policy.feedback_open, until=at - policy.feedback_delay
+        )
+        for held in window:
             session_day = held.starts_at or held.recorded_at
             if session_day is None or not held.present_member_ids:
                 continue
