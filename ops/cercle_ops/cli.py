@@ -209,12 +209,23 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from . import stack
+    from . import erasures, stack
 
-    restored = stack.restore(
-        stack.client(), args.project, Path(args.archive), args.service or None, stop_services=not args.no_stop
-    )
-    print(f"restored {', '.join(restored)} from {Path(args.archive).name}")
+    try:
+        restored = stack.restore(
+            stack.client(),
+            args.project,
+            Path(args.archive),
+            args.service or None,
+            read_erasures=lambda: erasures.read(kafka_settings(args)),
+            stop_services=not args.no_stop,
+        )
+    except stack.RestoreIncomplete as exc:
+        print(f"cercle-ops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    print(f"restored {', '.join(restored.services)} from {Path(args.archive).name}")
+    for service, report in restored.applied.items():
+        print(f"  {report or service}")
     return EXIT_OK
 
 
@@ -281,10 +292,22 @@ def parser() -> argparse.ArgumentParser:
     backup.add_argument("--out", default="backups", help="directory of the archives (default ./backups)")
     backup.add_argument("--service", action="append", choices=SERVICES, help="only this service (repeatable)")
     backup.set_defaults(run=cmd_backup)
-    restore = commands.add_parser("restore", help="pg_restore databases from an archive (stops those services)")
+    restore = commands.add_parser(
+        "restore",
+        help="pg_restore databases from an archive, then re-apply every erasure since (stops those services)",
+        description="Stop the chosen services, read every MemberErased event from the members topic (as the admin "
+        "principal: Kafka must be reachable), pg_restore each database, run `cercle-<service> reapply-erasures` in a "
+        "one-off container of each service, then start them. A service whose erasures could not be re-applied is "
+        "left stopped (exit 1).",
+    )
     restore.add_argument("archive")
     restore.add_argument("--service", action="append", choices=SERVICES, help="only this service (repeatable)")
-    restore.add_argument("--no-stop", action="store_true", help="leave the services running while restoring")
+    restore.add_argument(
+        "--no-stop",
+        action="store_true",
+        help="leave the services running while restoring (they may serve erased "
+        "members until their erasures are re-applied)",
+    )
     restore.set_defaults(run=cmd_restore)
 
     partner = commands.add_parser("partner", help="partners' direct Kafka access").add_subparsers(

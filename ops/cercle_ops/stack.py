@@ -8,7 +8,8 @@ import io
 import json
 import tarfile
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,11 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
+from cercle_shared import erasures
 from cercle_shared.contracts.topics import SERVICES
+from cercle_shared.messaging import Record
+
+from . import erasures as ops_erasures
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -195,53 +200,168 @@ def restore(
     archive: Path,
     services: Iterable[str] | None = None,
     *,
+    read_erasures: Callable[[], list[Record]],
     stop_services: bool = True,
-) -> list[str]:
-    """pg_restore (--clean, one transaction) each chosen database from the archive. The services whose database is
-    restored are stopped meanwhile (no half-restored reads, no locks held) and started again after."""
+) -> Restored:
+    """pg_restore (--clean, one transaction) each chosen database from the archive, then re-apply in each every
+    erasure since the backup (`cercle-<service> reapply-erasures`, in a one-off container of the service's image and
+    settings) before the service starts again. The services whose database is restored are stopped meanwhile (no
+    half-restored reads, no locks held, nobody erased between the read of the erasures and the restore).
+
+    `read_erasures` returns the MemberErased records of the members topic; registration's own unpublished ones
+    (its outbox, about to be overwritten) are added. A service whose erasures could not be re-applied is left
+    stopped and RestoreIncomplete says so: it would serve members erased since the backup."""
     _, dumps = read_archive(archive)
     chosen = list(services) if services else list(dumps)
     unknown = [s for s in chosen if s not in dumps]
     if unknown:
         raise ValueError(f"{archive.name} holds no dump of {', '.join(unknown)} (it has {', '.join(dumps)})")
     container = find_service(docker_client, project, POSTGRES)
+    templates = {service: find_service(docker_client, project, service) for service in chosen}
     stopped: list[Container] = []
-    if stop_services:
-        for service in chosen:
-            try:
-                running = find_service(docker_client, project, service)
-            except LookupError:
-                continue
-            if running.status == "running":
-                running.stop(timeout=30)
-                stopped.append(running)
+    held_back: dict[str, str] = {}  # restored, erasures not re-applied: not started again
     try:
+        if stop_services:
+            for service in chosen:
+                running = templates[service]
+                if running.status == "running":
+                    running.stop(timeout=30)
+                    stopped.append(running)
+        # After the stop: registration erases nobody between this read and its restore. Before any pg_restore: no
+        # broker, no restore.
+        erased = list(read_erasures())
+        if REGISTRATION in chosen:
+            erased += ops_erasures.from_outbox(unpublished_erasures(container))
+        payload = ops_erasures.to_file(erased)
         for service in chosen:
-            inside = f"/tmp/cercle-restore-{service}.dump"
-            _put(container, inside, dumps[service])
-            try:
-                result = exec_to(
-                    container,
-                    [
-                        "pg_restore",
-                        "--clean",
-                        "--if-exists",
-                        "--no-owner",
-                        "--single-transaction",
-                        "--exit-on-error",
-                        "-d",
-                        service,
-                        inside,
-                    ],
-                )
-            finally:
-                exec_to(container, ["rm", "-f", inside])
+            _pg_restore(container, service, dumps[service])  # one transaction: a failure leaves it as it was
+            held_back[service] = "restored, but the restore stopped before its erasures were re-applied"
+        applied: dict[str, str] = {}
+        for service in chosen:
+            result = run_one_off(
+                docker_client,
+                templates[service],
+                ["cercle-service", erasures.COMMAND, ERASURES_FILE],
+                files={ERASURES_FILE: payload},
+            )
             if result.exit_code != 0:
-                raise RuntimeError(f"pg_restore {service}: {result.stderr.decode(errors='replace').strip()}")
+                output = (result.stdout + result.stderr).decode(errors="replace").strip()
+                held_back[service] = f"{erasures.COMMAND} failed (exit {result.exit_code}): {output[-2000:]}"
+                continue
+            del held_back[service]
+            applied[service] = result.stdout.decode(errors="replace").strip()
+    except Exception as exc:
+        if held_back:
+            raise RestoreIncomplete(held_back, cause=f"{type(exc).__name__}: {exc}") from exc
+        raise
     finally:
         for stopped_container in stopped:
-            stopped_container.start()
-    return chosen
+            if container_state(stopped_container).service not in held_back:
+                stopped_container.start()
+        if not stop_services:
+            for service in held_back:  # still running, on a database that has erased members again
+                templates[service].stop(timeout=30)
+    if held_back:
+        raise RestoreIncomplete(held_back)
+    return Restored(services=chosen, erasures=len(erased), applied=applied)
+
+
+REGISTRATION = "registration"
+ERASURES_FILE = "/tmp/cercle-erasures.jsonl"
+
+
+@dataclass(frozen=True)
+class Restored:
+    services: list[str]
+    erasures: int  # MemberErased records re-applied in each restored database
+    applied: dict[str, str]  # each service's own report
+
+
+class RestoreIncomplete(RuntimeError):
+    """Databases were restored but some service's erasures were not re-applied: that service is left stopped."""
+
+    def __init__(self, held_back: dict[str, str], cause: str | None = None) -> None:
+        self.held_back = dict(held_back)
+        lines = "; ".join(f"{service}: {why}" for service, why in held_back.items())
+        super().__init__(
+            f"left stopped: {', '.join(held_back)} (it would serve members erased since the backup). {lines}"
+            + (f". Stopped by {cause}" if cause else "")
+            + ". Run the restore again once the cause is fixed."
+        )
+
+
+def _pg_restore(container: Container, service: str, dump: bytes) -> None:
+    inside = f"/tmp/cercle-restore-{service}.dump"
+    _put(container, inside, dump)
+    try:
+        result = exec_to(
+            container,
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                "-d",
+                service,
+                inside,
+            ],
+        )
+    finally:
+        exec_to(container, ["rm", "-f", inside])
+    if result.exit_code != 0:
+        raise RuntimeError(f"pg_restore {service}: {result.stderr.decode(errors='replace').strip()}")
+
+
+def unpublished_erasures(container: Container, database: str = REGISTRATION) -> list[dict[str, Any]]:
+    """The MemberErased rows of `database`'s outbox its relay has not published (key, value, headers)."""
+    rows = psql(
+        container,
+        database,
+        "select coalesce(json_agg(json_build_object('key', key, 'value', value, 'headers', headers) order by seq), "
+        f"'[]') from outbox where published_at is null and event_type = '{erasures.EVENT_TYPE}'",
+    )
+    found = json.loads(rows or "[]")
+    assert isinstance(found, list)
+    return found
+
+
+def run_one_off(
+    docker_client: docker.DockerClient,
+    template: Container,
+    command: list[str],
+    *,
+    files: dict[str, bytes] | None = None,
+    timeout: float = 900,
+) -> ExecResult:
+    """Run `command` in a new container of `template`'s image, settings and network (as `docker compose run`
+    would), with `files` copied in first; removed afterwards."""
+    attrs: dict[str, Any] = template.attrs
+    config = attrs.get("Config") or {}
+    project = template.labels.get(PROJECT_LABEL, "")
+    service = template.labels.get(SERVICE_LABEL, template.name)
+    one_off = docker_client.containers.create(
+        attrs["Image"],
+        command=command,
+        environment=list(config.get("Env") or []),
+        user=config.get("User") or None,
+        network=(attrs.get("HostConfig") or {}).get("NetworkMode") or None,
+        labels={PROJECT_LABEL: project, SERVICE_LABEL: service, ONE_OFF_LABEL: "True"},
+        name=f"{project}-{service}-{command[1] if len(command) > 1 else 'run'}-{uuid.uuid4().hex[:8]}",
+    )
+    try:
+        for path, data in (files or {}).items():
+            _put(one_off, path, data)
+        one_off.start()
+        status = one_off.wait(timeout=timeout)
+        return ExecResult(
+            int(status.get("StatusCode", -1)),
+            one_off.logs(stdout=True, stderr=False),
+            one_off.logs(stdout=False, stderr=True),
+        )
+    finally:
+        one_off.remove(force=True)
 
 
 def _put(container: Container, path: str, data: bytes) -> None:

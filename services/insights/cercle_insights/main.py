@@ -1,3 +1,4 @@
+from cercle_shared import erasures
 from cercle_shared.cli import ExtraCommand, run_service_cli
 
 from .bootstrap import MIGRATIONS, NAME, build_app, build_runtime
@@ -14,9 +15,14 @@ REBUILD = ExtraCommand(
     run=lambda args: rebuild.run(args, build_runtime),
 )
 
+# After a restore: the erasures since the backup, through the service's own MemberErased reactions.
+REAPPLY_ERASURES = erasures.command(Settings, build_runtime)
+
 
 def main(argv: list[str] | None = None) -> None:
-    run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv, extra_commands=(REBUILD,))
+    run_service_cli(
+        NAME, Settings, build_app, build_runtime, MIGRATIONS, argv, extra_commands=(REBUILD, REAPPLY_ERASURES)
+    )
 
 
 if __name__ == "__main__":

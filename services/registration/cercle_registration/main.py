@@ -1,4 +1,5 @@
-"""`cercle-registration migrate|serve|asyncapi`, plus `cercle-registration import FILE [--dry-run]`."""
+"""`cercle-registration migrate|serve|asyncapi`, plus `cercle-registration import FILE [--dry-run]` and
+`cercle-registration reapply-erasures FILE` (after a restore)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cercle_shared import erasures
 from cercle_shared.cli import ExtraCommand, run_service_cli
 from cercle_shared.errors import CercleError
 from cercle_shared.principal import Principal, Role
@@ -13,6 +15,7 @@ from cercle_shared.principal import Principal, Role
 from .bootstrap import MIGRATIONS, NAME, build_app, build_runtime
 from .config import Settings
 from .domain.regions import RegionCatalog
+from .entrypoints import reapply_erasures
 from .service_layer import importing
 
 
@@ -78,8 +81,13 @@ def import_command(args: argparse.Namespace) -> int:
     return 0
 
 
+REAPPLY_ERASURES = erasures.command(Settings, build_runtime, reapply_erasures.subscriptions)
+
+
 def main(argv: list[str] | None = None) -> None:
-    run_service_cli(NAME, Settings, build_app, build_runtime, MIGRATIONS, argv, extra_commands=(IMPORT,))
+    run_service_cli(
+        NAME, Settings, build_app, build_runtime, MIGRATIONS, argv, extra_commands=(IMPORT, REAPPLY_ERASURES)
+    )
 
 
 if __name__ == "__main__":

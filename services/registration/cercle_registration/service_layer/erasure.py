@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cercle_shared.contracts import registration as contracts
+from cercle_shared.messaging import EventContext
 from cercle_shared.principal import Principal
 
 from ..domain import model
@@ -36,3 +38,12 @@ def erase(member: model.Member, uow: RegistrationUnitOfWork, at: datetime) -> No
     uow.memberships.delete_all_of(member.id)
     uow.sign_in.delete_all_of(member.id)  # every refresh token and pending sign-in code: she is signed out
     uow.members.delete(member)
+
+
+def erase_again(event: contracts.MemberErased, uow: RegistrationUnitOfWork, ctx: EventContext) -> None:
+    """A database restored from a backup taken before her erasure has her again: erase her again, at the time she
+    was erased. MemberErased and the contacts tombstone are published again (new ids): the other services' reactions
+    find nothing left to remove, and the tombstone deletes a contact record the restored outbox may send again."""
+    member = uow.members.get(event.member_id)
+    if member is not None:
+        erase(member, uow, event.erased_at)
