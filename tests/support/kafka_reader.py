@@ -1,14 +1,62 @@
-"""Read what services published, straight from the real broker."""
+"""Read what services published, straight from the real broker.
+
+The session's broker is shared by every test, and a topic may hold what another test left on it, such as the
+hostile records of tests/integration/test_hostile_records.py: one has a header *name* that is not UTF-8, which
+kafka-python cannot unpack (CorruptRecordError on every poll, for ever). A TopicReader reads header names
+leniently instead (an undecodable byte written as \\xff), so that such a record is read like any other, and a
+test that looks for its own keys never fails on another test's records.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import SupportsIndex
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
+from kafka.record.default_records import DefaultRecordBatch
 
 from cercle_shared.messaging.envelope import Envelope
+
+
+class _LenientSlice(bytearray):
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return super().decode(encoding, "backslashreplace")  # a str kafka-python can encode again
+
+
+class _LenientBuffer(bytearray):
+    """kafka-python decodes a header name as `buffer[a:b].decode("utf-8")`: here that slice decodes leniently."""
+
+    def __getitem__(self, index: SupportsIndex | slice):
+        item = super().__getitem__(index)
+        return _LenientSlice(item) if isinstance(index, slice) else item
+
+
+_lenient = threading.local()  # set only while a TopicReader polls: other kafka-python consumers stay strict
+_strict_uncompress = DefaultRecordBatch._maybe_uncompress
+
+
+def _maybe_uncompress(self) -> None:
+    _strict_uncompress(self)
+    if getattr(_lenient, "active", False) and not isinstance(self._buffer, _LenientBuffer):
+        self._buffer = _LenientBuffer(self._buffer)
+
+
+DefaultRecordBatch._maybe_uncompress = _maybe_uncompress
+
+
+@contextmanager
+def lenient_header_names() -> Iterator[None]:
+    """While inside, kafka-python consumers polled by this thread read a header name that is not UTF-8."""
+    _lenient.active = True
+    try:
+        yield
+    finally:
+        _lenient.active = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +80,7 @@ class TopicReader:
     """Reads topics from the beginning; `wait_for` polls until a predicate holds over what was read."""
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
+        self._topics = topics
         self._consumer = KafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -43,7 +92,8 @@ class TopicReader:
         self.records: list[Published] = []
 
     def poll(self) -> list[Published]:
-        batch = self._consumer.poll(timeout_ms=200)
+        with lenient_header_names():
+            batch = self._consumer.poll(timeout_ms=200)
         for records in batch.values():
             for r in records:
                 self.records.append(
@@ -59,6 +109,19 @@ class TopicReader:
             if result:
                 return result
         raise TimeoutError(f"timed out waiting for {message}; read {[r.type for r in self.records]}")
+
+    def read_to_end(self, timeout: float = 60.0) -> list[Published]:
+        """Poll until every partition of the topics is read up to its end as of this call; return what was read."""
+        partitions = [TopicPartition(t, p) for t in self._topics for p in self._consumer.partitions_for_topic(t) or ()]
+        ends = self._consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            assigned = self._consumer.assignment()
+            if all(end == 0 or (tp in assigned and self._consumer.position(tp) >= end) for tp, end in ends.items()):
+                return self.records
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out reading {sorted(self._topics)} to their end")
 
     def close(self) -> None:
         self._consumer.close()
