@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cercle_shared.db.keyset import Keyset
@@ -166,6 +166,20 @@ class Replica:
 
     def sessions_in(self, community_ids: Collection[str]) -> Sequence[CommunitySession]:
         return self._db.scalars(select(CommunitySession).where(CommunitySession.community_id.in_(community_ids))).all()
+
+    def attendance_in(self, community_ids: Collection[str]) -> list[tuple[datetime, int, int]]:
+        """(start, present, absent) of each session with attendance recorded and not cancelled (columns, not rows
+        of the session: a region has thousands)."""
+        s = CommunitySession
+        rows = self._db.execute(
+            select(s.starts_at, s.present, s.absent).where(
+                s.community_id.in_(list(community_ids)),
+                s.present.is_not(None),
+                s.starts_at.is_not(None),
+                or_(s.status.is_(None), s.status != SessionStatus.CANCELLED),
+            )
+        )
+        return [(starts_at, present, absent or 0) for starts_at, present, absent in rows]
 
     def registrations_by_status(self, community_ids: Collection[str]) -> Counter[str]:
         rows = self._db.execute(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +20,7 @@ from cercle_shared.errors import Forbidden, NotFound
 from cercle_shared.principal import Principal
 
 from ..adapters import charts
-from ..domain.model import Community, CommunitySession, SessionStatus
+from ..domain.model import Community
 from . import access, action_plans, breakdowns, surveys, views
 from . import health as health_feature
 from .unit_of_work import InsightsUnitOfWork
@@ -115,7 +116,34 @@ class ChartData:
     empty_text: str = ""
 
 
+# Drawn charts by everything they show: the same figures give the same bytes (the drawing is deterministic), so a
+# page opened again, or by a colleague, is not drawn again; figures that changed are a new key, never a stale chart.
+_DRAWN: OrderedDict[tuple[str, str, bool], bytes] = OrderedDict()
+_DRAWN_MAX = 256
+_DRAWN_LOCK = threading.Lock()
+
+
+def _drawn_key(chart: ChartData, fmt: charts.Format, titled: bool) -> tuple[str, str, bool]:
+    # repr: every field, and 1 and 1.0 (which a chart may label differently) stay two keys.
+    return repr(chart), fmt.value, titled
+
+
 def draw(chart: ChartData, fmt: charts.Format, *, titled: bool = True) -> bytes:
+    key = _drawn_key(chart, fmt, titled)
+    with _DRAWN_LOCK:
+        found = _DRAWN.get(key)
+        if found is not None:
+            _DRAWN.move_to_end(key)
+            return found
+    drawn = _draw(chart, fmt, titled=titled)
+    with _DRAWN_LOCK:
+        _DRAWN[key] = drawn
+        while len(_DRAWN) > _DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+    return drawn
+
+
+def _draw(chart: ChartData, fmt: charts.Format, *, titled: bool) -> bytes:
     common: dict[str, Any] = {
         "titled": titled,
         "title": chart.title,
@@ -161,11 +189,11 @@ def _community(uow: InsightsUnitOfWork, principal: Principal, community_id: str)
     return community
 
 
-def _sessions(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str) -> Sequence[CommunitySession]:
+def _community_ids(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str) -> list[str]:
     if scope is Scope.COMMUNITY:
-        return uow.replica.sessions_in([_community(uow, principal, key).id])
+        return [_community(uow, principal, key).id]
     access.check_may_read_region(principal, key)
-    return uow.replica.sessions_in([c.id for c in uow.replica.in_region(key)])
+    return [c.id for c in uow.replica.in_region(key)]
 
 
 # --- attendance over time ---------------------------------------------------------------------------------------
@@ -181,21 +209,23 @@ class AttendancePoint:
 
 
 def attendance_over_time(
-    uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str
+    uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx | None = None
 ) -> list[AttendancePoint]:
     """Per day with sessions held (a community) or per month (a region): recorded attendance, oldest first."""
+    if ctx is not None:
+        return list(
+            ctx.once(("attendance", principal, scope, key), lambda: attendance_over_time(uow, principal, scope, key))
+        )
     with uow:
-        sessions = _sessions(uow, principal, scope, key)
-    buckets: dict[str, list[CommunitySession]] = defaultdict(list)
-    for s in sessions:
-        if s.present is None or s.starts_at is None or s.status == SessionStatus.CANCELLED:
-            continue
-        day = s.starts_at.date()
-        buckets[day.isoformat() if scope is Scope.COMMUNITY else day.strftime("%Y-%m")].append(s)
+        recorded = uow.replica.attendance_in(_community_ids(uow, principal, scope, key))
+    buckets: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for starts_at, present, absent in recorded:
+        day = starts_at.date()
+        buckets[day.isoformat() if scope is Scope.COMMUNITY else day.strftime("%Y-%m")].append((present, absent))
     points = []
     for period in sorted(buckets):
-        present = sum(s.present or 0 for s in buckets[period])
-        absent = sum(s.absent or 0 for s in buckets[period])
+        present = sum(p for p, _ in buckets[period])
+        absent = sum(a for _, a in buckets[period])
         rate = round(present / (present + absent), 3) if present + absent else None
         points.append(AttendancePoint(period, len(buckets[period]), present, absent, rate))
     return points
@@ -316,12 +346,22 @@ def indicators_table(result: Indicators, lang: Lang) -> Table:
 
 @dataclass(frozen=True)
 class Ctx:
+    """One request's context; a new one per request, so what it remembers never outlives the request."""
+
     now: datetime
     lang: Lang
     settings: Any = None  # the service's Settings: anonymity thresholds, health rules
+    # What this request already read (a page shows the health score and draws its chart from one computation).
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def setting(self, name: str, default: int) -> int:
         return int(getattr(self.settings, name, default))
+
+    def once(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """`compute()` the first time this request asks for `key`, its result after (an error is not kept)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 def _filters(scope: Scope, key: str) -> dict[str, str]:
@@ -353,8 +393,12 @@ NOT_ENOUGH = Text("pas assez de réponses", "not enough answers")
 
 
 def survey_trend(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str, ctx: Ctx) -> list[Any]:
+    limit = ctx.setting("survey_min_group", 5)
     return list(
-        surveys.indicator_trend(uow, principal, **_filters(scope, key), min_group=ctx.setting("survey_min_group", 5))
+        ctx.once(
+            ("survey", principal, scope, key),
+            lambda: list(surveys.indicator_trend(uow, principal, **_filters(scope, key), min_group=limit)),
+        )
     )
 
 
@@ -428,7 +472,10 @@ def funnel(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str
     limit = ctx.setting("action_plan_min_group", 5)
     if by:
         return action_plans.funnel_rows(uow, principal, **by, **_filters(scope, key), min_group=limit)
-    return action_plans.funnel(uow, principal, **_filters(scope, key), min_group=limit)
+    return ctx.once(
+        ("funnel", principal, scope, key),
+        lambda: action_plans.funnel(uow, principal, **_filters(scope, key), min_group=limit),
+    )
 
 
 def funnel_table(figures: Any, lang: Lang) -> Table:
@@ -522,8 +569,10 @@ def health(uow: InsightsUnitOfWork, principal: Principal, scope: Scope, key: str
     months = ctx.setting("health_series_months", 24)
     rules = health_feature.rules_of(ctx.settings) if ctx.settings is not None else health_feature.Rules()
     if scope is Scope.COMMUNITY:
-        return health_feature.community_health(uow, principal, key, ctx.now, months=months, rules=rules)
-    return health_feature.region_health(uow, principal, key, ctx.now, months=months, rules=rules)
+        read = lambda: health_feature.community_health(uow, principal, key, ctx.now, months=months, rules=rules)  # noqa: E731
+    else:
+        read = lambda: health_feature.region_health(uow, principal, key, ctx.now, months=months, rules=rules)  # noqa: E731
+    return ctx.once(("health", principal, scope, key), read)
 
 
 def health_table(view: Any) -> Table:
@@ -660,8 +709,8 @@ REPORTS: dict[str, Report] = {
     ),
     "attendance": Report(
         ATTENDANCE_TITLE,
-        lambda uow, p, scope, key, ctx: attendance_table(attendance_over_time(uow, p, scope, key), scope),
-        lambda uow, p, scope, key, ctx: attendance_chart(attendance_over_time(uow, p, scope, key), ctx.lang),
+        lambda uow, p, scope, key, ctx: attendance_table(attendance_over_time(uow, p, scope, key, ctx), scope),
+        lambda uow, p, scope, key, ctx: attendance_chart(attendance_over_time(uow, p, scope, key, ctx), ctx.lang),
     ),
     "survey-indicators": Report(
         SURVEY_TITLE,
@@ -836,7 +885,7 @@ def annual_report(uow: InsightsUnitOfWork, principal: Principal, community_id: s
     lang = ctx.lang
     page = dashboard(uow, principal, Scope.COMMUNITY, community_id, ctx)  # checks the caller's scope first
     points = [
-        p for p in attendance_over_time(uow, principal, Scope.COMMUNITY, community_id) if p.period[:4] == str(year)
+        p for p in attendance_over_time(uow, principal, Scope.COMMUNITY, community_id, ctx) if p.period[:4] == str(year)
     ]
     present, absent = sum(p.present for p in points), sum(p.absent for p in points)
     rate = present / (present + absent) if present + absent else None
