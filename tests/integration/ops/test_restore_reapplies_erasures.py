@@ -163,6 +163,20 @@ def erasures_published(h: ServiceHarness, member_id: str) -> tuple[int, int]:
     return int(erased or 0), int(tombstones or 0)
 
 
+def contact_records(h: ServiceHarness, member_id: str) -> int:
+    """Her contact events (name, email) in the outbox, published or not."""
+    outbox = h.runtime.tables.outbox
+    with h.runtime.db_factory() as db:
+        return int(
+            db.scalar(
+                select(func.count())
+                .where(outbox.c.key == member_id, outbox.c.topic == MEMBER_CONTACTS.name, outbox.c.value.is_not(None))
+                .select_from(outbox)
+            )
+            or 0
+        )
+
+
 def test_a_restored_registration_erases_again_every_member_erased_since_the_backup(
     kafka, postgres, new_database, tmp_path, monkeypatch, capsys
 ):
@@ -202,6 +216,8 @@ def test_a_restored_registration_erases_again_every_member_erased_since_the_back
     # Published again: the others' reactions find nothing left, the tombstone deletes a contact record again.
     assert erasures_published(h, anne) == (before[0] + 1, before[1] + 1)
     assert erasures_published(h, chloe) == (1, 1)
+    assert contact_records(h, anne) == contact_records(h, chloe) == 0  # the tombstone took them out of the outbox
+    assert contact_records(h, bruno) == 1
     again = erasures_published(h, anne), erasures_published(h, chloe)
 
     out = reapply("registration", h.database_url, records, tmp_path, monkeypatch, capsys)

@@ -43,7 +43,8 @@ def erase(member: model.Member, uow: RegistrationUnitOfWork, at: datetime) -> No
 def erase_again(event: contracts.MemberErased, uow: RegistrationUnitOfWork, ctx: EventContext) -> None:
     """A database restored from a backup taken before her erasure has her again: erase her again, at the time she
     was erased. MemberErased and the contacts tombstone are published again (new ids): the other services' reactions
-    find nothing left to remove, and the tombstone deletes a contact record the restored outbox may send again."""
+    find nothing left to remove; the tombstone removes at once her contact records from the restored outbox (which
+    would otherwise send unpublished ones again) and has the contacts topic compact them away again."""
     member = uow.members.get(event.member_id)
     if member is not None:
         erase(member, uow, event.erased_at)
