@@ -475,16 +475,28 @@ def survey_results(uow: InsightsUnitOfWork, principal: Principal, survey_id: str
     with uow:
         found = _survey(uow, survey_id)
         _check_may_read(uow, principal, found.community_id, found.region)
-        answers = uow.surveys.answers(survey_ids=[found.id])
-        invited, _ = uow.surveys.participation(found.id)
-        return _results(found, answers, invited, min_group)
+        return _results_of(uow, found, min_group)
 
 
 def session_feedback(
     uow: InsightsUnitOfWork, principal: Principal, session_id: str, *, min_group: int
 ) -> SurveyResults:
-    """The feedback results of one session (for the dashboard's session list and the API)."""
-    return survey_results(uow, principal, domain.survey_id_for_session(session_id), min_group=min_group)
+    """The feedback results of one session (for the dashboard's session list and the API): its community's
+    facilitators read them too, under the same threshold."""
+    with uow:
+        found = _survey(uow, domain.survey_id_for_session(session_id))
+        if principal.role is Role.FACILITATOR:
+            if found.community_id is None or not principal.covers_community(found.community_id):
+                raise Forbidden("you facilitate another community", field="session_id")
+        else:
+            _check_may_read(uow, principal, found.community_id, found.region)
+        return _results_of(uow, found, min_group)
+
+
+def _results_of(uow: InsightsUnitOfWork, survey: Survey, min_group: int) -> SurveyResults:
+    answers = uow.surveys.answers(survey_ids=[survey.id])
+    invited, _ = uow.surveys.participation(survey.id)
+    return _results(survey, answers, invited, min_group)
 
 
 def _results(survey: Survey, answers: Sequence[Answer], invited: int, min_group: int) -> SurveyResults:

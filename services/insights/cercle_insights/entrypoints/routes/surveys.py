@@ -154,7 +154,8 @@ def answer_survey(
 
 @router.get("/v1/sessions/{session_id}/feedback", response_model=schemas.SurveyResultsPublic)
 def session_feedback(session_id: SessionId, request: Request, principal: PrincipalDep, uow: UowDep):
-    """The results of a session's feedback survey. Coordinators of its community's regions, and operators."""
+    """The results of a session's feedback survey: figures and comments only from `CERCLE_SURVEY_MIN_GROUP` answers.
+    Facilitators of its community, coordinators of its community's regions, and operators."""
     results = surveys.session_feedback(uow, principal, session_id, min_group=_min_group(request))
     return schemas.SurveyResultsPublic.model_validate(results)
 
