@@ -187,15 +187,19 @@ class HealthRecords:
 
     # -- the facts behind the monthly series ------------------------------------------------------------------------
 
-    def facts(self, communities: Sequence[Community]) -> dict[str, Facts]:
-        """Each community's facts, in a handful of grouped queries per chunk of communities."""
+    def facts(self, communities: Sequence[Community], *, attended: bool = True) -> dict[str, Facts]:
+        """Each community's facts, in a handful of grouped queries per chunk of communities.
+
+        `attended=False` leaves out who attended (only the series' first-timers need it, and it is the costliest
+        query): for the score, the signals and the figures by year.
+        """
         out: dict[str, Facts] = {}
         for start in range(0, len(communities), CHUNK):
             chunk = communities[start : start + CHUNK]
-            out.update(self._facts(chunk))
+            out.update(self._facts(chunk, attended))
         return out
 
-    def _facts(self, communities: Sequence[Community]) -> dict[str, Facts]:
+    def _facts(self, communities: Sequence[Community], with_attended: bool) -> dict[str, Facts]:
         ids = [c.id for c in communities]
         spans: dict[str, list[Span]] = defaultdict(list)
         m = Membership
@@ -219,12 +223,13 @@ class HealthRecords:
         attended: dict[str, list[Attended]] = defaultdict(list)
         a = session_attendees.c
         # Only each member's first session matters (first-timers): the database keeps the rest.
-        for community_id, member_id, starts_at in self._db.execute(
+        first_sessions = (
             select(a.community_id, a.member_id, func.min(s.starts_at))
             .join(s, s.id == a.session_id)
             .where(a.community_id.in_(ids), a.member_id.is_not(None), s.starts_at.is_not(None))
             .group_by(a.community_id, a.member_id)
-        ):
+        )
+        for community_id, member_id, starts_at in self._db.execute(first_sessions) if with_attended else ():
             attended[community_id].append(Attended(member_id, starts_at))
         proposals: dict[str, list[datetime]] = defaultdict(list)
         for community_id, proposed_at in self._db.execute(

@@ -218,7 +218,7 @@ def assess_communities(
     for start in range(0, len(ids), batch):
         with uow_factory() as uow:
             communities = list(uow.health.assessable(ids[start : start + batch]))
-            facts = uow.health.facts(communities)
+            facts = uow.health.facts(communities, attended=False)  # the score needs no first-timers
             watches = uow.health.watches([c.id for c in communities])
             for c in communities:
                 assessment: Assessment = domain.assess(facts[c.id], now=now, rules=rules)
