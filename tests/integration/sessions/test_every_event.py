@@ -134,7 +134,9 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
         )
         clock.now = real_now + 6 * day
         wait_until(
-            lambda: api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]).status_code == 201,
+            lambda: (
+                api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]).status_code == 201
+            ),
             30,
             message="the third membership in the replica",
         )
