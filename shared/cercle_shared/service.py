@@ -212,16 +212,26 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "up"}
 
-    @app.get("/readyz", tags=["health"], summary="The database and the broker are reachable.", response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database and the broker are reachable.",
+        description="`relay`: whether this instance's outbox relay publishes (`active`: it holds the service's "
+        "relay lock, or the database is SQLite, single-instance) or stands by (`standby`). One instance per service "
+        "is active; a standby is ready all the same.",
+        response_model=None,
+    )
     async def readyz() -> dict[str, Any] | JSONResponse:
         database = await asyncio.to_thread(runtime.database_ok)
         broker = await runtime.messaging.ping(2.0)
         checks = {"database": "up" if database else "down", "broker": "up" if broker else "down"}
+        relay = runtime.messaging.relay_state
         if database and broker:
-            return {"status": "ready", "checks": checks}
+            return {"status": "ready", "checks": checks, "relay": relay}
         response = problem(503, "Not ready", f"database: {checks['database']}, broker: {checks['broker']}")
         body = json.loads(bytes(response.body))
         body["checks"] = checks
+        body["relay"] = relay
         return JSONResponse(body, status_code=503, media_type=response.media_type)
 
     @app.get("/asyncapi.json", tags=["docs"], summary="AsyncAPI document of this service's events.")

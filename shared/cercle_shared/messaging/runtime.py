@@ -239,6 +239,12 @@ class Messaging:
         except Exception as exc:
             log.warning("%s: broker did not close cleanly: %s", self.service, exc)
 
+    @property
+    def relay_state(self) -> str:
+        """ "active" when this instance's outbox relay publishes (it holds the service's relay lock, or, on SQLite,
+        it is the only instance), "standby" while another instance holds the lock."""
+        return "active" if self.relay.active else "standby"
+
     async def ping(self, timeout: float = 2.0) -> bool:
         if not self.connected.is_set():
             return False
