@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, extract, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -187,19 +187,36 @@ class HealthRecords:
 
     # -- the facts behind the monthly series ------------------------------------------------------------------------
 
-    def facts(self, communities: Sequence[Community], *, attended: bool = True) -> dict[str, Facts]:
+    def facts(self, communities: Sequence[Community], *, attended: bool = True, votes: bool = True) -> dict[str, Facts]:
         """Each community's facts, in a handful of grouped queries per chunk of communities.
 
         `attended=False` leaves out who attended (only the series' first-timers need it, and it is the costliest
-        query): for the score, the signals and the figures by year.
+        query): for the score, the signals and the figures by year. `votes=False` leaves out the votes (most of the
+        rows) for a caller that counts them by year in SQL (`votes_by_year`).
         """
         out: dict[str, Facts] = {}
         for start in range(0, len(communities), CHUNK):
             chunk = communities[start : start + CHUNK]
-            out.update(self._facts(chunk, attended))
+            out.update(self._facts(chunk, attended, votes))
         return out
 
-    def _facts(self, communities: Sequence[Community], with_attended: bool) -> dict[str, Facts]:
+    def votes_by_year(self, community_ids: Sequence[str]) -> dict[str, dict[int, int]]:
+        """Votes cast per community and calendar year (UTC), counted by the database."""
+        v = theme_votes.c
+        cast_at = v.cast_at
+        if self._db.get_bind().dialect.name == "postgresql":
+            cast_at = func.timezone("UTC", v.cast_at)  # the year of the UTC day, whatever the session's time zone
+        year = extract("year", cast_at)
+        out: dict[str, dict[int, int]] = defaultdict(dict)
+        for start in range(0, len(community_ids), CHUNK):
+            ids = list(community_ids[start : start + CHUNK])
+            for community_id, y, count in self._db.execute(
+                select(v.community_id, year, func.count()).where(v.community_id.in_(ids)).group_by(v.community_id, year)
+            ):
+                out[community_id][int(y)] = int(count)
+        return dict(out)
+
+    def _facts(self, communities: Sequence[Community], with_attended: bool, with_votes: bool) -> dict[str, Facts]:
         ids = [c.id for c in communities]
         spans: dict[str, list[Span]] = defaultdict(list)
         m = Membership
@@ -239,9 +256,8 @@ class HealthRecords:
         ):
             proposals[community_id].append(proposed_at)
         votes: dict[str, list[datetime]] = defaultdict(list)
-        for community_id, cast_at in self._db.execute(
-            select(theme_votes.c.community_id, theme_votes.c.cast_at).where(theme_votes.c.community_id.in_(ids))
-        ):
+        cast = select(theme_votes.c.community_id, theme_votes.c.cast_at).where(theme_votes.c.community_id.in_(ids))
+        for community_id, cast_at in self._db.execute(cast) if with_votes else ():
             votes[community_id].append(cast_at)
         return {
             c.id: Facts(

@@ -150,11 +150,15 @@ def region_figures(
     _check_year(year, now)
     with uow:
         communities = _communities_of_regions(uow, {region})
-        facts = _merged(uow.health.facts(communities, attended=False).values())
-        actions = _actions_by_year(uow, community_ids=[c.id for c in communities])
+        ids = [c.id for c in communities]
+        facts = _merged(uow.health.facts(communities, attended=False, votes=False).values())
+        votes = _summed_votes(uow.health.votes_by_year(ids), ids)
+        actions = _actions_by_year(uow, community_ids=ids)
         years = [year] if year is not None else domain.years_of(facts, now)
         return RegionFigures(
-            region, len(communities), [_with_actions(domain.year_figures(facts, y, now), actions) for y in years]
+            region,
+            len(communities),
+            [_with_actions(_with_votes(domain.year_figures(facts, y, now), votes), actions) for y in years],
         )
 
 
@@ -166,12 +170,15 @@ def province_figures(
     _check_year(year, now)
     with uow:
         communities = _described(uow)
-        by_id = uow.health.facts(communities, attended=False)
+        ids = [c.id for c in communities]
+        by_id = uow.health.facts(communities, attended=False, votes=False)  # votes: counted by year in SQL
+        votes_by_community = uow.health.votes_by_year(ids)
         everything = _merged(by_id.values())
-        by_community = _actions_by_community_year(uow, [c.id for c in communities])
-        actions = _summed(by_community, [c.id for c in communities])
+        by_community = _actions_by_community_year(uow, ids)
+        actions = _summed(by_community, ids)
+        votes = _summed_votes(votes_by_community, ids)
         years = [year] if year is not None else domain.years_of(everything, now)
-        totals = [_with_actions(domain.year_figures(everything, y, now), actions) for y in years]
+        totals = [_with_actions(_with_votes(domain.year_figures(everything, y, now), votes), actions) for y in years]
         by_region: dict[str, list[Community]] = defaultdict(list)
         for c in communities:
             for r in c.regions:
@@ -182,9 +189,9 @@ def province_figures(
             members = by_region[r]
             facts = _merged(by_id[c.id] for c in members)
             region_actions = _summed(by_community, [c.id for c in members])
-            rows.append(
-                RegionYear(r, len(members), _with_actions(domain.year_figures(facts, last, now), region_actions))
-            )
+            region_votes = _summed_votes(votes_by_community, [c.id for c in members])
+            figures = _with_votes(domain.year_figures(facts, last, now), region_votes)
+            rows.append(RegionYear(r, len(members), _with_actions(figures, region_actions)))
         return ProvinceFigures(len(communities), totals, rows)
 
 
@@ -294,6 +301,18 @@ def _actions_by_community_year(
     for community_id, happened_on in uow.db.execute(deployed):
         counts[community_id][happened_on.year][1] += 1
     return {c: {y: (v[0], v[1]) for y, v in years.items()} for c, years in counts.items()}
+
+
+def _summed_votes(by_community: dict[str, dict[int, int]], community_ids: Iterable[str]) -> dict[int, int]:
+    out: dict[int, int] = defaultdict(int)
+    for c in community_ids:
+        for y, n in by_community.get(c, {}).items():
+            out[y] += n
+    return out
+
+
+def _with_votes(figures: YearFigures, votes: dict[int, int]) -> YearFigures:
+    return replace(figures, votes=votes.get(figures.year, 0))
 
 
 def _summed(
