@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from sqlalchemy import create_engine, select
 
 from cercle_insights.adapters import health_orm
@@ -21,6 +21,7 @@ from cercle_shared.contracts.insights import CommunityHealthAlerted
 from cercle_shared.contracts.topics import COMMUNITY_HEALTH
 from cercle_shared.messaging import Envelope
 from devtools.wait import wait_until
+from tests.support.kafka_reader import TopicReader
 from tests.support.services import auth, running_service
 
 pytestmark = pytest.mark.integration
@@ -144,27 +145,22 @@ def declining_history(community_id: str, theme_id: str) -> list[tuple[Integratio
 
 
 def alerts_on_topic(bootstrap: str, community_id: str, *, at_least: int, timeout: float = 60) -> list[dict]:
-    """The community's alerts on the community-health topic, read from the start."""
-    consumer = KafkaConsumer(
-        COMMUNITY_HEALTH.name,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    found: list[dict] = []
+    """The community's alerts on the community-health topic, read from the start once at least `at_least` are
+    there and nothing more came for a second. The topic is shared: other tests' records are there too, hostile
+    ones included, which the TopicReader reads without failing."""
     deadline = time.monotonic() + timeout
-    try:
+    with TopicReader(bootstrap, COMMUNITY_HEALTH.name) as reader:
+
+        def ours() -> list[dict]:
+            return [json.loads(r.value) for r in reader.records if r.key == community_id]
+
+        quiet_since, read = time.monotonic(), -1
         while time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    if record.key == community_id.encode():
-                        found.append(json.loads(record.value))
-            if len(found) >= at_least and consumer.poll(timeout_ms=1000) == {}:  # caught up
+            if len(reader.poll()) != read:
+                quiet_since, read = time.monotonic(), len(reader.records)
+            elif len(ours()) >= at_least and time.monotonic() - quiet_since >= 1:
                 break
-    finally:
-        consumer.close()
-    return found
+        return ours()
 
 
 def test_a_declining_community_is_alerted_once_on_the_community_health_topic(kafka, new_database, publish):
