@@ -123,3 +123,24 @@ def test_a_request_context_computes_once_and_a_new_request_computes_again():
     assert ctx.once(("k",), lambda: calls.append(1) or len(calls)) == 1
     assert ctx.once(("k",), lambda: calls.append(1) or len(calls)) == 1
     assert reports.Ctx(NOW, reports.Lang.FR).once(("k",), lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_active_members_at_each_months_end_count_a_person_once_and_hold_at_the_exact_boundaries():
+    from cercle_insights.domain import health as domain
+
+    march, april = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    facts = domain.Facts(
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        spans=[
+            domain.Span("ann", datetime(2026, 1, 10, tzinfo=UTC), march),  # left at February's end: counted in Feb
+            domain.Span("ann", april - timedelta(microseconds=1)),  # back the last instant of March
+            domain.Span("bob", march),  # joined at March's start: not at February's end
+            domain.Span("bob", datetime(2026, 3, 5, tzinfo=UTC)),  # a second membership: still one person
+            domain.Span("cat", datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 28, 23, 59, tzinfo=UTC)),
+            domain.Span("dan", datetime(2026, 2, 2, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),  # left before
+        ],
+    )
+
+    points = domain.series(facts, now=datetime(2026, 4, 15, tzinfo=UTC), months=12)
+
+    assert [(p.month.month, p.active_members) for p in points] == [(1, 1), (2, 1), (3, 2), (4, 2)]

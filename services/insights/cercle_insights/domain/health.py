@@ -22,10 +22,11 @@ participation falling) show in a community past three years (`aging`), or all th
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -141,8 +142,13 @@ def months_back(last: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def series(facts: Facts, *, now: datetime, months: int) -> list[MonthPoint]:
-    """One point per calendar month (UTC), the last `months` months up to now's, from the community's start."""
+def series(
+    facts: Facts, *, now: datetime, months: int, actions: Mapping[date, tuple[int, int]] | None = None
+) -> list[MonthPoint]:
+    """One point per calendar month (UTC), the last `months` months up to now's, from the community's start.
+
+    `actions`: action plans (opened, deployed) per month, when the action plans feature is there (None otherwise).
+    """
     last = month_of(now)
     first = months_back(last, months)
     started = facts.started()
@@ -150,10 +156,29 @@ def series(facts: Facts, *, now: datetime, months: int) -> list[MonthPoint]:
         first = month_of(started)
     if first > last:
         return []
-    return _points(facts, months_between(first, last))
+    return _points(facts, months_between(first, last), actions)
 
 
-def _points(facts: Facts, months: list[date]) -> list[MonthPoint]:
+def _active_at_ends(spans: Sequence[Span], months: list[date]) -> list[int]:
+    """People with a membership running at each month's end (a person once), in one pass over the memberships."""
+    ends = [datetime(next_month(m).year, next_month(m).month, 1, tzinfo=UTC) for m in months]
+    seen: dict[str, set[int]] = defaultdict(set)
+    for s in spans:
+        # running at `end` when joined_at < end and (left_at is None or left_at >= end)
+        first = bisect.bisect_right(ends, s.joined_at)
+        last = len(ends) if s.left_at is None else bisect.bisect_right(ends, s.left_at)
+        if first < last:
+            seen[s.who].update(range(first, last))
+    counts = [0] * len(ends)
+    for indexes in seen.values():
+        for i in indexes:
+            counts[i] += 1
+    return counts
+
+
+def _points(
+    facts: Facts, months: list[date], actions: Mapping[date, tuple[int, int]] | None = None
+) -> list[MonthPoint]:
     joins: dict[date, int] = defaultdict(int)
     departures: dict[date, int] = defaultdict(int)
     for span in facts.spans:
@@ -174,9 +199,8 @@ def _points(facts: Facts, months: list[date]) -> list[MonthPoint]:
     votes = _by_month(facts.votes)
 
     points = []
-    for month in months:
-        end = datetime(next_month(month).year, next_month(month).month, 1, tzinfo=UTC)
-        active = len({s.who for s in facts.spans if s.joined_at < end and (s.left_at is None or s.left_at >= end)})
+    for month, active in zip(months, _active_at_ends(facts.spans, months), strict=True):
+        opened, deployed = (None, None) if actions is None else actions.get(month, (0, 0))
         meetings = held.get(month, [])
         recorded = [m for m in meetings if m.present is not None]
         present = sum(m.present or 0 for m in recorded)
@@ -196,6 +220,8 @@ def _points(facts: Facts, months: list[date]) -> list[MonthPoint]:
                 votes=votes.get(month, 0),
                 proposals_per_member=round(proposals.get(month, 0) / active, 3) if active else None,
                 votes_per_member=round(votes.get(month, 0) / active, 3) if active else None,
+                actions_opened=opened,
+                actions_deployed=deployed,
             )
         )
     return points

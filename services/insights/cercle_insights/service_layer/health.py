@@ -73,7 +73,7 @@ def monthly_series(uow: InsightsUnitOfWork, community_id: str, *, months: int = 
         if community is None:
             raise NotFound("insights knows no such community (yet)", field="community_id")
         facts = uow.health.facts([community])[community_id]
-        return _enriched(uow, community_id, domain.series(facts, now=now, months=months), agreement)
+        return _enriched(uow, community_id, facts, now, months, agreement)
 
 
 def all_series(uow: InsightsUnitOfWork, *, months: int = 24, now: datetime) -> dict[str, list[MonthPoint]]:
@@ -83,8 +83,7 @@ def all_series(uow: InsightsUnitOfWork, *, months: int = 24, now: datetime) -> d
         facts = uow.health.facts(communities)
         actions = _actions(uow, [c.id for c in communities])
         return {
-            c.id: _with_actions(domain.series(facts[c.id], now=now, months=months), actions.get(c.id))
-            for c in communities
+            c.id: domain.series(facts[c.id], now=now, months=months, actions=_of(actions, c.id)) for c in communities
         }
 
 
@@ -115,7 +114,7 @@ def community_health(
             parts={k: round(v, 3) for k, v in assessment.parts.items()},
             signals=list(assessment.signals),
             status=state.status if state is not None else None,
-            series=_enriched(uow, community_id, domain.series(facts, now=now, months=months), agreement),
+            series=_enriched(uow, community_id, facts, now, months, agreement),
             alerts=uow.health.alerts(community_id),
             as_of=now,
         )
@@ -151,7 +150,7 @@ def region_health(
                     state.status if state else None,
                 )
             )
-            all_points.append(_with_actions(domain.series(facts[c.id], now=now, months=months), actions.get(c.id)))
+            all_points.append(domain.series(facts[c.id], now=now, months=months, actions=_of(actions, c.id)))
         scores.sort(key=lambda s: (s.score, s.name_fr, s.community_id))
         return RegionHealth(region, sum_series(all_points), scores, sum(1 for s in scores if s.status == "raised"), now)
 
@@ -246,9 +245,15 @@ def _agreement(uow: InsightsUnitOfWork, community_id: str) -> dict[int, float | 
 
 
 def _enriched(
-    uow: InsightsUnitOfWork, community_id: str, points: list[MonthPoint], agreement: dict[int, float | None]
+    uow: InsightsUnitOfWork,
+    community_id: str,
+    facts: domain.Facts,
+    now: datetime,
+    months: int,
+    agreement: dict[int, float | None],
 ) -> list[MonthPoint]:
-    points = _with_actions(points, _actions(uow, [community_id]).get(community_id))
+    actions = _of(_actions(uow, [community_id]), community_id)
+    points = domain.series(facts, now=now, months=months, actions=actions)
     if not agreement:
         return points
     return [replace(p, survey_agreement=agreement.get(p.month.year)) for p in points]
@@ -283,14 +288,11 @@ def _action_tables() -> tuple[Any, Any] | None:
     return None
 
 
-def _with_actions(points: list[MonthPoint], actions: dict[date, tuple[int, int]] | None) -> list[MonthPoint]:
+def _of(actions: dict[str, dict[date, tuple[int, int]]], community_id: str) -> dict[date, tuple[int, int]] | None:
+    """A community's action plans per month for its series: None without the feature (no column), else its months."""
     if _action_tables() is None:
-        return points
-    actions = actions or {}
-    return [
-        replace(p, actions_opened=actions.get(p.month, (0, 0))[0], actions_deployed=actions.get(p.month, (0, 0))[1])
-        for p in points
-    ]
+        return None
+    return actions.get(community_id, {})
 
 
 def rules_of(settings: Any) -> Rules:
