@@ -156,3 +156,16 @@ def test_a_reminder_falls_due_among_idle_surveys_and_only_its_survey_sends(insig
     insights.run_job(JOB)
     reminders = [r["data"] for r in insights.published(INVITATION) if r["data"]["round"] == 1]
     assert sorted((r["session_id"], r["member_id"]) for r in reminders) == [(first, "a-1"), (first, "a-2")]
+
+
+def test_consent_is_looked_up_for_thousands_of_members_at_once(insights):
+    """The job asks about every member of every open survey in one call: the lookup keeps each statement's
+    parameters bounded (SQLite and PostgreSQL cap them)."""
+    members = [f"p-{n}" for n in range(2500)]
+    with insights.uow() as uow:
+        for n, m in enumerate(members):
+            uow.surveys.set_consent(m, n % 3 != 0, ev.day(1))
+        uow.commit()
+    with insights.uow() as uow:
+        found = uow.surveys.consenting([*members, *members[:10], "nobody"])
+    assert found == {m for n, m in enumerate(members) if n % 3 != 0}

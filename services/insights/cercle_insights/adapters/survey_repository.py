@@ -58,14 +58,15 @@ class SurveyRepository:
             due = [i.rounds_sent == 0] + [
                 and_(i.rounds_sent == n, i.issued_at <= at - timedelta(days=d)) for n, d in enumerate(days, start=1)
             ]
-            found.update(
-                self._db.scalars(
-                    select(i.survey_id)
-                    .distinct()
-                    .join(survey_consents, c.member_id == i.member_id)
-                    .where(i.survey_id.in_(survey_ids), i.answered.is_(False), c.granted.is_(True), or_(*due))
+            for chunk in _chunks(survey_ids):
+                found.update(
+                    self._db.scalars(
+                        select(i.survey_id)
+                        .distinct()
+                        .join(survey_consents, c.member_id == i.member_id)
+                        .where(i.survey_id.in_(chunk), i.answered.is_(False), c.granted.is_(True), or_(*due))
+                    )
                 )
-            )
         return found
 
     def with_newcomers(self, at: datetime) -> set[str]:
@@ -258,15 +259,16 @@ class SurveyRepository:
             )
 
     def consenting(self, member_ids: Collection[str]) -> set[str]:
-        if not member_ids:
-            return set()
-        return set(
-            self._db.scalars(
-                select(survey_consents.c.member_id).where(
-                    survey_consents.c.member_id.in_(list(member_ids)), survey_consents.c.granted.is_(True)
+        found: set[str] = set()
+        for chunk in _chunks(member_ids):  # the job asks about every member of every open survey at once
+            found.update(
+                self._db.scalars(
+                    select(survey_consents.c.member_id).where(
+                        survey_consents.c.member_id.in_(chunk), survey_consents.c.granted.is_(True)
+                    )
                 )
             )
-        )
+        return found
 
     # -- who is surveyed (projections) -------------------------------------------------------------------------
 
@@ -335,3 +337,9 @@ class SurveyRepository:
 
 def _is_open(at: datetime) -> ColumnElement[bool]:
     return and_(Survey.opens_at <= at, Survey.closes_at > at, Survey.closed_at.is_(None))
+
+
+def _chunks(values: Collection[str], size: int = 1000) -> list[list[str]]:
+    """Bounded IN lists: SQLite and PostgreSQL cap the parameters of one statement."""
+    ordered = sorted(values)
+    return [ordered[n : n + size] for n in range(0, len(ordered), size)]
