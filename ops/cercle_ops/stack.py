@@ -9,7 +9,8 @@ import json
 import tarfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,11 +223,8 @@ def restore(
     held_back: dict[str, str] = {}  # restored, erasures not re-applied: not started again
     try:
         if stop_services:
-            for service in chosen:
-                running = templates[service]
-                if running.status == "running":
-                    running.stop(timeout=30)
-                    stopped.append(running)
+            stopped = [templates[service] for service in chosen if templates[service].status == "running"]
+            _each(lambda running: running.stop(timeout=30), stopped)  # each takes its graceful shutdown: at once
         # After the stop: registration erases nobody between this read and its restore. Before any pg_restore: no
         # broker, no restore.
         erased = list(read_erasures())
@@ -237,13 +235,16 @@ def restore(
             _pg_restore(container, service, dumps[service])  # one transaction: a failure leaves it as it was
             held_back[service] = "restored, but the restore stopped before its erasures were re-applied"
         applied: dict[str, str] = {}
-        for service in chosen:
-            result = run_one_off(
+        results = _each(
+            lambda service: run_one_off(
                 docker_client,
                 templates[service],
                 ["cercle-service", erasures.COMMAND, ERASURES_FILE],
                 files={ERASURES_FILE: payload},
-            )
+            ),
+            chosen,
+        )  # side by side: each is mostly a Python process starting
+        for service, result in zip(chosen, results, strict=True):
             if result.exit_code != 0:
                 output = (result.stdout + result.stderr).decode(errors="replace").strip()
                 held_back[service] = f"{erasures.COMMAND} failed (exit {result.exit_code}): {output[-2000:]}"
@@ -268,6 +269,17 @@ def restore(
 
 REGISTRATION = "registration"
 ERASURES_FILE = "/tmp/cercle-erasures.jsonl"
+
+
+def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`function` on every item at once (threads: each waits on Docker), results in order; raises the first error
+    after every call ended."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        futures = [pool.submit(function, item) for item in items]
+        wait(futures)
+        return [future.result() for future in futures]
 
 
 @dataclass(frozen=True)

@@ -67,15 +67,15 @@ def read_erasures(steps: list[str]):
 
 def test_a_restore_reads_the_erasures_after_stopping_and_reapplies_them_before_starting(steps):
     restored = stack.restore(object(), "cercle", Path("b.tar"), read_erasures=read_erasures(steps))
-    assert steps == [
-        "stop registration",
-        "stop sessions",
+    # Stops and re-applications run side by side: their order within a phase is not fixed.
+    phases = [set(steps[0:2]), *steps[2:6], set(steps[6:8]), *steps[8:]]
+    assert phases == [
+        {"stop registration", "stop sessions"},
         "read erasures",
         "outbox",  # registration's unpublished erasures, before its outbox is overwritten
         "pg_restore registration",
         "pg_restore sessions",
-        "reapply-erasures registration",
-        "reapply-erasures sessions",
+        {"reapply-erasures registration", "reapply-erasures sessions"},
         "start registration",
         "start sessions",
     ]
