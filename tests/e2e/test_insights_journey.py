@@ -19,6 +19,7 @@ from devtools import screenshot_dashboard as shot
 from devtools.smtp import read_messages
 from devtools.stack import Stack
 from devtools.wait import wait_until
+from tests.support.replicas import wait_for_members_in_sessions
 
 # Four processes and a broker started on a busy machine, a session that must have begun, emails: more than the
 # default bound per test.
@@ -102,6 +103,14 @@ def community(api):
 
 def test_members_attend_a_session(community, api):
     facilitator = api.auth("facilitator", communities=[community["id"]])
+    # Every member registers before the session starts: wait until sessions knows each membership (an event of its
+    # own) before the start is set.
+    wait_for_members_in_sessions(
+        api.sessions,
+        community["id"],
+        [m["id"] for m in community["members"]],
+        lambda m: api.auth("member", member_id=m),
+    )
     starts = (datetime.now(UTC) + STARTS_IN).replace(microsecond=0)
     session = api.eventually(
         lambda: api.sessions.post(
@@ -222,6 +231,15 @@ def test_three_of_them_open_action_plans_and_move_them_along(community, api):
 def test_the_dashboard_shows_the_results_in_chromium(community, api, browser_paths, tmp_path):
     from selenium.webdriver.common.by import By
 
+    # The page is read once: first let insights hold every membership and the session held, each an event of its
+    # own (the attendance the first test waited for, and the plans, say nothing of them).
+    api.eventually(
+        lambda: api.insights.get(f"/v1/communities/{community['id']}/stats", headers=community["coordinator"]),
+        lambda r: (
+            r.status_code == 200 and (r.json()["members"]["active"], r.json()["sessions"]["held"]) == (MEMBERS, 1)
+        ),
+        message="insights to count every member and the session held",
+    )
     link = api.insights.post(
         "/v1/dashboard-links", headers=community["coordinator"], json={"community_id": community["id"]}
     )

@@ -18,6 +18,7 @@ from icalendar import Calendar
 from devtools.smtp import read_messages
 from devtools.stack import Stack
 from devtools.wait import wait_until
+from tests.support.replicas import wait_for_members_in_sessions
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +116,11 @@ def test_she_signs_in_with_the_link_emailed_to_her(journey, api, stack):
 
 def test_she_proposes_a_theme_and_votes_for_it(journey, api):
     me = journey["me"]
+    # Her membership comes on its own topic, apart from the community the cycle waits for; and proposals close
+    # at a set time after `now`.
+    wait_for_members_in_sessions(
+        api.sessions, journey["community"], [journey["member"]], lambda m: api.auth("member", member_id=m)
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     opens = now + VOTING_OPENS_IN
     cycle = api.eventually(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devtools.stack import Stack
+from tests.support.replicas import wait_for_community_in_notifications
 from tests.unit.notifications.partners.receiver import receiver
 
 from .conftest import Api
@@ -97,6 +98,11 @@ def test_a_partner_receives_a_signed_registration_of_its_region_without_personal
                 message="sessions to learn about the community",
             )
             session_ids[region] = session.json()["id"]
+        # Notifications scopes a partner event by the regions of its community when the event comes, and the
+        # community comes on another topic: unknown then, the region-13 registration would match no region-13
+        # endpoint (and the region-03 one would be kept out for the wrong reason).
+        for community_id in communities.values():
+            wait_for_community_in_notifications(api.notifications, community_id, op)
         for region in ("03", "13"):  # region 03 first: it must never arrive
             api.eventually(
                 lambda region=region: api.sessions.post(

@@ -11,6 +11,7 @@ import pytest
 
 from devtools.smtp import read_messages
 from devtools.wait import wait_until
+from tests.support.replicas import wait_for_members_in_sessions
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +63,9 @@ def test_a_year_of_a_community(api, stack, community):
     facilitator = api.auth("facilitator", communities=[cid])
     coordinator = api.auth("coordinator", regions=["13"])
     as_member = {key: api.auth("member", member_id=mid) for key, mid in members.items()}
+    # Proposals close a few seconds after `now`: every member must be in the sessions replica before (each
+    # membership is an event of its own, which sessions may learn after the community and after one another).
+    wait_for_members_in_sessions(api.sessions, cid, members.values(), lambda m: api.auth("member", member_id=m))
     now = datetime.now(UTC).replace(microsecond=0)
 
     # A program cycle: proposals for a few seconds, then the vote.
