@@ -22,7 +22,7 @@ from sqlalchemy import select
 from .contracts import CATALOG
 from .contracts import registration as reg
 from .contracts.topics import MEMBERS
-from .messaging import IdempotentConsumer, Record, Subscriptions
+from .messaging import Envelope, IdempotentConsumer, InvalidMessage, Record, Subscriptions
 
 if TYPE_CHECKING:
     from .cli import ExtraCommand
@@ -95,6 +95,7 @@ def only_erasures(subscriptions: Subscriptions | None) -> Subscriptions:
 class Reapplied:
     events: int  # MemberErased events read
     applied: int  # of which the database had no record (the others were skipped by their id)
+    skipped: int = 0  # records that are not a valid MemberErased (never applied by anyone)
 
 
 def reapply(
@@ -104,7 +105,7 @@ def reapply(
     processed ids count), `BATCH` a transaction; records of other types are skipped. `subscriptions`: the reaction
     (default: the service's own, from its consumer's subscriptions). Raises what a failing reaction raises: the
     batches before it are committed, and a second run picks up where it stopped."""
-    reaction = only_erasures(subscriptions or runtime.messaging.subscriptions)
+    reaction = only_erasures(subscriptions if subscriptions is not None else runtime.messaging.subscriptions)
     consumer = IdempotentConsumer(
         name=runtime.name,
         uow_factory=runtime.uow,
@@ -114,7 +115,19 @@ def reapply(
         publish_dead_letter=_no_dead_letters,
     )
     processed = runtime.tables.processed_events
-    erasures = [r for r in records if r.topic == TOPIC and is_erasure(r.headers.items())]
+    erasures: list[Record] = []
+    skipped = 0
+    for record in records:
+        if record.topic != TOPIC or not is_erasure(record.headers.items()):
+            continue
+        try:
+            Envelope.from_kafka(record.key, record.value, record.headers).payload()
+        except InvalidMessage as exc:
+            # The running services dead-lettered it when it came; it erased nobody.
+            log.warning("%s: skipped %s/%s: %s", COMMAND, record.partition, record.offset, exc)
+            skipped += 1
+            continue
+        erasures.append(record)
     applied = 0
     for chunk in _chunks(erasures, BATCH):
         ids = {_event_id(r) for r in chunk}
@@ -128,7 +141,7 @@ def reapply(
             )
         consumer.apply_batch_now(chunk)
         applied += len(ids - known)
-    return Reapplied(events=len(erasures), applied=applied)
+    return Reapplied(events=len(erasures), applied=applied, skipped=skipped)
 
 
 async def _no_dead_letters(topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str]) -> None:
@@ -175,7 +188,11 @@ def command(
             done = reapply(runtime, records, subscriptions() if subscriptions else None)
         finally:
             runtime.engine.dispose()
-        print(f"{runtime.name}: {done.events} erasures read; {done.applied} not recorded in this database, applied now")
+        skipped = f"; {done.skipped} invalid records skipped" if done.skipped else ""
+        print(
+            f"{runtime.name}: {done.events} erasures read; {done.applied} not recorded in this database, applied now"
+            f"{skipped}"
+        )
         return 0
 
     return ExtraCommand(
