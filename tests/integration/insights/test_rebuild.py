@@ -16,6 +16,7 @@ from cercle_insights.entrypoints.rebuild import RebuildRefused, projection_table
 from cercle_shared.contracts import CATALOG
 from cercle_shared.contracts import registration as reg
 from cercle_shared.contracts import sessions as ses
+from cercle_shared.contracts.topics import SESSIONS
 from cercle_shared.messaging import Envelope
 from devtools.wait import wait_until
 from tests.support.services import SERVICES, auth, running_service
@@ -23,6 +24,13 @@ from tests.support.services import SERVICES, auth, running_service
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class _RawName(str):
+    """A header name sent as bytes that are not UTF-8 (kafka-python encodes names with str.encode)."""
+
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
 
 
 def new_id() -> str:
@@ -154,6 +162,19 @@ def test_a_rebuild_refuses_while_the_service_runs_and_refills_the_projections_as
             source,
         )
 
+        # A record the Kafka client itself cannot unpack (a header name that is not UTF-8), on the partition of the
+        # session's events: the service dead-letters it, and the rebuild must skip it, not stop on it.
+        hostile = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+        try:
+            hostile.send(
+                SESSIONS.name,
+                key=session.encode(),
+                value=b"{}",
+                headers=[(_RawName("x"), b"v")],
+            ).get(10)
+        finally:
+            hostile.close()
+
         def projected():
             response = insights.get(f"/v1/communities/{community}/stats", headers=auth("operator"))
             body = response.json()
@@ -194,6 +215,7 @@ def test_a_rebuild_refuses_while_the_service_runs_and_refills_the_projections_as
         fresh.engine.dispose()
 
     assert report.records >= len(members) + len(registrations) + 3
+    assert report.skipped >= 1  # the unreadable record, counted and passed
     assert snapshot(database, tables) == before
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(runtime.tables.outbox)) == outbox_before
