@@ -5,45 +5,56 @@ topic): each restored service gets these records as a file (cercle_shared.erasur
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 
-from kafka import KafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cercle_shared import erasures
 from cercle_shared.messaging import Record
-from cercle_shared.messaging.security import kafka_python_config
+from cercle_shared.messaging.security import aiokafka_config
+from cercle_shared.messaging.undecodable import UnreadableRecord, drain_leniently
 from cercle_shared.settings import KafkaSettings
 
 
 def read(settings: KafkaSettings, *, timeout: float = 120.0) -> list[Record]:
     """Every MemberErased record on the members topic, in each partition's order. Raises (TimeoutError, or the
     client's error) rather than return a partial list: a restore must not start the service on fewer erasures."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+    return asyncio.run(_read(settings, timeout))
+
+
+async def _read(settings: KafkaSettings, timeout: float) -> list[Record]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="cercle-ops-restore",
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        **kafka_python_config(settings),
+        **aiokafka_config(settings),
     )
+    await consumer.start()
     try:
-        found = consumer.partitions_for_topic(erasures.TOPIC)
+        found = (await consumer._client.fetch_all_metadata()).partitions_for_topic(erasures.TOPIC)
         if not found:
             raise LookupError(f"no topic {erasures.TOPIC} on the broker: were the topics created?")
         partitions = [TopicPartition(erasures.TOPIC, p) for p in sorted(found)]
         consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
+        beginning = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, beginning[tp])
         records: list[Record] = []
-        remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
+        remaining = {tp for tp in partitions if beginning[tp] < ends[tp]}
         deadline = time.monotonic() + timeout
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{erasures.TOPIC}: not read to its end within {timeout:.0f}s")
-            for tp, batch in consumer.poll(timeout_ms=1000, max_records=5000).items():
+            # Read leniently: a hostile record the client cannot unpack (a header name that is not UTF-8) must not
+            # stop a restore; the services dead-lettered it and never applied it, so it is passed over here too.
+            for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
                 for r in batch:
-                    if r.offset < ends[tp] and erasures.is_erasure(r.headers or ()):
+                    if r.offset < ends[tp] and not isinstance(r, UnreadableRecord) and erasures.is_erasure(r.headers):
                         records.append(
                             Record(
                                 topic=r.topic,
@@ -55,11 +66,11 @@ def read(settings: KafkaSettings, *, timeout: float = 120.0) -> list[Record]:
                             )
                         )
             for tp in list(remaining):
-                if consumer.position(tp) >= ends[tp]:
+                if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         return records
     finally:
-        consumer.close()
+        await consumer.stop()
 
 
 def from_outbox(rows: Iterable[dict[str, object]]) -> list[Record]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, SupportsIndex
 
@@ -151,6 +152,36 @@ async def read_past_undecodable(consumer: Any, tp: TopicPartition) -> list[Consu
     else:
         consumer.seek(tp, position)  # nothing read this time: the next fetch tries again from the same place
     return records
+
+
+async def drain_leniently(
+    consumer: Any, partitions: Iterable[TopicPartition], *, limit: int, timeout_ms: int = 1000
+) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+    """Up to `limit` records of `partitions` from an aiokafka consumer, for tools that read topics themselves (a
+    rebuild, a restore): drained one partition at a time, so a partition the client cannot unpack is read
+    leniently (its unreadable record comes as an `UnreadableRecord`) and cannot make the others' records drop."""
+    wanted = sorted(partitions)
+    fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+    try:
+        # Waits for data; draining at most one record, it can lose none of another partition.
+        for tp, batch in (await consumer.getmany(*wanted, timeout_ms=timeout_ms, max_records=1)).items():
+            fetched[tp] = list(batch)
+    except Exception as exc:
+        if not is_undecodable(exc):
+            raise
+    room = limit - sum(len(batch) for batch in fetched.values())
+    for tp in wanted:
+        if room <= 0:
+            break
+        try:
+            batch = list((await consumer.getmany(tp, timeout_ms=0, max_records=room)).get(tp, ()))
+        except Exception as exc:
+            if not is_undecodable(exc):
+                raise
+            batch = await read_past_undecodable(consumer, tp)
+        fetched.setdefault(tp, []).extend(batch)
+        room -= len(batch)
+    return fetched
 
 
 class LenientBatchSubscriber(BatchSubscriber):

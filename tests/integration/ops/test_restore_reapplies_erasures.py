@@ -353,3 +353,39 @@ def test_a_file_line_that_is_not_a_record_is_refused_before_anything_is_applied(
     assert exited.value.code == 2
     assert "line 1" in capsys.readouterr().out
     h.runtime.engine.dispose()
+
+
+# --- a hostile record on the members topic ------------------------------------------------------------------------
+
+
+class _RawName(str):
+    """A header name sent as bytes that are not UTF-8 (kafka-python encodes names with str.encode)."""
+
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
+
+
+def test_a_record_the_kafka_client_cannot_unpack_does_not_stop_the_reading_of_erasures(kafka):
+    member = new_id()
+    erased = Envelope.wrap(
+        reg.MemberErased(member_id=member, erased_at=datetime.now(UTC)), source="/cercle/registration"
+    )
+    key, value, headers = erased.to_kafka()
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    try:
+        topic = CATALOG.for_event(reg.MemberErased(member_id=member, erased_at=datetime.now(UTC))).topic.name
+        # Same key, so same partition, and before the valid erasure: a reader stuck on it would never reach it.
+        producer.send(
+            topic,
+            key=key,
+            value=value,
+            headers=[(_RawName("x"), b"v"), *((n, v.encode()) for n, v in headers.items())],
+        ).get(10)
+        producer.send(topic, key=key, value=value, headers=[(n, v.encode()) for n, v in headers.items()]).get(10)
+    finally:
+        producer.close()
+
+    read = [r for r in from_the_topic(kafka) if r.key == key]
+
+    assert len(read) == 1  # the valid erasure; the unreadable one, which no service applied, is passed over
+    assert Envelope.from_kafka(read[0].key, read[0].value, read[0].headers).id == erased.id

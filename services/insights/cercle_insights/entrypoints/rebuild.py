@@ -24,7 +24,7 @@ from sqlalchemy import Table, delete, text
 
 from cercle_shared.messaging import IdempotentConsumer, Record
 from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
-from cercle_shared.messaging.undecodable import UnreadableRecord, is_undecodable, read_past_undecodable
+from cercle_shared.messaging.undecodable import UnreadableRecord, drain_leniently
 from cercle_shared.service import ServiceRuntime
 
 from ..config import Settings
@@ -154,7 +154,8 @@ async def replay(
         for tp in set(partitions) - remaining:
             kafka.pause(tp)
         while remaining:
-            fetched = await _fetch(kafka, remaining)
+            # A partition the client cannot unpack (a hostile header name) is read leniently: skipped and counted.
+            fetched = await drain_leniently(kafka, remaining, limit=BATCH)
             records: list[Record] = []
             for tp, batch in fetched.items():
                 for record in batch:
@@ -175,34 +176,6 @@ async def replay(
         return done
     finally:
         await kafka.stop()
-
-
-async def _fetch(kafka: AIOKafkaConsumer, partitions: set[TopicPartition]) -> dict[TopicPartition, list[Any]]:
-    """Up to a batch of records of `partitions`, drained one partition at a time (as the service's own consumer
-    does): a partition the Kafka client cannot unpack (a header name that is not UTF-8, left by a hostile
-    producer) is read leniently, so the replay counts that record as skipped instead of stopping on it, and a
-    failure on one partition cannot drop what was already drained from another."""
-    fetched: dict[TopicPartition, list[Any]] = {}
-    try:
-        # Waits for data; draining at most one record, it can lose none of another partition.
-        for tp, batch in (await kafka.getmany(*partitions, timeout_ms=1000, max_records=1)).items():
-            fetched[tp] = list(batch)
-    except Exception as exc:
-        if not is_undecodable(exc):
-            raise
-    room = BATCH - sum(len(batch) for batch in fetched.values())
-    for tp in sorted(partitions):
-        if room <= 0:
-            break
-        try:
-            batch = (await kafka.getmany(tp, timeout_ms=0, max_records=room)).get(tp, [])
-        except Exception as exc:
-            if not is_undecodable(exc):
-                raise
-            batch = await read_past_undecodable(kafka, tp)
-        fetched.setdefault(tp, []).extend(batch)
-        room -= len(batch)
-    return fetched
 
 
 def _record(record: Any) -> Record:
