@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cercle_shared import erasures
 from cercle_shared.messaging import Record
 from cercle_shared.messaging.security import aiokafka_config
-from cercle_shared.messaging.undecodable import UnreadableRecord, drain_leniently
+from cercle_shared.messaging.undecodable import UnreadableRecord, as_record, drain_leniently
 from cercle_shared.settings import KafkaSettings
 
 
@@ -55,16 +55,7 @@ async def _read(settings: KafkaSettings, timeout: float) -> list[Record]:
             for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
                 for r in batch:
                     if r.offset < ends[tp] and not isinstance(r, UnreadableRecord) and erasures.is_erasure(r.headers):
-                        records.append(
-                            Record(
-                                topic=r.topic,
-                                partition=r.partition,
-                                offset=r.offset,
-                                key=r.key,
-                                value=r.value,
-                                headers={str(name): value for name, value in (r.headers or ())},
-                            )
-                        )
+                        records.append(as_record(r))
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)

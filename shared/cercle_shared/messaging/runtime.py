@@ -20,11 +20,11 @@ from ..contracts import CATALOG
 from ..contracts.topics import dead_letter_topic
 from ..db.tables import MessagingTables
 from ..settings import ServiceSettings
-from .consumer import IdempotentConsumer, Record, Subscriptions
+from .consumer import IdempotentConsumer, Subscriptions
 from .lease import RelayLease
 from .outbox import Outbox, OutboxRelay
 from .security import faststream_security
-from .undecodable import UnreadableRecord, read_undecodable_leniently
+from .undecodable import as_record, read_undecodable_leniently
 
 if TYPE_CHECKING:
     from ..uow import UnitOfWork
@@ -142,20 +142,7 @@ class Messaging:
         @subscriber
         async def on_records(body: Any, message: KafkaMessage) -> None:
             raw = message.raw_message
-            await consumer.handle_batch(
-                [
-                    Record(
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key,
-                        value=record.value,
-                        headers=dict(record.headers or ()),
-                        unreadable=record.reason if isinstance(record, UnreadableRecord) else None,
-                    )
-                    for record in (raw if isinstance(raw, tuple) else (raw,))
-                ]
-            )
+            await consumer.handle_batch([as_record(record) for record in (raw if isinstance(raw, tuple) else (raw,))])
 
     def _document_publications(self) -> None:
         """Declare what this service publishes, so that the AsyncAPI document shows every event schema."""

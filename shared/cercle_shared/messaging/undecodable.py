@@ -31,6 +31,8 @@ from aiokafka.record.default_records import _DefaultRecordBatchPy
 from aiokafka.record.legacy_records import LegacyRecordBatch
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
+from .consumer import Record
+
 log = logging.getLogger(__name__)
 
 RAW_FETCH_MAX_BYTES = 8 * 1024 * 1024  # the broker sends at least one whole batch, whatever this says
@@ -152,6 +154,19 @@ async def read_past_undecodable(consumer: Any, tp: TopicPartition) -> list[Consu
     else:
         consumer.seek(tp, position)  # nothing read this time: the next fetch tries again from the same place
     return records
+
+
+def as_record(record: ConsumerRecord[Any, Any]) -> Record:
+    """A record as the consumer takes it (an unreadable one says why, for the consumer to dead-letter or skip it)."""
+    return Record(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=dict(record.headers or ()),
+        unreadable=record.reason if isinstance(record, UnreadableRecord) else None,
+    )
 
 
 async def drain_leniently(

@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import Table, delete, text
 
 from cercle_shared.messaging import IdempotentConsumer, Record
 from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
-from cercle_shared.messaging.undecodable import UnreadableRecord, drain_leniently
+from cercle_shared.messaging.undecodable import as_record, drain_leniently
 from cercle_shared.service import ServiceRuntime
 
 from ..config import Settings
@@ -160,7 +159,7 @@ async def replay(
             for tp, batch in fetched.items():
                 for record in batch:
                     if record.offset < end[tp]:
-                        records.append(_record(record))
+                        records.append(as_record(record))
                 if await kafka.position(tp) >= end[tp]:
                     remaining.discard(tp)
                     kafka.pause(tp)
@@ -176,18 +175,6 @@ async def replay(
         return done
     finally:
         await kafka.stop()
-
-
-def _record(record: Any) -> Record:
-    return Record(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=dict(record.headers or ()),
-        unreadable=record.reason if isinstance(record, UnreadableRecord) else None,
-    )
 
 
 async def rebuild(
