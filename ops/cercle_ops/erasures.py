@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cercle_shared import erasures
-from cercle_shared.messaging import Record
+from cercle_shared.messaging import Envelope, InvalidMessage, Record
 from cercle_shared.messaging.security import aiokafka_config
 from cercle_shared.messaging.undecodable import UnreadableRecord, as_record, drain_leniently
 from cercle_shared.settings import KafkaSettings
@@ -55,13 +55,25 @@ async def _read(settings: KafkaSettings, timeout: float) -> list[Record]:
             for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
                 for r in batch:
                     if r.offset < ends[tp] and not isinstance(r, UnreadableRecord) and erasures.is_erasure(r.headers):
-                        records.append(as_record(r))
+                        record = as_record(r)
+                        if _valid(record):
+                            records.append(record)
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         return records
     finally:
         await consumer.stop()
+
+
+def _valid(record: Record) -> bool:
+    """A Cercle event as the services read it (UTF-8 throughout, CloudEvents, a JSON object): anything else on the
+    topic, even named MemberErased, was dead-lettered by them and is passed over (it could not be written as text)."""
+    try:
+        Envelope.from_kafka(record.key, record.value, record.headers)
+    except InvalidMessage:
+        return False
+    return True
 
 
 def from_outbox(rows: Iterable[dict[str, object]]) -> list[Record]:
