@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,17 +80,34 @@ class TopicReader:
 
     def __init__(self, bootstrap: str, *topics: str) -> None:
         self._topics = topics
+        # No consumer group: the partitions are assigned here, so no join or sync with a coordinator can hold the
+        # reader back (under load one stalled for a minute after its SyncGroup request).
         self._consumer = KafkaConsumer(
-            *topics,
             bootstrap_servers=bootstrap,
-            group_id=f"reader-{uuid.uuid4().hex[:8]}",
+            group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             consumer_timeout_ms=200,
         )
         self.records: list[Published] = []
 
+    def _assign(self) -> None:
+        """Assign every partition of the topics that exists by now (a topic created later is taken at a later poll)."""
+        wanted = {TopicPartition(t, p) for t in self._topics for p in self._consumer.partitions_for_topic(t) or ()}
+        assigned = set(self._consumer.assignment())
+        if not wanted - assigned:
+            return
+        kept = {tp: self._consumer.position(tp) for tp in assigned}  # where the reader was
+        self._consumer.assign(sorted(wanted | assigned))
+        self._consumer.seek_to_beginning(*sorted(wanted - assigned))
+        for tp, offset in kept.items():
+            self._consumer.seek(tp, offset)
+
     def poll(self) -> list[Published]:
+        self._assign()
+        if not self._consumer.assignment():  # none of the topics exists yet
+            time.sleep(0.2)
+            return self.records
         with lenient_header_names():
             batch = self._consumer.poll(timeout_ms=200)
         for records in batch.values():
