@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 from sqlalchemy import create_engine, text
 
@@ -28,6 +28,8 @@ from cercle_shared.contracts import sessions as ses
 from cercle_shared.contracts import topics
 from cercle_shared.contracts.topics import dead_letter_topic
 from cercle_shared.messaging import Envelope
+from devtools.wait import wait_until
+from tests.support.kafka_reader import TopicReader
 from tests.support.services import SERVICES, running_service
 
 pytestmark = pytest.mark.integration
@@ -170,19 +172,23 @@ def by_name(topic: str):
 
 
 def _allow_large_records(bootstrap: str, names: list[str]) -> None:
+    """Raise the topics' record limit and wait until the broker applies it (the controller commits the change to
+    its metadata log first: a 5 MB record produced a moment too early would be refused as too large)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    limit = str(TOPIC_MAX_BYTES)
     try:
-        # alter_configs replaces a topic's whole configuration: restate the contract's with the raised limit.
-        admin.alter_configs(
-            [
-                ConfigResource(
-                    ConfigResourceType.TOPIC,
-                    name,
-                    configs={**by_name(name).config(), "max.message.bytes": str(TOPIC_MAX_BYTES)},
-                )
-                for name in names
-            ]
+        results = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs={"max.message.bytes": limit}) for name in names]
         )
+        refused = {name: result for name, result in results.get("topic", {}).items() if result != "OK"}
+        assert not refused, f"the broker refused the raised limit: {refused}"
+
+        def applied() -> bool:
+            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+            configs = described.get("topic", {})
+            return all((configs.get(name, {}).get("max.message.bytes") or {}).get("value") == limit for name in names)
+
+        wait_until(applied, 60, interval=0.2, message=f"max.message.bytes={limit} on {names}")
     finally:
         admin.close()
 
@@ -293,25 +299,24 @@ class _DeadLetter:
     headers: dict[str, bytes]
 
 
-def _dead_letters(bootstrap: str, topic: str, wanted: set[tuple[str, int]], timeout: float = 60):
-    """{(topic, offset): dead letter} read from the start (keys stay bytes: some are not UTF-8)."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+def _dead_letters(bootstrap: str, topic: str, wanted: set[tuple[str, int]], timeout: float = 120):
+    """{(topic, offset): dead letter} of the records this test sent (all on PARTITION), read from the start.
+
+    The partitions are assigned, not taken through a consumer group (a group's join or sync can stall for a minute
+    under load), and header names are read leniently: the topic may hold other tests' dead letters, whose original
+    records were on other partitions at the same offsets (hence the partition in the match)."""
     seen: dict[tuple[str, int], _DeadLetter] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not wanted <= set(seen):
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    headers = dict(record.headers)
-                    if "dlq_topic" in headers and "dlq_offset" in headers:
-                        where = (headers["dlq_topic"].decode(), int(headers["dlq_offset"]))
-                        seen[where] = _DeadLetter(record.value, headers)
-    finally:
-        consumer.close()
+    with TopicReader(bootstrap, topic) as reader:
+        read = 0
+        deadline = time.monotonic() + timeout
+        while not wanted <= set(seen) and time.monotonic() < deadline:
+            records = reader.poll()
+            for record in records[read:]:
+                headers = record.headers
+                if headers.get("dlq_partition") != str(PARTITION).encode() or "dlq_offset" not in headers:
+                    continue
+                where = (headers.get("dlq_topic", b"").decode(errors="replace"), int(headers["dlq_offset"]))
+                if where in wanted:
+                    seen[where] = _DeadLetter(record.value, headers)
+            read = len(records)
     return seen
