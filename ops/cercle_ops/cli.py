@@ -23,6 +23,8 @@ from rich.table import Table
 from cercle_shared.contracts.topics import SERVICES
 from cercle_shared.settings import KafkaSettings
 
+from .text import cell, printable
+
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_USAGE = 2
@@ -49,13 +51,24 @@ def cmd_broker_bootstrap(args: argparse.Namespace) -> int:
 
     settings = kafka_settings(args)
     passwords = broker.service_passwords_from_env(os.environ)
-    groups = dict(item.split("=", 1) for item in args.group)
+    groups = service_groups(args.group)
     report = broker.bootstrap(settings, passwords, groups=groups, timeout=args.timeout)
     print(
         f"broker ready: {len(report.topics_created)} topic(s) created, credentials set for "
         f"{', '.join(report.credentials_set)}; ACLs {report.acls_added} added, {report.acls_removed} removed"
     )
     return EXIT_OK
+
+
+def service_groups(items: Sequence[str]) -> dict[str, str]:
+    """--group SERVICE=GROUP options as {service: group}; ValueError naming the option at fault."""
+    groups: dict[str, str] = {}
+    for item in items:
+        service, sep, group = item.partition("=")
+        if not sep or service not in SERVICES or not group.strip():
+            raise ValueError(f"--group {item!r}: write SERVICE=GROUP, SERVICE one of {', '.join(SERVICES)}")
+        groups[service] = group.strip()
+    return groups
 
 
 def cmd_partner_grant(args: argparse.Namespace) -> int:
@@ -96,7 +109,7 @@ def _letters_table(service: str, letters: Sequence[Any]) -> Table:
         short = column in ("id", "at", "attempts", "replayable")
         table.add_column(column, no_wrap=short, overflow="fold", min_width=30 if column == "error" else None)
     for row in rows:
-        table.add_row(*row.values())
+        table.add_row(*(cell(value) for value in row.values()))
     return table
 
 
@@ -122,7 +135,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     else:
         chosen, unknown = dlq.choose(letters, args.id)
     if unknown:
-        print(f"no dead letter of {args.service} with id {', '.join(unknown)}", file=sys.stderr)
+        print(printable(f"cercle-ops: no dead letter of {args.service} with id {', '.join(unknown)}"), file=sys.stderr)
         return EXIT_USAGE
     if args.dry_run:
         _console().print(_letters_table(args.service, chosen))
@@ -131,9 +144,9 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         letter = outcome.letter
         if outcome.replayed:
-            print(f"replayed {letter.id} ({letter.event_type or 'record'}) to {letter.original_topic}")
+            print(printable(f"replayed {letter.id} ({letter.event_type or 'record'}) to {letter.original_topic}"))
         else:
-            print(f"skipped {letter.id}: {outcome.reason}")
+            print(printable(f"skipped {letter.id}: {outcome.reason}"))
     return EXIT_OK if all(o.replayed for o in outcomes) else EXIT_UNHEALTHY
 
 
@@ -211,21 +224,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from . import erasures, stack
 
+    path = Path(args.archive)
+    contents = stack.read_archive(path)  # a wrong archive is refused before Docker or Kafka is asked anything
     try:
         restored = stack.restore(
             stack.client(),
             args.project,
-            Path(args.archive),
+            path,
             args.service or None,
             read_erasures=lambda: erasures.read(kafka_settings(args)),
             stop_services=not args.no_stop,
+            contents=contents,
+            other_project=args.other_project,
         )
     except stack.RestoreIncomplete as exc:
-        print(f"cercle-ops: {exc}", file=sys.stderr)
+        print(f"cercle-ops: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_UNHEALTHY
-    print(f"restored {', '.join(restored.services)} from {Path(args.archive).name}")
+    print(f"restored {', '.join(restored.services)} from {path.name}")
     for service, report in restored.applied.items():
-        print(f"  {report or service}")
+        print(f"  {printable(report or service)}")
     return EXIT_OK
 
 
@@ -257,6 +274,19 @@ def cmd_tls_init(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------------------------------
 
 
+def _count(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="cercle-ops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -268,16 +298,22 @@ def parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="containers, consumer lag, outbox backlog, dead letters; exit 1 when unhealthy"
     )
-    status.add_argument("--max-lag", type=int, default=1000, help="lag of a group on a topic above which: unhealthy")
-    status.add_argument("--max-backlog", type=int, default=1000, help="unpublished outbox rows above which: unhealthy")
-    status.add_argument("--max-restarts", type=int, default=None, help="container restarts above which: unhealthy")
+    status.add_argument(
+        "--max-lag", type=_count(0), default=1000, help="lag of a group on a topic above which: unhealthy"
+    )
+    status.add_argument(
+        "--max-backlog", type=_count(0), default=1000, help="unpublished outbox rows above which: unhealthy"
+    )
+    status.add_argument(
+        "--max-restarts", type=_count(0), default=None, help="container restarts above which: unhealthy"
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(run=cmd_status)
 
     dlq = commands.add_parser("dlq", help="dead letters of a service").add_subparsers(dest="dlq", required=True)
     listing = dlq.add_parser("list", help="show dead letters with their error headers")
     listing.add_argument("service", choices=SERVICES)
-    listing.add_argument("--limit", type=int, default=None, help="only the newest N")
+    listing.add_argument("--limit", type=_count(1), default=None, help="only the newest N")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=cmd_dlq_list)
     replay = dlq.add_parser("replay", help="re-publish chosen dead letters to their original topic")
@@ -302,6 +338,11 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("archive")
     restore.add_argument("--service", action="append", choices=SERVICES, help="only this service (repeatable)")
+    restore.add_argument(
+        "--other-project",
+        action="store_true",
+        help="restore an archive taken from another compose project (refused otherwise)",
+    )
     restore.add_argument(
         "--no-stop",
         action="store_true",
@@ -352,13 +393,47 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _one_line(text: str) -> str:
+    return printable(" ".join(text.split()))
+
+
+def failure(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
+    """What to tell the operator about an error (one line) and the exit code: 2 for what the operator can correct
+    in the command (an archive, a name, an argument), 1 for a part of the deployment that failed or is unreachable."""
+    from aiokafka.errors import KafkaError as AIOKafkaError
+    from docker.errors import DockerException
+    from kafka.errors import KafkaError
+
+    message = _one_line(str(exc))
+    if message in ("", type(exc).__name__):
+        message = type(exc).__name__
+    if isinstance(exc, (ValueError, LookupError, FileExistsError)):
+        return message, EXIT_USAGE
+    if isinstance(exc, DockerException):
+        return f"Docker: {message} (is the engine running, is DOCKER_HOST right?)", EXIT_UNHEALTHY
+    if isinstance(exc, (KafkaError, AIOKafkaError)):
+        try:
+            where = kafka_settings(args).kafka_bootstrap
+        except ValueError:
+            where = "?"
+        named = message if message.startswith(type(exc).__name__) else f"{type(exc).__name__}: {message}"
+        return f"Kafka at {where} unreachable or refused: {named}", EXIT_UNHEALTHY
+    if isinstance(exc, (OSError, RuntimeError)):  # files, timeouts, a command that failed in a container
+        return f"{type(exc).__name__}: {message}", EXIT_UNHEALTHY
+    return f"unexpected {type(exc).__name__}: {message}", EXIT_UNHEALTHY
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (ValueError, LookupError, FileExistsError) as exc:
-        print(f"cercle-ops: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("cercle-ops: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the operator: one line that says what failed
+        message, code = failure(exc, args)
+        print(f"cercle-ops: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -5,18 +5,25 @@ that was applied meanwhile changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
-from cercle_shared.contracts.topics import dead_letter_topic
-from cercle_shared.messaging.security import kafka_python_config
+from cercle_shared.contracts.topics import DOMAIN_TOPICS, dead_letter_topic
+from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
+from cercle_shared.messaging.undecodable import drain_leniently
 from cercle_shared.settings import KafkaSettings
 
 REPLAYED_FROM = "cercle_replayed_from"
+REPLAYABLE_TOPICS = frozenset(spec.name for spec in DOMAIN_TOPICS)  # never a dead-letter topic, never any other
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the time shown for a record whose own time is out of range
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class DeadLetter:
         """Why this record cannot be put back as it was, or None."""
         if not self.original_topic:
             return "no dlq_topic header: the original topic is unknown"
+        if self.original_topic not in REPLAYABLE_TOPICS:
+            return f"{self.original_topic!r} is not a topic Cercle's services consume"
         if "dlq_value_withheld" in self.headers:
             return f"its value was withheld ({self.headers['dlq_value_withheld']}): only a digest was kept"
         if self.headers.get("dlq_value_truncated") == "true":
@@ -81,47 +90,66 @@ def parse(
     decoded: dict[str, str] = {}
     for name, raw in headers:
         decoded[str(name)] = "" if raw is None else bytes(raw).decode(errors="replace")
+    try:
+        at = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):  # a producer sets a record's time: any 64-bit number
+        at = EPOCH
     return DeadLetter(
         id=f"{partition}-{offset}",
-        at=datetime.fromtimestamp(timestamp_ms / 1000, UTC),
+        at=at,
         key=key,
         value=value,
         headers=decoded,
     )
 
 
-def read(settings: KafkaSettings, service: str, *, limit: int | None = None) -> list[DeadLetter]:
-    """Every dead letter the service's topic still holds (oldest first), without joining a consumer group."""
-    topic = dead_letter_topic(service).name
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+def read(settings: KafkaSettings, service: str, *, limit: int | None = None, timeout: float = 60.0) -> list[DeadLetter]:
+    """Every dead letter the service's topic still holds (oldest first), without joining a consumer group. A record
+    the Kafka client cannot unpack (a header name that is not UTF-8) is listed too, read leniently; the topic not
+    read to its end within `timeout` raises TimeoutError rather than show part of it."""
+    return asyncio.run(_read(settings, dead_letter_topic(service).name, service, timeout))[-limit if limit else 0 :]
+
+
+async def _read(settings: KafkaSettings, topic: str, service: str, timeout: float) -> list[DeadLetter]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="cercle-ops",
+        group_id=None,
         enable_auto_commit=False,
-        consumer_timeout_ms=2000,
-        **kafka_python_config(settings),
+        auto_offset_reset="earliest",
+        request_timeout_ms=int(min(timeout, 40) * 1000),
+        **aiokafka_config(settings),
     )
+    await asyncio.wait_for(consumer.start(), timeout)
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
+        found = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
+        if not found:
             raise LookupError(f"no topic {topic}: is {service!r} a Cercle service, and were the topics created?")
+        partitions = [TopicPartition(topic, p) for p in sorted(found)]
         consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
+        beginning = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, beginning[tp])
         letters: list[DeadLetter] = []
-        remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
+        remaining = {tp for tp in partitions if beginning[tp] < ends[tp]}
+        deadline = time.monotonic() + timeout
         while remaining:
-            batch = consumer.poll(timeout_ms=2000)
-            if not batch:
-                break
-            for tp, records in batch.items():
-                for r in records:
-                    letters.append(parse(r.partition, r.offset, r.timestamp, r.key, r.value, r.headers or ()))
-                if consumer.position(tp) >= ends[tp]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end within {timeout:.0f}s")
+            for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
+                letters += [
+                    parse(r.partition, r.offset, r.timestamp, r.key, r.value, r.headers or ())
+                    for r in batch
+                    if r.offset < ends[tp]
+                ]
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         letters.sort(key=lambda letter: (letter.at, letter.id))
-        return letters[-limit:] if limit else letters
+        return letters
     finally:
-        consumer.close()
+        await consumer.stop()
 
 
 @dataclass(frozen=True)
@@ -157,9 +185,13 @@ def replay(settings: KafkaSettings, letters: Iterable[DeadLetter], *, timeout: f
                     **kafka_python_config(settings),
                 )
             assert letter.original_topic is not None
-            producer.send(
-                letter.original_topic, key=letter.key, value=letter.value, headers=letter.replay_headers()
-            ).get(timeout=timeout)
+            try:
+                producer.send(
+                    letter.original_topic, key=letter.key, value=letter.value, headers=letter.replay_headers()
+                ).get(timeout=timeout)
+            except KafkaError as exc:
+                outcomes.append(ReplayOutcome(letter, False, f"not sent: {type(exc).__name__}: {exc}"))
+                continue
             outcomes.append(ReplayOutcome(letter, True))
     finally:
         if producer is not None:

@@ -9,6 +9,7 @@ import json
 import tarfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -154,17 +155,21 @@ def backup(
     path = out_dir / archive_name(project, at)
     manifest: dict[str, Any] = {"project": project, "taken_at": at.isoformat(), "format": "pg_dump -Fc", "dumps": {}}
     partial = path.with_suffix(".tar.partial")
-    with tarfile.open(partial, "w") as tar:
-        for service in services:
-            dump = io.BytesIO()
-            result = exec_to(container, ["pg_dump", "-Fc", "--no-owner", "-d", service], out=dump)
-            if result.exit_code != 0:
-                raise RuntimeError(f"pg_dump {service}: {result.stderr.decode(errors='replace').strip()}")
-            data = dump.getvalue()
-            _add(tar, f"{service}.dump", data)
-            manifest["dumps"][service] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        _add(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
-    partial.rename(path)
+    try:
+        with tarfile.open(partial, "w") as tar:
+            for service in dict.fromkeys(services):
+                dump = io.BytesIO()
+                result = exec_to(container, ["pg_dump", "-Fc", "--no-owner", "-d", service], out=dump)
+                if result.exit_code != 0:
+                    raise RuntimeError(f"pg_dump {service}: {result.stderr.decode(errors='replace').strip()}")
+                data = dump.getvalue()
+                _add(tar, f"{service}.dump", data)
+                manifest["dumps"][service] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            _add(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
+        partial.rename(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half-written archive that looks like a backup
+        raise
     return Backup(path, manifest)
 
 
@@ -176,23 +181,57 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+class BadArchive(ValueError):
+    """The archive cannot be restored from: missing, not a cercle-ops backup, damaged, or of another project."""
+
+
 def read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and dumps of an archive, each dump checked against its digest."""
-    with tarfile.open(path, "r") as tar:
-        member = tar.extractfile("manifest.json")
-        if member is None:
-            raise ValueError(f"{path}: no manifest.json; not a cercle-ops backup")
-        manifest = json.loads(member.read())
-        dumps: dict[str, bytes] = {}
-        for service, meta in manifest["dumps"].items():
-            extracted = tar.extractfile(f"{service}.dump")
-            if extracted is None:
-                raise ValueError(f"{path}: {service}.dump is missing")
-            data = extracted.read()
-            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-                raise ValueError(f"{path}: {service}.dump does not match its digest (damaged archive)")
-            dumps[service] = data
+    """The manifest and dumps of an archive, each dump checked against its digest; BadArchive says what is wrong.
+    Only the services' databases are named in a manifest: an archive naming another database is refused."""
+    if not path.is_file():
+        raise BadArchive(f"{path}: no such archive")
+    try:
+        with tarfile.open(path, "r") as tar:
+            manifest = _manifest(path, tar)
+            dumps: dict[str, bytes] = {}
+            for service, meta in manifest["dumps"].items():
+                try:
+                    extracted = tar.extractfile(f"{service}.dump")
+                except KeyError:
+                    extracted = None
+                if extracted is None:
+                    raise BadArchive(f"{path}: {service}.dump is missing (damaged archive)")
+                data = extracted.read()
+                if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                    raise BadArchive(f"{path}: {service}.dump does not match its digest (damaged archive)")
+                dumps[service] = data
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise BadArchive(f"{path}: not a readable cercle-ops backup ({type(exc).__name__}: {exc})") from exc
     return manifest, dumps
+
+
+def _manifest(path: Path, tar: tarfile.TarFile) -> dict[str, Any]:
+    try:
+        member = tar.extractfile("manifest.json")
+    except KeyError:
+        member = None
+    if member is None:
+        raise BadArchive(f"{path}: no manifest.json; not a cercle-ops backup")
+    try:
+        manifest: object = json.loads(member.read())
+    except ValueError as exc:
+        raise BadArchive(f"{path}: manifest.json is not JSON (damaged archive)") from exc
+    if not isinstance(manifest, dict):
+        raise BadArchive(f"{path}: manifest.json is not an object; not a cercle-ops backup")
+    dumps = manifest.get("dumps")
+    if not isinstance(dumps, dict) or not dumps:
+        raise BadArchive(f"{path}: manifest.json lists no dumps; not a cercle-ops backup")
+    strangers = sorted(str(name) for name in dumps if name not in SERVICES)
+    if strangers:
+        raise BadArchive(f"{path}: names databases that are not Cercle services' ({', '.join(strangers)}): refused")
+    if not all(isinstance(meta, dict) and isinstance(meta.get("sha256"), str) for meta in dumps.values()):
+        raise BadArchive(f"{path}: manifest.json has a dump without its SHA-256 (damaged archive)")
+    return manifest
 
 
 def restore(
@@ -203,6 +242,8 @@ def restore(
     *,
     read_erasures: Callable[[], list[Record]],
     stop_services: bool = True,
+    contents: tuple[dict[str, Any], dict[str, bytes]] | None = None,
+    other_project: bool = False,
 ) -> Restored:
     """pg_restore (--clean, one transaction) each chosen database from the archive, then re-apply in each every
     erasure since the backup (`cercle-<service> reapply-erasures`, in a one-off container of the service's image and
@@ -211,13 +252,26 @@ def restore(
 
     `read_erasures` returns the MemberErased records of the members topic; registration's own unpublished ones
     (its outbox, about to be overwritten) are added. A service whose erasures could not be re-applied is left
-    stopped and RestoreIncomplete says so: it would serve members erased since the backup."""
-    _, dumps = read_archive(archive)
-    chosen = list(services) if services else list(dumps)
+    stopped and RestoreIncomplete says so: it would serve members erased since the backup.
+
+    With `stop_services` False the services keep running: the erasures are read once more after the databases are
+    restored (one published in between is in no restored database), and a service whose erasures could not be
+    re-applied is stopped. `contents`: the archive as read_archive returned it, when the caller read it already.
+    Everything that can be checked is checked before any service is stopped (BadArchive, LookupError)."""
+    manifest, dumps = contents if contents is not None else read_archive(archive)
+    taken_from = manifest.get("project")
+    if taken_from != project and not other_project:
+        raise BadArchive(
+            f"{archive.name} is a backup of compose project {taken_from!r}, not of {project!r} "
+            "(--other-project restores it here all the same)"
+        )
+    chosen = list(dict.fromkeys(services)) if services else list(dumps)
     unknown = [s for s in chosen if s not in dumps]
     if unknown:
-        raise ValueError(f"{archive.name} holds no dump of {', '.join(unknown)} (it has {', '.join(dumps)})")
+        raise BadArchive(f"{archive.name} holds no dump of {', '.join(unknown)} (it has {', '.join(dumps)})")
     container = find_service(docker_client, project, POSTGRES)
+    if container.status != "running":
+        raise LookupError(f"{container.name} (PostgreSQL) is {container.status}: start it, then restore")
     templates = {service: find_service(docker_client, project, service) for service in chosen}
     stopped: list[Container] = []
     held_back: dict[str, str] = {}  # restored, erasures not re-applied: not started again
@@ -234,6 +288,9 @@ def restore(
         for service in chosen:
             _pg_restore(container, service, dumps[service])  # one transaction: a failure leaves it as it was
             held_back[service] = "restored, but the restore stopped before its erasures were re-applied"
+        if not stop_services:
+            erased = _merged(erased, read_erasures())
+            payload = ops_erasures.to_file(erased)
         applied: dict[str, str] = {}
         results = _each(
             lambda service: run_one_off(
@@ -269,6 +326,12 @@ def restore(
 
 REGISTRATION = "registration"
 ERASURES_FILE = "/tmp/cercle-erasures.jsonl"
+
+
+def _merged(first: list[Record], again: Iterable[Record]) -> list[Record]:
+    """`first`, then the records of `again` it does not hold (a topic's record is known by its position)."""
+    known = {(r.topic, r.partition, r.offset) for r in first if r.partition >= 0}
+    return first + [r for r in again if r.partition < 0 or (r.topic, r.partition, r.offset) not in known]
 
 
 def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:

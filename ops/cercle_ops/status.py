@@ -13,6 +13,7 @@ from cercle_shared.contracts.topics import SERVICES
 
 from .lag import TopicLag
 from .stack import ContainerState
+from .text import cell
 
 EXPECTED = ("kafka", "postgres", *SERVICES)
 
@@ -93,14 +94,19 @@ def containers_table(snapshot: Snapshot, thresholds: Thresholds = Thresholds()) 
         finding = container_finding(c, thresholds)
         backlog = snapshot.backlog.get(c.service, "")
         table.add_row(
-            c.service,
-            c.state if not (c.one_shot and c.state == "exited") else f"done (exit {c.exit_code})",
-            c.health or "-",
-            str(c.restarts),
-            c.image,
-            "?" if backlog is None else str(backlog),
-            str(snapshot.dead_letters.get(c.service, "")),
-            "ok" if finding is None else finding.message,
+            *map(
+                cell,
+                (
+                    c.service,
+                    c.state if not (c.one_shot and c.state == "exited") else f"done (exit {c.exit_code})",
+                    c.health or "-",
+                    str(c.restarts),
+                    c.image,
+                    "?" if backlog is None else str(backlog),
+                    str(snapshot.dead_letters.get(c.service, "")),
+                    "ok" if finding is None else finding.message,
+                ),
+            )
         )
     return table
 
@@ -112,7 +118,7 @@ def lag_table(lags: Iterable[TopicLag]) -> Table:
     table.add_column("partitions", justify="right")
     table.add_column("lag", justify="right")
     for lag in lags:
-        table.add_row(lag.group, lag.topic, str(lag.partitions), str(lag.lag))
+        table.add_row(cell(lag.group), cell(lag.topic), str(lag.partitions), str(lag.lag))
     return table
 
 
@@ -122,5 +128,5 @@ def findings_table(findings: Iterable[Finding]) -> Table:
     table.add_column("subject")
     table.add_column("message")
     for f in findings:
-        table.add_row(f.severity, f.subject, f.message)
+        table.add_row(cell(f.severity), cell(f.subject), cell(f.message))
     return table

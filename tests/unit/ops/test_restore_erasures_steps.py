@@ -40,7 +40,11 @@ ERASURE = Record(erasures.TOPIC, 0, 7, b"m-1", b"{}", {"ce_type": erasures.EVENT
 def steps(monkeypatch) -> list[str]:
     done: list[str] = []
     containers = {s: FakeContainer(s, done) for s in ("postgres", "registration", "sessions")}
-    monkeypatch.setattr(stack, "read_archive", lambda path: ({}, {"registration": b"PGDMP", "sessions": b"PGDMP"}))
+    monkeypatch.setattr(
+        stack, "read_archive", lambda path: ({"project": "cercle"}, {"registration": b"PGDMP", "sessions": b"PGDMP"})
+    )
+    monkeypatch.setattr(stack, "containers", containers, raising=False)
+    monkeypatch.setattr(stack, "handed", {}, raising=False)
     monkeypatch.setattr(stack, "find_service", lambda client, project, service: containers[service])
     monkeypatch.setattr(stack, "_pg_restore", lambda container, service, dump: done.append(f"pg_restore {service}"))
     monkeypatch.setattr(stack, "unpublished_erasures", lambda container: done.append("outbox") or [])
@@ -49,7 +53,7 @@ def steps(monkeypatch) -> list[str]:
     def one_off(client, template, command, *, files=None, timeout=0):
         done.append(f"{command[1]} {template.service}")
         assert command == ["cercle-service", erasures.COMMAND, stack.ERASURES_FILE]
-        assert erasures.from_lines(files[stack.ERASURES_FILE].decode().splitlines()) == [ERASURE]
+        stack.handed[template.service] = erasures.from_lines(files[stack.ERASURES_FILE].decode().splitlines())
         code = stack.exit_codes.get(template.service, 0)
         return stack.ExecResult(code, f"{template.service}: 1 erasures read\n".encode(), b"boom" if code else b"")
 
@@ -82,6 +86,7 @@ def test_a_restore_reads_the_erasures_after_stopping_and_reapplies_them_before_s
     assert restored.services == ["registration", "sessions"]
     assert restored.erasures == 1
     assert restored.applied["sessions"] == "sessions: 1 erasures read"
+    assert stack.handed == {"registration": [ERASURE], "sessions": [ERASURE]}
 
 
 def test_a_service_whose_erasures_failed_stays_stopped_and_the_restore_says_so(steps):
@@ -126,6 +131,99 @@ def test_the_cli_exits_1_and_names_the_services_left_stopped(steps, monkeypatch,
     assert main(["restore", "b.tar"]) == 1
     err = capsys.readouterr().err
     assert "left stopped: registration" in err
+
+
+# --- --no-stop: the services keep running -------------------------------------------------------------------------
+
+
+def test_no_stop_restores_and_reapplies_without_stopping_or_starting_anything(steps, monkeypatch, capsys):
+    monkeypatch.setattr(stack, "client", lambda: object())
+    monkeypatch.setattr(ops_erasures, "read", lambda settings: read_erasures(steps)())
+    assert main(["restore", "b.tar", "--no-stop"]) == 0
+    assert not [step for step in steps if step.startswith(("stop", "start"))]
+    # The erasures are read once more after the restores: the services ran meanwhile.
+    assert steps[:5] == ["read erasures", "outbox", "pg_restore registration", "pg_restore sessions", "read erasures"]
+    assert set(steps[5:]) == {"reapply-erasures registration", "reapply-erasures sessions"}
+    assert all(container.status == "running" for container in stack.containers.values())
+    assert stack.handed == {"registration": [ERASURE], "sessions": [ERASURE]}  # the same record once, not twice
+    assert "restored registration, sessions from b.tar" in capsys.readouterr().out
+
+
+def test_no_stop_reapplies_an_erasure_published_while_the_databases_were_restored(steps):
+    later = Record(erasures.TOPIC, 1, 3, b"m-2", b"{}", {"ce_type": erasures.EVENT_TYPE.encode(), "ce_id": b"e-2"})
+    reads = iter([[ERASURE], [ERASURE, later]])
+    restored = stack.restore(object(), "cercle", Path("b.tar"), read_erasures=lambda: next(reads), stop_services=False)
+    assert restored.erasures == 2
+    assert stack.handed == {"registration": [ERASURE, later], "sessions": [ERASURE, later]}
+
+
+def test_no_stop_stops_only_the_service_whose_erasures_failed(steps):
+    stack.exit_codes["sessions"] = 1
+    with pytest.raises(stack.RestoreIncomplete) as refused:
+        stack.restore(object(), "cercle", Path("b.tar"), read_erasures=read_erasures(steps), stop_services=False)
+    assert refused.value.held_back.keys() == {"sessions"}
+    assert [step for step in steps if step.startswith(("stop", "start"))] == ["stop sessions"]
+    assert stack.containers["registration"].status == "running"
+
+
+def test_no_stop_without_the_broker_restores_nothing_and_leaves_the_services_running(steps):
+    def unreachable() -> list[Record]:
+        raise TimeoutError("cercle.registration.members: not read to its end within 120s")
+
+    with pytest.raises(TimeoutError):
+        stack.restore(object(), "cercle", Path("b.tar"), read_erasures=unreachable, stop_services=False)
+    assert steps == []
+    assert all(container.status == "running" for container in stack.containers.values())
+
+
+# --- what is refused before any service is stopped -----------------------------------------------------------------
+
+
+def test_a_backup_of_another_project_is_refused_before_anything_unless_asked(steps, monkeypatch):
+    monkeypatch.setattr(stack, "read_archive", lambda path: ({"project": "staging"}, {"sessions": b"PGDMP"}))
+    with pytest.raises(stack.BadArchive, match="'staging', not of 'cercle'"):
+        stack.restore(object(), "cercle", Path("b.tar"), read_erasures=read_erasures(steps))
+    assert steps == []
+    stack.restore(object(), "cercle", Path("b.tar"), read_erasures=read_erasures(steps), other_project=True)
+    assert "pg_restore sessions" in steps
+
+
+def test_a_service_named_twice_is_restored_once(steps):
+    restored = stack.restore(
+        object(), "cercle", Path("b.tar"), ["sessions", "sessions"], read_erasures=read_erasures(steps)
+    )
+    assert restored.services == ["sessions"]
+    assert steps.count("pg_restore sessions") == 1
+    assert steps.count("reapply-erasures sessions") == 1
+
+
+def test_a_service_the_archive_does_not_hold_is_refused_before_anything(steps):
+    with pytest.raises(ValueError, match="no dump of insights"):
+        stack.restore(object(), "cercle", Path("b.tar"), ["insights"], read_erasures=read_erasures(steps))
+    assert steps == []
+
+
+def test_a_stopped_postgres_is_refused_before_any_service_is_stopped(steps):
+    stack.containers["postgres"].status = "exited"
+    with pytest.raises(LookupError, match="PostgreSQL"):
+        stack.restore(object(), "cercle", Path("b.tar"), read_erasures=read_erasures(steps))
+    assert steps == []
+
+
+def test_the_cli_says_in_one_line_that_the_broker_is_unreachable_and_restores_nothing(steps, monkeypatch, capsys):
+    from aiokafka.errors import KafkaConnectionError
+
+    def unreachable(settings):
+        raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 9, <AddressFamily.AF_INET: 2>)]")
+
+    monkeypatch.setattr(stack, "client", lambda: object())
+    monkeypatch.setattr(ops_erasures, "read", unreachable)
+    assert main(["--bootstrap", "127.0.0.1:9", "restore", "b.tar"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("cercle-ops: Kafka at 127.0.0.1:9 unreachable")
+    assert not [step for step in steps if step.startswith(("pg_restore", "reapply"))]
+    assert all(container.status == "running" for container in stack.containers.values())
 
 
 # --- the file a restore hands each service ------------------------------------------------------------------------
