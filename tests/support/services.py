@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from cercle_shared.auth import issue_token
 from cercle_shared.db.migrations import upgrade
+from devtools.wait import wait_until
 
 JWT_SECRET = "cercle-test-secret-0123456789abcdef0123456789abcdef"
 
@@ -63,3 +65,19 @@ def running_service(name: str, database_url: str, kafka_bootstrap: str, **overri
     with TestClient(app, raise_server_exceptions=False) as client:
         client.app_state = app.state  # type: ignore[attr-defined]
         yield client
+
+
+def wait_for_job_runs(client: TestClient, job: str, count: int = 2, timeout: float = 60.0) -> None:
+    """Wait until `count` runs of a running service's timed job have started since this call.
+
+    A job runs one round at a time, so every one of those runs but the last has finished, and each began after
+    whatever the test committed, or set on the service's clock, before calling: waiting for two is how a test knows
+    the job had its chance before it checks that the job did nothing."""
+    runs = client.app_state.runtime.jobs.jobs[job].runs  # type: ignore[attr-defined]
+    since = time.time()
+    wait_until(
+        lambda: sum(1 for started in list(runs) if started >= since) >= count,
+        timeout,
+        interval=0.05,
+        message=f"{count} runs of the job {job}",
+    )

@@ -16,7 +16,7 @@ from cercle_shared.messaging.envelope import Envelope
 from devtools.wait import wait_until
 from tests.support.harness import Clock
 from tests.support.kafka_reader import TopicReader
-from tests.support.services import auth, running_service
+from tests.support.services import auth, running_service, wait_for_job_runs
 
 pytestmark = pytest.mark.integration
 
@@ -156,8 +156,14 @@ def test_attendance_recorded_by_sessions_becomes_feedback_invitations_on_the_int
             return row is not None and row.held and sorted(row.present_member_ids) == sorted(members[:2]) and row
 
         wait_until(feedback_known, 60, message="insights learned attendance and that the session was held")
-        reader.poll()
-        assert ours(reader.records) == []
+        # The job must have had its chance: two runs started since it knew, the first finished. Whatever it had sent
+        # would be in its tables (and outbox) by now, in the transaction of the run.
+        wait_for_job_runs(insights, "send-survey-messages")
+        with create_engine(insights_db).connect() as db:
+            opened = db.execute(text("select id from surveys where session_id = :s"), {"s": session["id"]}).all()
+            invited = db.execute(text("select member_id from survey_invitations")).all()  # a database of its own
+        assert (opened, invited) == ([], [])
+        assert ours(reader.read_to_end()) == []
 
         insights_clock.now = starts + timedelta(days=1, minutes=1)
         [invitation] = reader.wait_for(ours, timeout=60, message="the feedback invitation")
@@ -203,8 +209,17 @@ def test_attendance_recorded_by_sessions_becomes_feedback_invitations_on_the_int
             timeout=60,
             message="the invitation of the member who consented late",
         )
-        for _ in range(5):
-            reader.poll()
-        assert [(r.key, r.envelope.data["round"]) for r in ours(reader.records) if r.key == present_consenting] == [
-            (present_consenting, 0)
-        ]
+        # Her record is on another key, so another partition, than any reminder to the one who answered: that the
+        # topic shows hers says nothing of his. The run that invited her committed his reminder, had it owed one, in
+        # the same transaction: his row says how many messages went to him.
+        with create_engine(insights_db).connect() as db:
+            rounds = dict(
+                db.execute(
+                    text("select member_id, rounds_sent from survey_invitations where survey_id = :s"),
+                    {"s": data["survey_id"]},
+                ).all()
+            )
+        assert rounds == {present_consenting: 1, present_silent: 1}
+        assert [
+            (r.key, r.envelope.data["round"]) for r in ours(reader.read_to_end()) if r.key == present_consenting
+        ] == [(present_consenting, 0)]
