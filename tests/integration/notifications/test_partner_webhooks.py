@@ -13,13 +13,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import select
 
+from cercle_notifications.adapters.partner_orm import partner_messages
 from cercle_notifications.domain.partners import Message, PartnerEvent
+from cercle_notifications.entrypoints.jobs import DELIVER_WEBHOOKS
 from cercle_notifications.service_layer.webhooks import DeliveryPolicy, WebhookDispatcher
 from cercle_shared.contracts import CATALOG
 from cercle_shared.messaging.envelope import Envelope
 from devtools.wait import wait_until
-from tests.support.services import auth, running_service
+from tests.support.services import auth, running_service, wait_for_job_runs
 from tests.unit.notifications.partners.helpers import community_created, endpoint, grant, registration_confirmed
 from tests.unit.notifications.partners.receiver import receiver
 
@@ -92,6 +95,12 @@ def republish(producer, event, event_id: str) -> None:
 def replicated(service, community_id: str) -> bool:
     with service.app_state.runtime.uow() as uow:
         return uow.partners.community_regions(community_id) is not None
+
+
+def stored(service, event_id: str) -> bool:
+    """The service has taken the partner event in (and owed it, in the same transaction, to whoever it matched)."""
+    with service.app_state.runtime.uow() as uow:
+        return uow.partners.event(event_id) is not None
 
 
 def org() -> str:
@@ -167,9 +176,9 @@ def test_a_partner_granted_region_13_receives_nothing_of_region_03(service, prod
         organization = org()
         grant(service, organization, auth("operator"), regions=["13"])
         ep = endpoint(service, organization, auth("partner", organization_id=organization), rx.url)
-        expected = []
+        expected, excluded = [], []
         for _ in range(3):
-            publish(producer, registration_confirmed(quebec))
+            excluded.append(publish(producer, registration_confirmed(quebec)))
             expected.append(publish(producer, registration_confirmed(laval)))
         marker = publish(producer, registration_confirmed(laval))
         mine = []
@@ -177,6 +186,20 @@ def test_a_partner_granted_region_13_receives_nothing_of_region_03(service, prod
             received = rx.wait_for(len(rx.received) + 1, TIMEOUT)
             mine = [r for r in received if r.verify(ep["secret"])["data"]["community_id"] in (laval, quebec)]
         assert sorted(r.webhook_id for r in mine) == sorted([*expected, marker])
+        # Each registration has a key (a session) of its own, hence maybe a partition of its own: the region-13 ones
+        # arriving says nothing of the region-03 ones. Once the service stored each region-03 event, the endpoints
+        # it was owed to have their message, in that same transaction: this one has none of them.
+        wait_until(
+            lambda: all(stored(service, event_id) for event_id in excluded), TIMEOUT, message="the region-03 events"
+        )
+        with service.app_state.runtime.engine.connect() as db:
+            owed = db.execute(
+                select(partner_messages.c.event_id).where(
+                    partner_messages.c.endpoint_id == ep["id"], partner_messages.c.event_id.in_(excluded)
+                )
+            ).all()
+        assert owed == []
+        assert not {r.webhook_id for r in rx.received} & set(excluded)
 
 
 def test_a_receiver_failing_three_times_then_succeeding_gets_one_message_and_four_attempts(service, producer, clock):
@@ -215,6 +238,15 @@ def test_retry_after_is_honoured(service, producer, clock):
         first = datetime.fromisoformat(attempts(service, organization, ep, message["id"])[0]["attempted_at"])
         assert datetime.fromisoformat(message["next_attempt_at"]) >= first + timedelta(seconds=600)
         clock.advance(seconds=300)  # past the schedule's 5 s, before Retry-After's 600 s
+        # The dispatcher must have had its chance at that time: two rounds started since, the first finished (a
+        # claim would have leased the message, moving its next attempt, and counted a second attempt).
+        wait_for_job_runs(service, DELIVER_WEBHOOKS)
+        [still] = [m for m in messages(service, organization, ep) if m["id"] == message["id"]]
+        assert (still["status"], still["attempts"], still["next_attempt_at"]) == (
+            "pending",
+            1,
+            message["next_attempt_at"],
+        )
         assert len(rx.received) == 1
         clock.advance(seconds=301)
         rx.wait_for(2, TIMEOUT)
