@@ -119,8 +119,14 @@ def test_a_confirmation_is_emailed_once_in_the_members_language(api, smtp, produ
         assert message["Content-Language"] == "en"
         assert "1:30 PM – 4:00 PM (Eastern Time)" in message.get_body(("plain",)).get_content()
 
-        [delivery] = deliveries(api, member_id=member)
-        assert (delivery["status"], delivery["language"], delivery["recipient"]) == ("sent", "en", email)
+        # The SMTP server has the email before the sender records it as sent: wait for the record.
+        [delivery] = wait_until(
+            lambda: [d for d in deliveries(api, member_id=member) if d["status"] == "sent"],
+            TIMEOUT,
+            message="the delivery recorded as sent",
+        )
+        assert (delivery["language"], delivery["recipient"]) == ("en", email)
+        assert len(deliveries(api, member_id=member)) == 1
         assert message["Message-ID"] == f"<{delivery['id']}@cercle.local>"
         [recorded] = reader.wait_for(
             lambda rs: [r for r in rs if r.envelope.data["delivery_id"] == delivery["id"]],
