@@ -184,17 +184,20 @@ def test_a_declining_community_is_alerted_once_on_the_community_health_topic(kaf
                 )
             ).scalar_one()
 
-        def assessed_again() -> bool:
+        def assessed_again():
             with engine.connect() as db:
-                latest = db.execute(
-                    select(health_orm.health_states.c.assessed_at).where(
+                state = db.execute(
+                    select(health_orm.health_states.c.assessed_at, health_orm.health_states.c.changes).where(
                         health_orm.health_states.c.community_id == community_id
                     )
-                ).scalar_one()
-            return latest > first + timedelta(seconds=1)
+                ).one()
+            return state.assessed_at > first + timedelta(seconds=1) and state
 
-        wait_until(assessed_again, timeout=30, interval=0.2, message="the job's later runs")
+        state = wait_until(assessed_again, timeout=60, interval=0.2, message="the job's later runs")
         engine.dispose()
+        # A second alert would be a second change of state, counted in the row those later runs wrote (and put in
+        # the outbox in the same transaction); the topic, read after, agrees.
+        assert state.changes == 1
         assert len(alerts_on_topic(kafka.bootstrap, community_id, at_least=1)) == 1
 
         body = insights.get(f"/v1/communities/{community_id}/health", headers=auth("coordinator", regions=["13"]))
@@ -207,7 +210,7 @@ def test_a_declining_community_is_alerted_once_on_the_community_health_topic(kaf
                 and r.json()["votes"] == 4
                 and r.json()
             ),
-            timeout=30,
+            timeout=60,
             interval=0.2,
             message="theme figures from the program topic",
         )
