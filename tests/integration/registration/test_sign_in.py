@@ -64,6 +64,7 @@ def test_the_link_reaches_its_internal_topic_only_and_its_code_signs_in(kafka, p
         # the broker is shared with earlier tests, which may have asked for links too: only this member's counts
         [link] = reader.wait_for(
             lambda records: [r for r in records if r.type == LINK_TYPE and r.key == marie["id"]],
+            timeout=60,
             message="the sign-in link's record",
         )
         assert link.topic == "cercle.registration.sign-in-links"
@@ -75,12 +76,28 @@ def test_the_link_reaches_its_internal_topic_only_and_its_code_signs_in(kafka, p
         # the member's profile event is on a partner-visible topic by now; the secret and the email are not
         reader.wait_for(
             lambda records: any(r.topic == topics.MEMBERS.name and r.key == marie["id"] for r in records),
+            timeout=60,
             message="her member event (the topic holds other tests' too)",
         )
         for record in reader.records:
             if record.topic != topics.SIGN_IN_LINKS.name:
                 assert data["code"].encode() not in (record.value or b"")
                 assert b"marie@example.org" not in (record.value or b"")
+        # Those topics are read as far as their partitions were by now; the relay publishes only what the outbox
+        # holds, and every row behind the link is there already: none for a partner-visible topic holds a secret.
+        engine = create_engine(pg_url)
+        try:
+            with engine.connect() as db:
+                rows = db.execute(text("select topic, value from outbox")).all()
+        finally:
+            engine.dispose()
+        assert any(topic == topics.SIGN_IN_LINKS.name for topic, _ in rows)
+        leaked = [
+            topic
+            for topic, value in rows
+            if topic in partner_topics and value and (data["code"] in value or "marie@example.org" in value)
+        ]
+        assert leaked == []
         tokens = ok(api.post("/v1/auth/token", json={"code": data["code"]}))
         assert decode_token(JWT_SECRET, tokens["access_token"]).member_id == marie["id"]
         assert (
