@@ -94,6 +94,10 @@ async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the
     duplicate = Envelope.wrap(_event(ids[5]), source="/t")  # another event id, the same member: a unique violation
     envelopes[10:10] = [Envelope.wrap(_event(failing), source="/t"), duplicate]
     envelopes.append(envelopes[0])  # a redelivered event (same id) further down the log
+    # Then a marker on the copy's key, so on its partition, after it: once the marker is applied, so was the copy.
+    marker_id = f"{prefix}-marker"
+    marker = Envelope(**{**Envelope.wrap(_event(marker_id), source="/t").__dict__, "key": envelopes[0].key})
+    envelopes.append(marker)
 
     def applied() -> list[str]:
         with db_factory() as db:
@@ -104,7 +108,8 @@ async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the
     await messaging.start()
     try:
         await asyncio.wait_for(messaging.connected.wait(), 60)
-        await wait_until_async(lambda: len(applied()) >= 40, 90, message="every event applied")
+        await wait_until_async(lambda: marker_id in applied(), 90, message="the marker behind the copy applied")
+        await wait_until_async(lambda: len(applied()) >= 41, 90, message="every event applied")
         with TopicReader(kafka.bootstrap, dead_letter_topic(service).name) as reader:
             # The topic is shared with earlier tests: only this test's two events count.
             parked = reader.wait_for(
@@ -117,9 +122,14 @@ async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the
                 timeout=60,
                 message="two dead letters",
             )
+            # The copy, had it been applied again, would have broken the unique column and been dead-lettered
+            # before its partition moved on to the marker.
+            copies = [x for x in reader.read_to_end() if x.headers.get("ce_id") == envelopes[0].id.encode()]
+            assert copies == []
     finally:
         await messaging.stop()
-    assert sorted(applied()) == sorted(ids)  # each once; nothing of the failing event; the duplicate refused
+    # each once (the copy too); nothing of the failing event; the duplicate refused
+    assert sorted(applied()) == sorted([*ids, marker_id])
     with db_factory() as db:
         recorded = set(
             db.scalars(select(tables.processed_events.c.event_id).where(tables.processed_events.c.consumer == service))
