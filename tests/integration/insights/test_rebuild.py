@@ -188,7 +188,7 @@ def test_a_rebuild_refuses_while_the_service_runs_and_refills_the_projections_as
         wait_until(projected, timeout=60, interval=0.2, message="the events projected")
         wait_until(
             lambda: caught_up(kafka.bootstrap, settings.consumer_group, topics),
-            timeout=60,
+            timeout=120,  # the whole history of the shared topics, every earlier test's records included
             interval=0.5,
             message="the service's group caught up",
         )
