@@ -52,7 +52,7 @@ def test_member_community_and_membership_are_published_as_cloudevents(kafka, pg_
             return [r for r in rs if r.key in ours]
 
         records = reader.wait_for(
-            lambda rs: wanted <= {r.type for r in mine(rs)} and mine(rs), message="the four events"
+            lambda rs: wanted <= {r.type for r in mine(rs)} and mine(rs), timeout=60, message="the four events"
         )
         by_type = {r.type: r for r in records}
         registered = by_type["org.cercle.registration.member.registered.v1"]

@@ -44,7 +44,7 @@ def apply_directly(app_state, event) -> None:
         uow.commit()
 
 
-def wait_for_community(api, community_id: str, timeout: float = 30.0) -> None:
+def wait_for_community(api, community_id: str, timeout: float = 60.0) -> None:
     """The replica has the community once an operator can list its sessions."""
     wait_until(
         lambda: api.get(f"/v1/communities/{community_id}/sessions", headers=auth()).status_code == 200,

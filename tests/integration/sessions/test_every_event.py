@@ -111,7 +111,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
                 == 201
                 and r.json()
             ),
-            30,
+            60,
             message="memberships in the replica",
         )
         # Each membership is keyed by its own id, so the replica may hold one member's before another's:
@@ -124,7 +124,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
                 == 201
                 and r.json()
             ),
-            30,
+            60,
             message="the second membership in the replica",
         )
         ok(
@@ -137,7 +137,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
             lambda: (
                 api.post(f"{url}/votes", json={"theme_id": proposed["id"]}, headers=as_member[2]).status_code == 201
             ),
-            30,
+            60,
             message="the third membership in the replica",
         )
         ok(api.post(f"{url}/close-vote", headers=facilitator))
@@ -286,7 +286,7 @@ def test_an_erased_member_leaves_counts_but_no_identity(kafka, pg_url):
         later_seats = f"/v1/sessions/{later['id']}/registrations"
         wait_until(
             lambda: api.post(later_seats, json={}, headers=auth("member", member_id=member)).status_code == 201,
-            30,
+            60,
             message="the membership in the replica",
         )
         # a session that takes place before the erasure: its counts are history and stay
@@ -299,7 +299,7 @@ def test_an_erased_member_leaves_counts_but_no_identity(kafka, pg_url):
         publish_registration_events(kafka.bootstrap, registration.MemberErased(member_id=member, erased_at=erased_at))
         wait_until(
             lambda: all(member not in {r["member_id"] for r in listed(s)} for s in (held, later)),
-            30,
+            60,
             message="the registrations anonymized",
         )
         assert api.get(f"/v1/sessions/{held['id']}", headers=auth()).json()["confirmed"] == 1

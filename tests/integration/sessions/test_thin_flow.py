@@ -53,7 +53,7 @@ def test_a_member_known_from_registration_events_registers_to_a_session(kafka, n
         url = f"/v1/sessions/{session['id']}/registrations"
         response = wait_until(
             lambda: (r := sessions.post(url, json={}, headers=as_member)).status_code == 201 and r,
-            30,
+            60,
             message="the membership in the sessions replica",
         )
         assert response.json()["status"] == "confirmed"
@@ -63,7 +63,7 @@ def test_a_member_known_from_registration_events_registers_to_a_session(kafka, n
             wanted = {"org.cercle.sessions.session.scheduled.v1", "org.cercle.sessions.registration.confirmed.v1"}
             return wanted <= by_type.keys() and by_type
 
-        by_type = reader.wait_for(both, message="scheduled and confirmed")
+        by_type = reader.wait_for(both, timeout=60, message="scheduled and confirmed")
         scheduled = by_type["org.cercle.sessions.session.scheduled.v1"]
         assert scheduled.topic == topics.SESSIONS.name
         assert scheduled.envelope.source == "/cercle/sessions"

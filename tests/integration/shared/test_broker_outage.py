@@ -35,7 +35,7 @@ def test_events_written_while_the_broker_is_down_are_all_delivered_once_it_is_ba
     with running_service("registration", pg_url, own_kafka.bootstrap, send_timeout=1.0) as api:
         first = api.post("/v1/members", json=_member(0), headers=auth()).json()["id"]
         outbox = api.app_state.runtime.messaging.relay
-        wait_until(lambda: outbox.pending_count() == 0, 30, message="first event published")
+        wait_until(lambda: outbox.pending_count() == 0, 60, message="first event published")
 
         own_kafka.stop()
         ids, slowest = [], 0.0

@@ -78,7 +78,7 @@ def test_readyz_names_the_active_relay_and_the_standby_takes_over_when_it_stops(
         running.remove(active)
         active.__exit__(None, None, None)  # a graceful stop: the relay flushes, then gives the lock up
 
-        wait_until(lambda: _readyz(standby) == (200, "active"), 30, message="the standby took over")
+        wait_until(lambda: _readyz(standby) == (200, "active"), 60, message="the standby took over")
         assert standby_runtime.messaging.relay.lease.backend_pid == _lock_holder(pg_url, service)
     finally:
         for client in running:
