@@ -58,7 +58,7 @@ async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
     try:
         for value in values:
             # Bounded: with idempotence on, a send can otherwise wait forever.
-            await asyncio.wait_for(producer.send_and_wait(topic, value, key=b"k"), 15)
+            await asyncio.wait_for(producer.send_and_wait(topic, value, key=b"k"), 60)
     finally:
         await producer.stop()
 
@@ -81,7 +81,8 @@ async def consume(bootstrap: str, topic: str, group: str, count: int) -> list[by
                 batches = await consumer.getmany(timeout_ms=500)
                 values.extend(m.value for msgs in batches.values() for m in msgs)
 
-        await asyncio.wait_for(read_all(), 30)
+        # joining the group comes first: under load a join or sync with the coordinator can take a minute
+        await asyncio.wait_for(read_all(), 120)
         await consumer.commit()
         assert await consumer.committed(TopicPartition(topic, 0)) == count
         return values
@@ -104,7 +105,7 @@ def committed_offset(bootstrap: str, topic: str, group: str) -> int | None:
         finally:
             admin.close()
 
-    [offsets] = wait_until(fetch, 30, interval=0.2, message=f"offsets of group {group}")
+    [offsets] = wait_until(fetch, 60, interval=0.2, message=f"offsets of group {group}")
     meta = offsets.get(kafka_python.TopicPartition(topic, 0))
     return meta.offset if meta else None
 
