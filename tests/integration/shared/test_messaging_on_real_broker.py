@@ -172,7 +172,7 @@ async def test_a_failing_handler_dead_letters_the_record_after_n_attempts_and_th
     # holds whatever poison other tests left there (tests/integration/test_hostile_records.py): only the records
     # of this test's key are its own.
     with TopicReader(kafka.bootstrap, dlq) as reader:
-        records = reader.wait_for(lambda rs: [x for x in rs if x.key == member_id], message="dead letter")
+        records = reader.wait_for(lambda rs: [x for x in rs if x.key == member_id], timeout=60, message="dead letter")
     assert len(records) == 1
     assert records[0].headers["ce_id"] == poison.id.encode()
     assert b"this member cannot be projected" in records[0].headers["dlq_error"]
