@@ -72,7 +72,7 @@ def test_a_partner_receives_a_signed_registration_of_its_region_without_personal
             json={"url": rx.url, "event_types": ["org.cercle.sessions.registration.*"], "regions": ["13"]},
         )
         assert r.status_code == 201, r.text
-        secret = r.json()["secret"]
+        secret, endpoint_id = r.json()["secret"], r.json()["id"]
 
         starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
         session_ids = {}
@@ -122,5 +122,41 @@ def test_a_partner_receives_a_signed_registration_of_its_region_without_personal
         assert name not in raw
         assert email.lower() not in raw.lower()
         assert "Zwiebelkorn" not in json.dumps(event)
-        # the region 03 registration was published before: had it matched, it would be here by now
+        # The region-03 registration has a key (its session) of its own, so maybe a partition of its own: the
+        # region-13 one arriving says nothing of it. A second organization, granted region 03, reads it in its pull
+        # feed once notifications has taken it in; in that same transaction notifications owed it to every endpoint
+        # it matched: this endpoint's messages hold none of it, so nothing of it can ever be sent here.
+        watcher = f"watcher-{suffix}"
+        r = api.notifications.put(
+            f"/v1/partners/{watcher}/grant",
+            headers=op,
+            json={"event_types": ["org.cercle.sessions."], "regions": ["03"]},
+        )
+        assert r.status_code == 200, r.text
+
+        def region_03_registrations(response) -> list[str]:
+            return [
+                e["id"]
+                for e in response.json()["items"]
+                if e["type"] == "org.cercle.sessions.registration.confirmed.v1"
+                and e["data"].get("session_id") == session_ids["03"]
+            ]
+
+        feed = api.eventually(
+            lambda: api.notifications.get(
+                f"/v1/partners/{watcher}/events",
+                headers=api.auth("partner", organization_id=watcher),
+                params={"limit": 200},
+            ),
+            lambda r: r.status_code == 200 and region_03_registrations(r),
+            timeout=90,
+            message="the region-03 registration taken in by notifications",
+        )
+        [excluded] = region_03_registrations(feed)
+        owed = api.notifications.get(
+            f"/v1/partners/{org}/endpoints/{endpoint_id}/messages", headers=op, params={"limit": 100}
+        )
+        assert owed.status_code == 200, owed.text
+        assert [m["webhook_id"] for m in owed.json()["items"]] == [got.webhook_id]
+        assert excluded not in [r.webhook_id for r in rx.received]
         assert [r.webhook_id for r in rx.received] == [got.webhook_id]
