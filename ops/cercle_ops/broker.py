@@ -39,6 +39,7 @@ PASSWORD_ENV = "CERCLE_KAFKA_PASSWORD_{service}"
 
 
 def admin_client(settings: KafkaSettings, **extra: Any) -> KafkaAdminClient:
+    extra.setdefault("bootstrap_timeout_ms", 15000)  # an unreachable broker is said within 15 s, not 40
     return KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap,
         client_id="cercle-ops",

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +295,7 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--project", default=os.environ.get("COMPOSE_PROJECT_NAME", "cercle"), help="compose project")
     top.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (default: see above)")
+    top.add_argument("--verbose", action="store_true", help="show the Kafka clients' own logs")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status = commands.add_parser(
@@ -423,10 +426,32 @@ def failure(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
     return f"unexpected {type(exc).__name__}: {message}", EXIT_UNHEALTHY
 
 
+@contextmanager
+def _quiet_clients(verbose: bool) -> Iterator[None]:
+    """The Kafka clients log each failed connection: the operator gets the one line that says what failed instead,
+    unless --verbose."""
+    loggers = [logging.getLogger(name) for name in CLIENT_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    else:
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+CLIENT_LOGGERS = ("aiokafka", "kafka", "cercle_shared.messaging")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        with _quiet_clients(args.verbose):
+            return int(args.run(args))
     except KeyboardInterrupt:
         print("cercle-ops: interrupted", file=sys.stderr)
         return 130

@@ -18,8 +18,9 @@ from kafka.errors import KafkaError
 
 from cercle_shared.contracts.topics import DOMAIN_TOPICS, dead_letter_topic
 from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
-from cercle_shared.messaging.undecodable import drain_leniently
 from cercle_shared.settings import KafkaSettings
+
+from .reading import drain
 
 REPLAYED_FROM = "cercle_replayed_from"
 REPLAYABLE_TOPICS = frozenset(spec.name for spec in DOMAIN_TOPICS)  # never a dead-letter topic, never any other
@@ -33,6 +34,7 @@ class DeadLetter:
     key: bytes | None
     value: bytes | None
     headers: dict[str, str]
+    altered: str | None = None  # why the headers read are not byte for byte the record's, if they are not
 
     @property
     def error(self) -> str:
@@ -64,6 +66,8 @@ class DeadLetter:
             return "no dlq_topic header: the original topic is unknown"
         if self.original_topic not in REPLAYABLE_TOPICS:
             return f"{self.original_topic!r} is not a topic Cercle's services consume"
+        if self.altered:
+            return f"it cannot be put back as it was: {self.altered}"
         if "dlq_value_withheld" in self.headers:
             return f"its value was withheld ({self.headers['dlq_value_withheld']}): only a digest was kept"
         if self.headers.get("dlq_value_truncated") == "true":
@@ -84,23 +88,30 @@ class DeadLetter:
 
 
 def parse(
-    partition: int, offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None, headers: Iterable[Any]
+    partition: int,
+    offset: int,
+    timestamp_ms: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Iterable[Any],
+    unreadable: str | None = None,
 ) -> DeadLetter:
-    """One dead-letter record as read from Kafka; header values as text (the consumer wrote them as text)."""
+    """One dead-letter record as read from Kafka; header values as text (the consumer wrote them as text).
+    `unreadable`: why the Kafka client could not read the record as it is (it was read leniently)."""
     decoded: dict[str, str] = {}
+    lossy: list[str] = []
     for name, raw in headers:
-        decoded[str(name)] = "" if raw is None else bytes(raw).decode(errors="replace")
+        try:
+            decoded[str(name)] = "" if raw is None else bytes(raw).decode()
+        except UnicodeDecodeError:
+            decoded[str(name)] = bytes(raw).decode(errors="replace")
+            lossy.append(str(name))
     try:
         at = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):  # a producer sets a record's time: any 64-bit number
         at = EPOCH
-    return DeadLetter(
-        id=f"{partition}-{offset}",
-        at=at,
-        key=key,
-        value=value,
-        headers=decoded,
-    )
+    altered = unreadable or (f"header values that are not UTF-8 ({', '.join(lossy)})" if lossy else None)
+    return DeadLetter(id=f"{partition}-{offset}", at=at, key=key, value=value, headers=decoded, altered=altered)
 
 
 def read(settings: KafkaSettings, service: str, *, limit: int | None = None, timeout: float = 60.0) -> list[DeadLetter]:
@@ -120,8 +131,8 @@ async def _read(settings: KafkaSettings, topic: str, service: str, timeout: floa
         request_timeout_ms=int(min(timeout, 40) * 1000),
         **aiokafka_config(settings),
     )
-    await asyncio.wait_for(consumer.start(), timeout)
     try:
+        await asyncio.wait_for(consumer.start(), timeout)
         found = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
         if not found:
             raise LookupError(f"no topic {topic}: is {service!r} a Cercle service, and were the topics created?")
@@ -137,9 +148,11 @@ async def _read(settings: KafkaSettings, topic: str, service: str, timeout: floa
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}: not read to its end within {timeout:.0f}s")
-            for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
+            for tp, batch in (await drain(consumer, remaining)).items():
                 letters += [
-                    parse(r.partition, r.offset, r.timestamp, r.key, r.value, r.headers or ())
+                    parse(
+                        r.partition, r.offset, r.timestamp, r.key, r.value, r.headers or (), getattr(r, "reason", None)
+                    )
                     for r in batch
                     if r.offset < ends[tp]
                 ]

@@ -205,8 +205,10 @@ def read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
                 if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                     raise BadArchive(f"{path}: {service}.dump does not match its digest (damaged archive)")
                 dumps[service] = data
+    except tarfile.ReadError as exc:
+        raise BadArchive(f"{path}: not a tar archive, or a truncated one; not a cercle-ops backup") from exc
     except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise BadArchive(f"{path}: not a readable cercle-ops backup ({type(exc).__name__}: {exc})") from exc
+        raise BadArchive(f"{path}: damaged archive ({type(exc).__name__}: {exc})") from exc
     return manifest, dumps
 
 

@@ -138,3 +138,49 @@ def test_a_dead_letter_whose_value_was_withheld_is_not_replayed(kafka):
     [outcome] = dlq.replay(settings, [letter])
     assert not outcome.replayed
     assert "withheld" in outcome.reason
+
+
+class _RawName(str):
+    """A header name sent as bytes that are not UTF-8 (kafka-python encodes names with str.encode)."""
+
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
+
+
+def test_hostile_dead_letters_are_listed_as_they_are_and_never_replayed(kafka, capsys):
+    """On registration's dead-letter topic (registration consumes nothing: no other test reads it): a record with a
+    header name the Kafka client cannot unpack, rich markup and terminal escapes in its error, one pointing to a
+    topic no service consumes, and a plain one after them, which must still be listed."""
+    marker = uuid.uuid4().hex[:8]
+    base = [("dlq_topic", topics.MEMBERS.name.encode()), ("dlq_attempts", b"0")]
+    letters = {
+        f"{marker}-name": [(_RawName("x"), b"v"), ("dlq_error", b"[/] invalid \x1b]8;;https://x.example\x1b\\x")],
+        f"{marker}-topic": [("dlq_error", b"invalid message"), ("dlq_topic", b"cercle.deadletter.sessions")],
+        f"{marker}-plain": [("dlq_error", b"invalid message")],
+    }
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    try:
+        for event_id, headers in letters.items():
+            named = dict(headers)
+            sent = [*(h for h in base if h[0] not in named), ("ce_id", event_id.encode()), *headers]
+            producer.send(topics.dead_letter_topic("registration").name, key=b"m-1", value=b"{}", headers=sent).get(30)
+    finally:
+        producer.close()
+
+    assert main(["--bootstrap", kafka.bootstrap, "dlq", "list", "registration", "--json"]) == 0
+    rows = {row["event id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(letters) <= set(rows)
+    assert rows[f"{marker}-name"]["error"].startswith("[/] invalid \x1b]8")
+    assert [rows[event_id]["replayable"] for event_id in letters] == ["no", "no", "yes"]
+
+    assert main(["--bootstrap", kafka.bootstrap, "dlq", "list", "registration"]) == 0
+    table = capsys.readouterr().out
+    assert "[/] invalid" in table
+    assert "\x1b]8" not in table
+
+    ids = [rows[event_id]["id"] for event_id in letters if not event_id.endswith("plain")]
+    assert main(["--bootstrap", kafka.bootstrap, "dlq", "replay", "registration", *(f"--id={i}" for i in ids)]) == 1
+    out = capsys.readouterr().out
+    assert f"skipped {ids[0]}: it cannot be put back as it was: a header name is not UTF-8" in out
+    assert f"skipped {ids[1]}: 'cercle.deadletter.sessions' is not a topic Cercle's services consume" in out
+    assert "replayed" not in out
