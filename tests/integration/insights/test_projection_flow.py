@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaProducer
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
 from cercle_shared.contracts import CATALOG, IntegrationEvent
 from cercle_shared.contracts import registration as reg
@@ -73,15 +73,31 @@ def dead_letters_of(bootstrap: str, keys: set[str]) -> list:
         return [r for r in reader.read_to_end() if r.key in keys]
 
 
+def profiles(database_url: str, members) -> set[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                text("select member_id from member_profiles where member_id in :m").bindparams(
+                    bindparam("m", expanding=True)
+                ),
+                {"m": list(members)},
+            )
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
 def registration_counts(body) -> tuple[int, int, int]:
     r = body["registrations"]
     return r["confirmed"], r["waitlisted"], r["cancelled"]
 
 
 def test_registration_and_sessions_events_become_community_stats(kafka, new_database, publish):
+    insights_db = new_database("insights")
     with (
         running_service("registration", new_database("registration"), kafka.bootstrap) as registration,
-        running_service("insights", new_database("insights"), kafka.bootstrap) as insights,
+        running_service("insights", insights_db, kafka.bootstrap) as insights,
     ):
         members = [
             registration.post(
@@ -144,6 +160,9 @@ def test_registration_and_sessions_events_become_community_stats(kafka, new_data
             lambda b: registration_counts(b) == (1, 0, 1),
             headers=auth("member", member_id=members[1]),
         )
+        # The stats show the community's and the session's keys applied; the members' own records (their keys, their
+        # partitions) show in their profiles. Only then does an empty dead-letter topic say nothing was refused.
+        wait_until(lambda: profiles(insights_db, members) == set(members), timeout=60, message="the members' profiles")
         assert dead_letters_of(kafka.bootstrap, {community, session, *members}) == []
 
 
