@@ -19,6 +19,7 @@ from ...service_layer.partners import PartnerConfig
 from ...service_layer.webhooks import ping
 from .. import partner_schemas as s
 from ..deps import ClockDep, PrincipalDep, UowDep
+from ..paths import EndpointId, MessageId, OrganizationId
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
 
@@ -46,20 +47,20 @@ def event_types(principal: PrincipalDep) -> list[s.EventTypePublic]:
 
 
 @router.put("/{organization_id}/grant", response_model=s.GrantPublic)
-def put_grant(organization_id: str, body: s.GrantWrite, principal: PrincipalDep, uow: UowDep, now: ClockDep):
+def put_grant(organization_id: OrganizationId, body: s.GrantWrite, principal: PrincipalDep, uow: UowDep, now: ClockDep):
     """Grant an organization what it may see: event types or prefixes, regions, communities (operators)."""
     cmd = partners.PutGrant(organization_id, body.event_types, body.regions, body.communities, body.contact_email)
     return s.grant_public(partners.put_grant(cmd, uow, principal, now))
 
 
 @router.get("/{organization_id}/grant", response_model=s.GrantPublic)
-def get_grant(organization_id: str, principal: PrincipalDep, uow: UowDep):
+def get_grant(organization_id: OrganizationId, principal: PrincipalDep, uow: UowDep):
     """What the organization may see."""
     return s.grant_public(partners.get_grant(organization_id, uow, principal))
 
 
 @router.delete("/{organization_id}/grant", status_code=204)
-def revoke_grant(organization_id: str, principal: PrincipalDep, uow: UowDep, now: ClockDep) -> Response:
+def revoke_grant(organization_id: OrganizationId, principal: PrincipalDep, uow: UowDep, now: ClockDep) -> Response:
     """Revoke the grant: deliveries stop at once (operators)."""
     partners.revoke_grant(organization_id, uow, principal, now)
     return Response(status_code=204)
@@ -67,7 +68,12 @@ def revoke_grant(organization_id: str, principal: PrincipalDep, uow: UowDep, now
 
 @router.post("/{organization_id}/endpoints", response_model=s.EndpointCreated, status_code=201)
 def create_endpoint(
-    organization_id: str, body: s.EndpointCreate, request: Request, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId,
+    body: s.EndpointCreate,
+    request: Request,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
 ):
     """Create a webhook endpoint; its signing secret is in this answer only."""
     cmd = partners.CreateEndpoint(
@@ -78,21 +84,21 @@ def create_endpoint(
 
 
 @router.get("/{organization_id}/endpoints", response_model=list[s.EndpointPublic])
-def list_endpoints(organization_id: str, principal: PrincipalDep, uow: UowDep):
+def list_endpoints(organization_id: OrganizationId, principal: PrincipalDep, uow: UowDep):
     """The organization's endpoints."""
     return [s.endpoint_public(e) for e in partners.list_endpoints(organization_id, uow, principal)]
 
 
 @router.get("/{organization_id}/endpoints/{endpoint_id}", response_model=s.EndpointPublic)
-def get_endpoint(organization_id: str, endpoint_id: str, principal: PrincipalDep, uow: UowDep):
+def get_endpoint(organization_id: OrganizationId, endpoint_id: EndpointId, principal: PrincipalDep, uow: UowDep):
     """One endpoint (never its secret)."""
     return s.endpoint_public(partners.get_endpoint(organization_id, endpoint_id, uow, principal))
 
 
 @router.patch("/{organization_id}/endpoints/{endpoint_id}", response_model=s.EndpointPublic)
 def update_endpoint(
-    organization_id: str,
-    endpoint_id: str,
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
     body: s.EndpointUpdate,
     request: Request,
     principal: PrincipalDep,
@@ -106,7 +112,7 @@ def update_endpoint(
 
 @router.delete("/{organization_id}/endpoints/{endpoint_id}", status_code=204)
 def delete_endpoint(
-    organization_id: str, endpoint_id: str, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId, endpoint_id: EndpointId, principal: PrincipalDep, uow: UowDep, now: ClockDep
 ) -> Response:
     """Delete an endpoint; what it was still owed is cancelled."""
     partners.delete_endpoint(organization_id, endpoint_id, uow, principal, now)
@@ -115,7 +121,12 @@ def delete_endpoint(
 
 @router.post("/{organization_id}/endpoints/{endpoint_id}/secret/rotate", response_model=s.SecretRotated)
 def rotate_secret(
-    organization_id: str, endpoint_id: str, request: Request, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
+    request: Request,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
 ):
     """Issue a new signing secret (shown once); both sign for 24 hours."""
     endpoint, secret = partners.rotate_secret(organization_id, endpoint_id, uow, principal, _config(request), now)
@@ -126,7 +137,12 @@ def rotate_secret(
 
 @router.post("/{organization_id}/endpoints/{endpoint_id}/test", response_model=s.PingResult)
 async def test_endpoint(
-    organization_id: str, endpoint_id: str, request: Request, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
+    request: Request,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
 ):
     """Send a signed org.cercle.webhook.ping.v1 now and report the outcome."""
     config = _config(request)
@@ -146,8 +162,8 @@ async def test_endpoint(
 
 @router.get("/{organization_id}/endpoints/{endpoint_id}/messages", response_model=Page[s.MessagePublic])
 def list_messages(
-    organization_id: str,
-    endpoint_id: str,
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
     principal: PrincipalDep,
     uow: UowDep,
     status: Annotated[MessageStatus | None, Query()] = None,
@@ -169,9 +185,9 @@ def list_messages(
     "/{organization_id}/endpoints/{endpoint_id}/messages/{message_id}/attempts", response_model=Page[s.AttemptPublic]
 )
 def list_attempts(
-    organization_id: str,
-    endpoint_id: str,
-    message_id: str,
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
+    message_id: MessageId,
     principal: PrincipalDep,
     uow: UowDep,
     cursor: Cursor = None,
@@ -188,7 +204,12 @@ def list_attempts(
     status_code=202,
 )
 def replay(
-    organization_id: str, endpoint_id: str, message_id: str, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
+    message_id: MessageId,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
 ):
     """Send one message again, with the same webhook-id."""
     return s.message_public(partners.replay(organization_id, endpoint_id, message_id, uow, principal, now))
@@ -196,14 +217,19 @@ def replay(
 
 @router.post("/{organization_id}/endpoints/{endpoint_id}/recover", response_model=s.Recovered, status_code=202)
 def recover(
-    organization_id: str, endpoint_id: str, body: s.RecoverRequest, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    organization_id: OrganizationId,
+    endpoint_id: EndpointId,
+    body: s.RecoverRequest,
+    principal: PrincipalDep,
+    uow: UowDep,
+    now: ClockDep,
 ):
     """Send again every message since a time (those in flight aside), with their webhook-ids."""
     return s.Recovered(resent=partners.recover(organization_id, endpoint_id, body.since, uow, principal, now))
 
 
 @router.get("/{organization_id}/endpoints/{endpoint_id}/stats", response_model=s.EndpointStatsPublic)
-def endpoint_stats(organization_id: str, endpoint_id: str, principal: PrincipalDep, uow: UowDep):
+def endpoint_stats(organization_id: OrganizationId, endpoint_id: EndpointId, principal: PrincipalDep, uow: UowDep):
     """Delivered, failed, pending; p50/p95 latency of successes; last success."""
     stats = partners.endpoint_stats(organization_id, endpoint_id, uow, principal)
     return s.EndpointStatsPublic(**stats.__dict__)
@@ -211,7 +237,7 @@ def endpoint_stats(organization_id: str, endpoint_id: str, principal: PrincipalD
 
 @router.get("/{organization_id}/events", response_model=s.FeedPage)
 def feed(
-    organization_id: str,
+    organization_id: OrganizationId,
     principal: PrincipalDep,
     uow: UowDep,
     after: Annotated[str | None, Query(max_length=500, description="A next_cursor from the previous page.")] = None,

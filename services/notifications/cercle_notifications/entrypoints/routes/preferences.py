@@ -8,13 +8,14 @@ from cercle_shared.web.etag import etag, expected_version
 
 from ...service_layer import preferences, views
 from ..deps import ClockDep, PrincipalDep, UowDep
+from ..paths import MemberId
 from ..schemas import PreferencesPublic, PreferencesUpdate, preferences_public
 
 router = APIRouter(prefix="/v1/members/{member_id}/preferences", tags=["preferences"])
 
 
 @router.get("", response_model=PreferencesPublic)
-def get_preferences(member_id: str, principal: PrincipalDep, uow: UowDep, response: Response) -> PreferencesPublic:
+def get_preferences(member_id: MemberId, principal: PrincipalDep, uow: UowDep, response: Response) -> PreferencesPublic:
     """A member's email preferences (the member themselves, or an operator)."""
     stored = views.preferences_of(member_id, uow, principal)
     response.headers["ETag"] = etag(stored.version)
@@ -23,7 +24,7 @@ def get_preferences(member_id: str, principal: PrincipalDep, uow: UowDep, respon
 
 @router.put("", response_model=PreferencesPublic)
 def put_preferences(
-    member_id: str,
+    member_id: MemberId,
     body: PreferencesUpdate,
     principal: PrincipalDep,
     uow: UowDep,

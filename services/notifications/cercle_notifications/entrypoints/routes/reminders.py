@@ -12,6 +12,7 @@ from cercle_shared.web import StrictModel
 from ...domain.timed import DEFAULT_REMINDER_OFFSETS, MAX_OFFSETS, CommunityReminders, offset_label
 from ...service_layer import reminders
 from ..deps import ClockDep, PrincipalDep, UowDep
+from ..paths import CommunityId
 
 router = APIRouter(prefix="/v1/communities/{community_id}/reminders", tags=["reminders"])
 
@@ -37,14 +38,14 @@ def _public(settings: CommunityReminders) -> ReminderOffsetsPublic:
 
 
 @router.get("", response_model=ReminderOffsetsPublic)
-def get_reminder_offsets(community_id: str, principal: PrincipalDep, uow: UowDep) -> ReminderOffsetsPublic:
+def get_reminder_offsets(community_id: CommunityId, principal: PrincipalDep, uow: UowDep) -> ReminderOffsetsPublic:
     """A community's reminder offsets (the defaults, 7 days and 1 day, until changed)."""
     return _public(reminders.reminder_offsets(community_id, uow, principal))
 
 
 @router.put("", response_model=ReminderOffsetsPublic)
 def put_reminder_offsets(
-    community_id: str, body: ReminderOffsetsUpdate, principal: PrincipalDep, uow: UowDep, now: ClockDep
+    community_id: CommunityId, body: ReminderOffsetsUpdate, principal: PrincipalDep, uow: UowDep, now: ClockDep
 ) -> ReminderOffsetsPublic:
     """Replace a community's reminder offsets; reminders already planned for its upcoming sessions move."""
     cmd = reminders.SetReminderOffsets(community_id=community_id, offsets=body.offsets)
