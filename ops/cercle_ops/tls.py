@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,14 +51,24 @@ def _write(path: Path, data: bytes, *, private: bool = False) -> None:
         out.write(data)
 
 
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+
+
 def subject_alternative_names(names: list[str]) -> list[x509.GeneralName]:
-    """DNS names and IP addresses, each as what it is."""
+    """DNS names and IP addresses, each as what it is; ValueError for a name no client could match (a typo would
+    otherwise give a certificate every partner's client refuses)."""
     result: list[x509.GeneralName] = []
     for name in names:
         try:
             result.append(x509.IPAddress(ipaddress.ip_address(name)))
+            continue
         except ValueError:
-            result.append(x509.DNSName(name))
+            pass
+        labels = name.rstrip(".").split(".")
+        valid = len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+        if not valid or labels[-1].isdigit():  # 999.1.1.1 is neither an address nor a host name
+            raise ValueError(f"--name {name!r}: neither a host name (letters, digits, '-', '.') nor an IP address")
+        result.append(x509.DNSName(name))
     return result
 
 
@@ -65,6 +76,7 @@ def init(directory: Path, names: list[str], *, force: bool = False, now: datetim
     """A new CA and a broker certificate for `names` (host names and IPs partners connect to)."""
     if not names:
         raise ValueError("name at least one host name or IP address of the broker's TLS listener")
+    alternative_names = subject_alternative_names(names)  # before anything is written
     files = files_in(directory)
     if files.ca_key.exists() and not force:
         raise FileExistsError(f"{files.ca_key} exists: a new CA would invalidate what partners trust (use --force)")
@@ -106,7 +118,7 @@ def init(directory: Path, names: list[str], *, force: bool = False, now: datetim
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=BROKER_DAYS))
-        .add_extension(x509.SubjectAlternativeName(subject_alternative_names(names)), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(

@@ -208,6 +208,14 @@ def test_an_unexpected_error_is_one_line_too(monkeypatch, capsys):
     assert "unexpected ZeroDivisionError" in one_line(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("name", ["", "a b", "kafka/x", "999.1.1.1", "-kafka.example.org", "x" * 64 + ".org"])
+def test_tls_init_refuses_a_name_no_client_could_match_and_writes_nothing(name, tmp_path, capsys):
+    out = tmp_path / "tls"
+    assert cli.main(["tls", "init", "--name", "kafka.example.org", f"--name={name}", "--out", str(out)]) == 2
+    one_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
 # --- hostile dead letters ------------------------------------------------------------------------------------------
 
 HOSTILE_ERROR = "[/] invalid message: [bold]x\x1b]8;;https://evil.example\x1b\\click\x07 \u202eexe.txt"
