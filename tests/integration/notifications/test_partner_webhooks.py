@@ -320,8 +320,16 @@ def test_two_instances_never_send_the_same_attempt(service):
         received = rx.wait_for(60, TIMEOUT)
         ids = [r.webhook_id for r in received]
         assert len(ids) == len(set(ids)) == 60
-        wait_until(
-            lambda: len(messages(service, organization, ep, status="delivered", limit=100)) == 60,
+        delivered = wait_until(
+            lambda: (
+                (found := messages(service, organization, ep, status="delivered", limit=100))
+                and len(found) == 60
+                and found
+            ),
             TIMEOUT,
             message="every message delivered",
         )
+        # Once each is recorded delivered no claim can take it again: a second send, even one that reached the
+        # receiver after the sixtieth request above, shows as a second attempt.
+        assert [m["attempts"] for m in delivered] == [1] * 60
+        assert len(rx.received) == 60
