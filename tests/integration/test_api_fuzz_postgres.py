@@ -260,8 +260,9 @@ class _Run:
         headers = {**self.caller(op), "Content-Type": "application/json"}
         declared = {p["name"].lower() for p in op.definition.raw.get("parameters", []) if p.get("in") == "header"}
         if "if-match" in declared:
-            current = self.h.api.get(url, headers=self.caller(op))
-            headers["If-Match"] = current.headers.get("ETag", 'W/"1"')
+            etag = self.h.api.get(url, headers=self.caller(op)).headers.get("ETag")
+            if etag:  # else none: an optional If-Match left out lets a first save through
+                headers["If-Match"] = etag
         return headers
 
     def send(self, op, url: str, body: Any, query: dict | None) -> Any:
