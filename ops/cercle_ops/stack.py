@@ -310,7 +310,7 @@ def restore(
                 continue
             del held_back[service]
             applied[service] = result.stdout.decode(errors="replace").strip()
-    except Exception as exc:
+    except BaseException as exc:  # an interrupted restore (Ctrl-C) too must name what it left stopped
         if held_back:
             raise RestoreIncomplete(held_back, cause=f"{type(exc).__name__}: {exc}") from exc
         raise

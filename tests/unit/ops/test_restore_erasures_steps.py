@@ -133,6 +133,20 @@ def test_the_cli_exits_1_and_names_the_services_left_stopped(steps, monkeypatch,
     assert "left stopped: registration" in err
 
 
+def test_a_restore_interrupted_after_its_pg_restores_names_the_services_it_left_stopped(steps, monkeypatch, capsys):
+    def interrupted(client, template, command, *, files=None, timeout=0):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stack, "run_one_off", interrupted)
+    monkeypatch.setattr(stack, "client", lambda: object())
+    monkeypatch.setattr(ops_erasures, "read", lambda settings: [ERASURE])
+    assert main(["restore", "b.tar"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cercle-ops: left stopped: registration, sessions")
+    assert "KeyboardInterrupt" in err
+    assert not [step for step in steps if step.startswith("start")]
+
+
 # --- --no-stop: the services keep running -------------------------------------------------------------------------
 
 
