@@ -117,7 +117,7 @@ class TopicReader:
                 )
         return self.records
 
-    def wait_for(self, predicate, timeout: float = 30.0, message: str = "records"):
+    def wait_for(self, predicate, timeout: float = 60.0, message: str = "records"):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.poll()
