@@ -18,9 +18,8 @@ from kafka.errors import KafkaError
 
 from cercle_shared.contracts.topics import DOMAIN_TOPICS, dead_letter_topic
 from cercle_shared.messaging.security import aiokafka_config, kafka_python_config
+from cercle_shared.messaging.undecodable import drain_leniently
 from cercle_shared.settings import KafkaSettings
-
-from .reading import drain
 
 REPLAYED_FROM = "cercle_replayed_from"
 REPLAYABLE_TOPICS = frozenset(spec.name for spec in DOMAIN_TOPICS)  # never a dead-letter topic, never any other
@@ -148,7 +147,7 @@ async def _read(settings: KafkaSettings, topic: str, service: str, timeout: floa
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}: not read to its end within {timeout:.0f}s")
-            for tp, batch in (await drain(consumer, remaining)).items():
+            for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
                 letters += [
                     parse(
                         r.partition, r.offset, r.timestamp, r.key, r.value, r.headers or (), getattr(r, "reason", None)

@@ -14,10 +14,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cercle_shared import erasures
 from cercle_shared.messaging import Envelope, InvalidMessage, Record
 from cercle_shared.messaging.security import aiokafka_config
-from cercle_shared.messaging.undecodable import UnreadableRecord, as_record
+from cercle_shared.messaging.undecodable import UnreadableRecord, as_record, drain_leniently
 from cercle_shared.settings import KafkaSettings
-
-from .reading import drain
 
 
 def read(settings: KafkaSettings, *, timeout: float = 120.0) -> list[Record]:
@@ -54,7 +52,7 @@ async def _read(settings: KafkaSettings, timeout: float) -> list[Record]:
                 raise TimeoutError(f"{erasures.TOPIC}: not read to its end within {timeout:.0f}s")
             # Read leniently: a hostile record the client cannot unpack (a header name that is not UTF-8) must not
             # stop a restore; the services dead-lettered it and never applied it, so it is passed over here too.
-            for tp, batch in (await drain(consumer, remaining)).items():
+            for tp, batch in (await drain_leniently(consumer, remaining, limit=5000)).items():
                 for r in batch:
                     if r.offset < ends[tp] and not isinstance(r, UnreadableRecord) and erasures.is_erasure(r.headers):
                         record = as_record(r)

@@ -11,15 +11,18 @@ topic that keeps the default limit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from sqlalchemy import create_engine, text
 
 from cercle_shared.contracts import insights as ins
@@ -28,7 +31,8 @@ from cercle_shared.contracts import sessions as ses
 from cercle_shared.contracts import topics
 from cercle_shared.contracts.topics import dead_letter_topic
 from cercle_shared.messaging import Envelope
-from devtools.wait import wait_until
+from cercle_shared.messaging.undecodable import LenientBatchSubscriber, drain_leniently
+from devtools.wait import wait_until, wait_until_async
 from tests.support.kafka_reader import TopicReader
 from tests.support.services import SERVICES, running_service
 
@@ -320,3 +324,56 @@ def _dead_letters(bootstrap: str, topic: str, wanted: set[tuple[str, int]], time
                     seen[where] = _DeadLetter(record.value, headers)
             read = len(records)
     return seen
+
+
+def test_a_caught_up_subscriber_reads_past_a_record_it_cannot_unpack_that_opens_a_new_batch(kafka):
+    """The services' subscriber and the tools' drain, on a topic of their own: every record read, the next batch opens
+    with a header name that is not UTF-8. aiokafka raises on the call over every partition and then finds nothing on
+    the partition alone, at every call: without a lenient read after that failure the partition never moves."""
+    topic = f"hostile-batch-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap, request_timeout_ms=10000)
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    finally:
+        admin.close()
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        subscribed = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka.bootstrap,
+            group_id=f"hostile-{uuid.uuid4().hex[:8]}",
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        assigned = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None, enable_auto_commit=False)
+        await subscribed.start()
+        await assigned.start()
+        try:
+            subscriber = SimpleNamespace(max_records=500, batch_timeout_ms=500)
+            await wait_until_async(lambda: subscribed.assignment(), 60, message="partitions assigned")
+            for _ in range(3):  # caught up: the fetches wait at the end of each partition
+                assert await LenientBatchSubscriber.get_msg(subscriber, subscribed) == ()
+            tp = TopicPartition(topic, 0)
+            assigned.assign([tp, TopicPartition(topic, 1)])
+            await assigned.seek_to_end()
+            producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+            try:
+                first = [(_RawName("x"), b"v")]
+                producer.send(topic, key=b"k", value=b"{}", headers=first, partition=0).get(timeout=30)
+                producer.send(topic, key=b"k", value=b"{}", headers=[("ce_id", b"2")], partition=0).get(timeout=30)
+            finally:
+                producer.close()
+            by_subscriber: list[int] = []
+            by_drain: list[int] = []
+            for _ in range(10):
+                by_subscriber += [r.offset for r in await LenientBatchSubscriber.get_msg(subscriber, subscribed)]
+                drained = await drain_leniently(assigned, assigned.assignment(), limit=100, timeout_ms=500)
+                by_drain += [r.offset for batch in drained.values() for r in batch]
+            return by_subscriber, by_drain
+        finally:
+            await subscribed.stop()
+            await assigned.stop()
+
+    by_subscriber, by_drain = asyncio.run(scenario())
+    assert by_subscriber == [0, 1]
+    assert by_drain == [0, 1]

@@ -47,6 +47,17 @@ class UnreadableRecord(ConsumerRecord[Any, Any]):  # type: ignore[misc]
     reason: str = ""
 
 
+# After the call on every partition failed on a record it cannot unpack, aiokafka has dropped that fetch, and the call
+# on the partition alone finds nothing (its fetch is under way again), every time: when the record was the first of a
+# batch that call met first (a consumer caught up, the record first in a new batch), its partition would never move.
+# So after such a failure, each partition that gave nothing is read leniently from its position (a raw fetch that
+# does not wait: a partition with nothing to read costs a round trip).
+
+
+def _read_if_first_call_failed(consumer: Any, tp: TopicPartition) -> Any:
+    return read_past_undecodable(consumer, tp, wait_ms=0)
+
+
 def is_undecodable(exc: BaseException) -> bool:
     """The client's error for a record it cannot unpack because a header name is not UTF-8."""
     if isinstance(exc, UnicodeDecodeError):
@@ -121,13 +132,13 @@ def _consumer_record(tp: TopicPartition, record: Any) -> ConsumerRecord[Any, Any
     return ConsumerRecord(*fields, headers)
 
 
-async def _fetch_raw(consumer: Any, tp: TopicPartition, offset: int) -> bytes | None:
+async def _fetch_raw(consumer: Any, tp: TopicPartition, offset: int, wait_ms: int = RAW_FETCH_WAIT_MS) -> bytes | None:
     client = consumer._client
     node_id = client.cluster.leader_for_partition(tp)
     if node_id is None or node_id < 0:
         return None
     request = FetchRequest(
-        RAW_FETCH_WAIT_MS,
+        wait_ms,
         1,
         RAW_FETCH_MAX_BYTES,
         0,  # read uncommitted, the consumer's own isolation level
@@ -141,10 +152,13 @@ async def _fetch_raw(consumer: Any, tp: TopicPartition, offset: int) -> bytes | 
     return None
 
 
-async def read_past_undecodable(consumer: Any, tp: TopicPartition) -> list[ConsumerRecord[Any, Any]]:
-    """Read `tp` from its position leniently, and move its position past what was read."""
+async def read_past_undecodable(
+    consumer: Any, tp: TopicPartition, *, wait_ms: int = RAW_FETCH_WAIT_MS
+) -> list[ConsumerRecord[Any, Any]]:
+    """Read `tp` from its position leniently, and move its position past what was read. `wait_ms`: how long the
+    broker may wait for a first record when there is none at the position."""
     position = await consumer.position(tp)
-    raw = await _fetch_raw(consumer, tp, position)
+    raw = await _fetch_raw(consumer, tp, position, wait_ms)
     records = read_leniently(tp, raw, position) if raw else []
     if records:
         consumer.seek(tp, records[-1].offset + 1)
@@ -177,6 +191,7 @@ async def drain_leniently(
     leniently (its unreadable record comes as an `UnreadableRecord`) and cannot make the others' records drop."""
     wanted = sorted(partitions)
     fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+    first_failed = False
     try:
         # Waits for data; draining at most one record, it can lose none of another partition.
         for tp, batch in (await consumer.getmany(*wanted, timeout_ms=timeout_ms, max_records=1)).items():
@@ -184,6 +199,7 @@ async def drain_leniently(
     except Exception as exc:
         if not is_undecodable(exc):
             raise
+        first_failed = True
     room = limit - sum(len(batch) for batch in fetched.values())
     for tp in wanted:
         if room <= 0:
@@ -194,6 +210,8 @@ async def drain_leniently(
             if not is_undecodable(exc):
                 raise
             batch = await read_past_undecodable(consumer, tp)
+        if not batch and first_failed:
+            batch = await _read_if_first_call_failed(consumer, tp)
         fetched.setdefault(tp, []).extend(batch)
         room -= len(batch)
     return fetched
@@ -208,6 +226,7 @@ class LenientBatchSubscriber(BatchSubscriber):
     async def get_msg(self, consumer: Any) -> tuple[ConsumerRecord[Any, Any], ...]:
         limit = self.max_records or DEFAULT_BATCH
         records: list[ConsumerRecord[Any, Any]] = []
+        first_failed = False
         try:
             # Waits for data like FastStream's; draining at most one record, it can lose none of another partition.
             first = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=1)
@@ -215,12 +234,15 @@ class LenientBatchSubscriber(BatchSubscriber):
         except Exception as exc:
             if not is_undecodable(exc):
                 raise
+            first_failed = True
         for tp in sorted(consumer.assignment()):
             if len(records) >= limit:
                 break
             try:
-                fetched = await consumer.getmany(tp, timeout_ms=0, max_records=limit - len(records))
-                records.extend(fetched.get(tp, ()))
+                fetched = (await consumer.getmany(tp, timeout_ms=0, max_records=limit - len(records))).get(tp, ())
+                if not fetched and first_failed:
+                    fetched = await _read_if_first_call_failed(consumer, tp)
+                records.extend(fetched)
             except IllegalStateError:
                 continue  # no longer assigned (a rebalance meanwhile)
             except Exception as exc:
