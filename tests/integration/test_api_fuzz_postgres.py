@@ -353,3 +353,34 @@ def test_hostile_body_fields_and_path_parameters_never_make_a_service_answer_500
     for op in _operations(service):
         run.attack(op)
     assert not run.failures, f"{len(run.failures)} answers 500:\n" + "\n".join(run.failures[:40])
+
+
+IMPORT_HEADER = (
+    "email,display_name,consent_processing,region,expertise,consent_directory,communities,role,organization_id"
+)
+IMPORT_ROW = ["a@example.org", "Alice", "yes", "06", "ergonomie", "oui", "{community}", "participant", ""]
+
+
+@pytest.mark.parametrize("service", ["registration"], indirect=True)
+def test_hostile_csv_cells_never_make_the_member_import_answer_500_on_postgresql(service):
+    """The CSV import takes no JSON body, so the test above does not reach it: each cell in turn gets the hostile
+    strings (and a list of thousands of values), the rest of the row valid, and the file is really imported."""
+    operator = auth("operator")
+    community = service.api.post(
+        "/v1/communities", json={"name_fr": "CoP", "name_en": "CoP", "regions": ["06"]}, headers=operator
+    )
+    assert community.status_code == 201, community.text
+    row = [cell.format(community=community.json()["id"]) for cell in IMPORT_ROW]
+    failures = []
+    for i, column in enumerate(IMPORT_HEADER.split(",")):
+        for n, value in enumerate([*HOSTILE_STRINGS, "|".join(f"v{k}" for k in range(3000)), "0" * 19]):
+            cells = [*row]
+            cells[0] = f"m{i}-{n}@example.org" if i else cells[0]
+            cells[i] = value
+            body = (IMPORT_HEADER + "\n" + ",".join(cells) + "\n").encode("utf-8", "surrogatepass")
+            response = service.api.post(
+                "/v1/members/import", content=body, headers={**operator, "Content-Type": "text/csv"}
+            )
+            if response.status_code >= 500:
+                failures.append(f"{column}={value[:40]!r}: {response.status_code}")
+    assert not failures, failures

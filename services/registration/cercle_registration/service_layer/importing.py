@@ -60,6 +60,7 @@ OPTIONAL_COLUMNS = (
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 LIST_SEPARATOR = "|"  # inside a cell: expertise and communities (the file itself may be comma- or semicolon-separated)
+ID_MAX_LENGTH = 36  # the id columns': a longer value, or one with a NUL, names nothing and PostgreSQL cannot bind it
 MAX_ROWS = 10_000
 TRUE = {"1", "true", "yes", "y", "oui", "o", "x"}
 FALSE = {"0", "false", "no", "n", "non", ""}
@@ -261,7 +262,16 @@ def _candidate(row: Row, principal: Principal, regions: RegionCatalog, first_lin
     regions.check(cmd.region)
     if not principal.covers_region(cmd.region):
         raise Forbidden("outside your regions", field="region")
+    # Checked before the batched look-ups of organizations and communities, which would send them to the database.
+    _check_ids([cmd.organization_id] if cmd.organization_id else [], "organization_id")
+    _check_ids(community_ids, "communities")
     return _Candidate(row, cmd, email, community_ids, role)
+
+
+def _check_ids(values: list[str], column: str) -> None:
+    for value in values:
+        if len(value) > ID_MAX_LENGTH or any(ord(c) < 32 or c == "\x7f" or "\ud800" <= c <= "\udfff" for c in value):
+            raise InvalidInput(f"{value[:40]!r} is not an id", field=column)
 
 
 def _check(
