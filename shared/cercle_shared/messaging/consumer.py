@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts import CATALOG, EventCatalog, IntegrationEvent
@@ -184,7 +185,9 @@ class IdempotentConsumer:
         """Re-apply one event in its own transaction, with back-off, until it succeeds or is dead-lettered."""
         record = work.record
         while True:
-            if attempt >= self._max_attempts:
+            # A data exception (a value too long for its column, out of range, not valid text: PostgreSQL's class
+            # 22) comes back the same at every attempt; retrying it would only hold its partition up.
+            if attempt >= self._max_attempts or (attempt and isinstance(error, DataError)):
                 log.error(
                     "%s: giving up on %s@%s/%s: %s", self.name, record.topic, record.partition, record.offset, error
                 )

@@ -139,3 +139,55 @@ async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the
     assert calls[failing] == 3
     assert {p.headers["dlq_attempts"] for p in parked} == {b"3"}
     engine.dispose()
+
+
+async def test_a_value_its_column_cannot_hold_is_dead_lettered_at_its_first_failure_without_retries(kafka, pg_url):
+    service = f"batch{uuid.uuid4().hex[:6]}"
+    ensure_topics(kafka.bootstrap, [dead_letter_topic(service)])
+    metadata = MetaData()
+    tables = messaging_tables(metadata)
+    effects = Table("effects", metadata, Column("id", Integer, primary_key=True), Column("member_id", String(60)))
+    engine = make_engine(pg_url)
+    metadata.create_all(engine)
+    db_factory = make_session_factory(engine)
+    member_id = f"toolong-{uuid.uuid4().hex}{uuid.uuid4().hex}"  # 72 characters: too long for a VARCHAR(60)
+    poison = Envelope.wrap(_event(member_id), source="/t")
+    behind = Envelope(**{**Envelope.wrap(_event("ok"), source="/t").__dict__, "key": poison.key})  # same partition
+    calls: list[str] = []
+
+    def react(event, uow, ctx):
+        calls.append(ctx.event_id)
+        uow.db.execute(effects.insert().values(member_id=event.member_id))
+
+    settings = ServiceSettings(
+        database_url=pg_url,
+        kafka_bootstrap=kafka.bootstrap,
+        jwt_secret="x" * 40,
+        http_port=1,
+        consumer_max_attempts=5,
+        consumer_backoff_initial=0.01,
+    )
+    messaging = Messaging(
+        service=service,
+        settings=settings,
+        db_factory=db_factory,
+        tables=tables,
+        outbox=Outbox(tables, source=f"/cercle/{service}"),
+        uow_factory=lambda: UnitOfWork(db_factory),
+        subscriptions=Subscriptions().on(r.MemberRegistered, react),
+    )
+    await _produce(kafka.bootstrap, [poison, behind])
+    await messaging.start()
+    try:
+        await asyncio.wait_for(messaging.connected.wait(), 60)
+        await wait_until_async(lambda: behind.id in calls, 90, message="the event behind the poison applied")
+        with TopicReader(kafka.bootstrap, dead_letter_topic(service).name) as reader:
+            [parked] = reader.wait_for(
+                lambda rs: [x for x in rs if x.headers.get("ce_id") == poison.id.encode()], message="the dead letter"
+            )
+    finally:
+        await messaging.stop()
+    assert calls.count(poison.id) == 1  # the batch's attempt, and no retry
+    assert parked.headers["dlq_attempts"] == b"1"
+    assert parked.headers["dlq_error"].startswith(b"DataError")
+    engine.dispose()
