@@ -186,8 +186,17 @@ def test_losing_a_broker_then_the_controller_leader_loses_no_write_and_duplicate
     # Replication comes from the settings: every Cercle topic has 3 replicas and min.insync.replicas 2.
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
     try:
-        described = {t["name"]: t for t in admin.describe_topics([s.name for s in topics.ALL_TOPICS])}
-        assert {len(p["replica_nodes"]) for t in described.values() for p in t["partitions"]} == {3}
+        names = [s.name for s in topics.ALL_TOPICS]
+
+        def replica_counts():
+            # A topic just created is known to the controller before every broker's metadata has it: until then it
+            # is described with an error and no partitions, so wait for every topic's partitions to show.
+            described = admin.describe_topics(names)
+            if len(described) != len(names) or any(t.get("error_code") or not t.get("partitions") for t in described):
+                return None
+            return {len(p["replica_nodes"]) for t in described for p in t["partitions"]}
+
+        assert wait_until(replica_counts, 120, interval=1, message="every topic's partitions described") == {3}
         configs = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in topics.ALL_TOPICS]
         )["topic"]

@@ -48,7 +48,11 @@ def test_a_plan_opened_after_a_session_is_nudged_once_on_the_member_messages_top
     database = new_database("insights")
     with (
         running_service(
-            "insights", database, kafka.bootstrap, action_plan_url="https://cercle.example.org/plans/{plan_id}"
+            "insights",
+            database,
+            kafka.bootstrap,
+            caught_up=True,
+            action_plan_url="https://cercle.example.org/plans/{plan_id}",
         ) as insights,
         TopicReader(kafka.bootstrap, topics.INSIGHTS_MEMBER_MESSAGES.name) as reader,
     ):

@@ -31,7 +31,10 @@ def browser_paths():
 @pytest.fixture
 def insights_http(kafka, new_database):
     """Insights with its lifespan (consuming the broker, on PostgreSQL), also served on a loopback port."""
-    with running_service("insights", new_database("insights"), kafka.bootstrap) as api, shot.serve(api.app) as base:
+    with (
+        running_service("insights", new_database("insights"), kafka.bootstrap, caught_up=True) as api,
+        shot.serve(api.app) as base,
+    ):
         yield api, base
 
 

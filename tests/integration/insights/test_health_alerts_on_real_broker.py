@@ -166,7 +166,7 @@ def alerts_on_topic(bootstrap: str, community_id: str, *, at_least: int, timeout
 def test_a_declining_community_is_alerted_once_on_the_community_health_topic(kafka, new_database, publish):
     community_id, theme_id = new_id(), new_id()
     url = new_database("insights")
-    with running_service("insights", url, kafka.bootstrap, health_assessment_interval=0.5) as insights:
+    with running_service("insights", url, kafka.bootstrap, caught_up=True, health_assessment_interval=0.5) as insights:
         for event, source in declining_history(community_id, theme_id):
             publish(event, source)
 

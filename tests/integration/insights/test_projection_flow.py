@@ -97,7 +97,7 @@ def test_registration_and_sessions_events_become_community_stats(kafka, new_data
     insights_db = new_database("insights")
     with (
         running_service("registration", new_database("registration"), kafka.bootstrap) as registration,
-        running_service("insights", insights_db, kafka.bootstrap) as insights,
+        running_service("insights", insights_db, kafka.bootstrap, caught_up=True) as insights,
     ):
         members = [
             registration.post(
@@ -168,7 +168,7 @@ def test_registration_and_sessions_events_become_community_stats(kafka, new_data
 
 def test_a_redelivered_event_changes_nothing(kafka, new_database, publish):
     community, session = new_id(), new_id()
-    with running_service("insights", new_database("insights"), kafka.bootstrap) as insights:
+    with running_service("insights", new_database("insights"), kafka.bootstrap, caught_up=True) as insights:
         publish(
             registration_event(
                 reg.CommunityCreated(

@@ -77,9 +77,14 @@ def test_attendance_recorded_by_sessions_becomes_feedback_invitations_on_the_int
     facilitator = auth("facilitator", communities=[community_id])
     insights_db = new_database("insights")
     with (
-        running_service("sessions", new_database("sessions"), kafka.bootstrap) as sessions,
+        running_service("sessions", new_database("sessions"), kafka.bootstrap, caught_up=True) as sessions,
         running_service(
-            "insights", insights_db, kafka.bootstrap, survey_job_interval=0.2, survey_public_url=PUBLIC_URL
+            "insights",
+            insights_db,
+            kafka.bootstrap,
+            caught_up=True,
+            survey_job_interval=0.2,
+            survey_public_url=PUBLIC_URL,
         ) as insights,
         TopicReader(kafka.bootstrap, topics.INSIGHTS_MEMBER_MESSAGES.name) as reader,
     ):

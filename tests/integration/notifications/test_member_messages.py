@@ -40,6 +40,7 @@ def api(kafka, postgres, smtp):
             "notifications",
             url,
             kafka.bootstrap,
+            caught_up=True,
             smtp_host=smtp.host,
             smtp_port=smtp.port,
             sender_poll_interval=0.05,

@@ -57,6 +57,7 @@ def service(kafka, database):
         "notifications",
         database,
         kafka.bootstrap,
+        caught_up=True,
         webhook_allow_hosts="127.0.0.1",
         webhook_retry_schedule=SCHEDULE,
         webhook_poll_interval=0.05,

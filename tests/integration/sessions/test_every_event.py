@@ -66,7 +66,7 @@ def test_every_sessions_event_reaches_its_topic_with_its_key(kafka, pg_url):
     clock = Clock(real_now)
     facilitator = auth("facilitator", communities=[community_id])
     with (
-        running_service("sessions", pg_url, kafka.bootstrap) as api,
+        running_service("sessions", pg_url, kafka.bootstrap, caught_up=True) as api,
         TopicReader(
             kafka.bootstrap,
             topics.PROGRAM.name,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 def test_a_member_known_from_registration_events_registers_to_a_session(kafka, new_database):
     with (
         running_service("registration", new_database("registration"), kafka.bootstrap) as registration,
-        running_service("sessions", new_database("sessions"), kafka.bootstrap) as sessions,
+        running_service("sessions", new_database("sessions"), kafka.bootstrap, caught_up=True) as sessions,
         TopicReader(kafka.bootstrap, topics.SESSIONS.name, topics.SESSION_REGISTRATIONS.name) as reader,
     ):
         member = registration.post(
