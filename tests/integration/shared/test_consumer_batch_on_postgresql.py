@@ -45,6 +45,26 @@ def _event(member_id: str) -> r.MemberRegistered:
     return r.MemberRegistered(member_id=member_id, language="fr", registered_at=datetime.now(UTC))
 
 
+def _messaging(service: str, pg_url: str, bootstrap: str, tables, db_factory, react, **settings) -> Messaging:
+    """A service's messaging with one reaction to MemberRegistered, on PostgreSQL and the real broker."""
+    return Messaging(
+        service=service,
+        settings=ServiceSettings(
+            database_url=pg_url,
+            kafka_bootstrap=bootstrap,
+            jwt_secret="x" * 40,
+            http_port=1,
+            consumer_backoff_initial=0.01,
+            **settings,
+        ),
+        db_factory=db_factory,
+        tables=tables,
+        outbox=Outbox(tables, source=f"/cercle/{service}"),
+        uow_factory=lambda: UnitOfWork(db_factory),
+        subscriptions=Subscriptions().on(r.MemberRegistered, react),
+    )
+
+
 async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the_rest_of_the_batch_applied_once(
     kafka, pg_url
 ):
@@ -71,23 +91,8 @@ async def test_a_failing_event_and_a_refused_row_are_dead_lettered_alone_and_the
         if event.member_id == failing:
             raise RuntimeError("this member cannot be projected")
 
-    settings = ServiceSettings(
-        database_url=pg_url,
-        kafka_bootstrap=kafka.bootstrap,
-        jwt_secret="x" * 40,
-        http_port=1,
-        consumer_max_attempts=3,
-        consumer_backoff_initial=0.01,
-        consumer_batch_size=100,
-    )
-    messaging = Messaging(
-        service=service,
-        settings=settings,
-        db_factory=db_factory,
-        tables=tables,
-        outbox=Outbox(tables, source=f"/cercle/{service}"),
-        uow_factory=lambda: UnitOfWork(db_factory),
-        subscriptions=Subscriptions().on(r.MemberRegistered, react),
+    messaging = _messaging(
+        service, pg_url, kafka.bootstrap, tables, db_factory, react, consumer_max_attempts=3, consumer_batch_size=100
     )
     ids = [f"{prefix}-{n}" for n in range(40)]
     envelopes = [Envelope.wrap(_event(member_id), source="/t") for member_id in ids]
@@ -159,23 +164,7 @@ async def test_a_value_its_column_cannot_hold_is_dead_lettered_at_its_first_fail
         calls.append(ctx.event_id)
         uow.db.execute(effects.insert().values(member_id=event.member_id))
 
-    settings = ServiceSettings(
-        database_url=pg_url,
-        kafka_bootstrap=kafka.bootstrap,
-        jwt_secret="x" * 40,
-        http_port=1,
-        consumer_max_attempts=5,
-        consumer_backoff_initial=0.01,
-    )
-    messaging = Messaging(
-        service=service,
-        settings=settings,
-        db_factory=db_factory,
-        tables=tables,
-        outbox=Outbox(tables, source=f"/cercle/{service}"),
-        uow_factory=lambda: UnitOfWork(db_factory),
-        subscriptions=Subscriptions().on(r.MemberRegistered, react),
-    )
+    messaging = _messaging(service, pg_url, kafka.bootstrap, tables, db_factory, react, consumer_max_attempts=5)
     await _produce(kafka.bootstrap, [poison, behind])
     await messaging.start()
     try:
